@@ -1,0 +1,117 @@
+// Verifies a Standard Webhooks request (https://www.standardwebhooks.com/) as sent by Switchyard or any
+// other compliant sender. Depends on node:crypto only, so receivers pull in nothing else.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export type WebhookVerificationErrorCode =
+  | 'MISSING_HEADERS'
+  | 'INVALID_TIMESTAMP'
+  | 'TIMESTAMP_TOO_OLD'
+  | 'TIMESTAMP_TOO_NEW'
+  | 'NO_MATCHING_SIGNATURE'
+  | 'INVALID_SECRET';
+
+/** Why a request was refused; `code` is stable, the message is for humans. */
+export class WebhookVerificationError extends Error {
+  readonly code: WebhookVerificationErrorCode;
+  constructor(code: WebhookVerificationErrorCode, message: string) {
+    super(message);
+    this.name = 'WebhookVerificationError';
+    this.code = code;
+  }
+}
+
+export interface VerifyWebhookInput {
+  /** A signing secret, `whsec_…` or bare base64. */
+  secret?: string;
+  /** Several secrets (e.g. both sides of a rotation): the request passes if any one verifies. */
+  secrets?: readonly string[];
+  /** The request headers; names are matched case-insensitively. */
+  headers: Record<string, string | string[] | undefined> | Headers;
+  /** The raw body exactly as received; a string is taken as its UTF-8 bytes. Never a re-serialised JSON. */
+  body: string | Uint8Array;
+  /** Allowed clock skew either way, in seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Clock in epoch ms, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+const SECRET_PREFIX = 'whsec_';
+const DEFAULT_TOLERANCE_SECONDS = 300;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const TIMESTAMP = /^\d{1,15}$/;
+/** `v1,<base64>`; a trailing comma is tolerated because proxies may join repeated headers with ", ". */
+const V1_ENTRY = /^v1,([A-Za-z0-9+/]+={0,2}),?$/;
+const SHA256_BYTES = 32;
+
+/**
+ * Verifies the `webhook-id`, `webhook-timestamp` and `webhook-signature` headers against the raw body.
+ * Returns `{ id, timestamp }` (unix seconds; use `id` to de-duplicate: retries keep it) or throws a
+ * WebhookVerificationError. Passes when any `v1` signature in the header matches any secret; entries of
+ * other versions are ignored. Signatures are compared in constant time.
+ */
+export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestamp: number } {
+  const keys = secretKeys(input);
+  const id = header(input.headers, 'webhook-id');
+  const timestampHeader = header(input.headers, 'webhook-timestamp');
+  const signatureHeader = header(input.headers, 'webhook-signature');
+  if (!id || !timestampHeader || !signatureHeader) {
+    throw new WebhookVerificationError('MISSING_HEADERS', 'missing webhook-id, webhook-timestamp or webhook-signature header');
+  }
+  if (!TIMESTAMP.test(timestampHeader)) {
+    throw new WebhookVerificationError('INVALID_TIMESTAMP', 'webhook-timestamp is not unix seconds');
+  }
+  const timestamp = Number(timestampHeader);
+  const now = Math.floor((input.now ?? Date.now)() / 1000);
+  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  // Bounding both directions is what stops a captured request from being replayed later.
+  if (now - timestamp > tolerance) throw new WebhookVerificationError('TIMESTAMP_TOO_OLD', 'webhook-timestamp is too old');
+  if (timestamp - now > tolerance) throw new WebhookVerificationError('TIMESTAMP_TOO_NEW', 'webhook-timestamp is in the future');
+
+  const signatures: Buffer[] = [];
+  for (const entry of signatureHeader.split(/\s+/)) {
+    const match = V1_ENTRY.exec(entry);
+    const signature = match?.[1] === undefined ? null : Buffer.from(match[1], 'base64');
+    if (signature?.length === SHA256_BYTES) signatures.push(signature);
+  }
+  // The sender signed the header text, not our parse of it, so sign the same text back.
+  const signedPrefix = `${id}.${timestampHeader}.`;
+  for (const key of keys) {
+    const hmac = createHmac('sha256', key).update(signedPrefix, 'utf8');
+    if (typeof input.body === 'string') hmac.update(input.body, 'utf8');
+    else hmac.update(input.body);
+    const expected = hmac.digest();
+    for (const signature of signatures) {
+      if (timingSafeEqual(signature, expected)) return { id, timestamp };
+    }
+  }
+  throw new WebhookVerificationError('NO_MATCHING_SIGNATURE', 'no signature matches the body and the secrets');
+}
+
+function secretKeys(input: VerifyWebhookInput): Buffer[] {
+  const secrets = [...(input.secret === undefined ? [] : [input.secret]), ...(input.secrets ?? [])];
+  if (secrets.length === 0) throw new WebhookVerificationError('INVALID_SECRET', 'no secret given');
+  return secrets.map((secret) => {
+    const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+    // A typo'd secret must fail loudly, not decode leniently into a key that never matches.
+    if (encoded.length === 0 || !BASE64.test(encoded)) {
+      throw new WebhookVerificationError('INVALID_SECRET', 'a secret is not "whsec_" followed by base64');
+    }
+    return Buffer.from(encoded, 'base64');
+  });
+}
+
+function header(headers: VerifyWebhookInput['headers'], name: string): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
+  const record = headers as Record<string, string | string[] | undefined>;
+  let value = record[name];
+  if (value === undefined) {
+    for (const key of Object.keys(record)) {
+      if (key.toLowerCase() === name) {
+        value = record[key];
+        break;
+      }
+    }
+  }
+  // Node gives repeated headers as arrays; signature entries are space-separated, so join that way.
+  return Array.isArray(value) ? value.join(' ') : value;
+}

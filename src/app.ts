@@ -1,0 +1,158 @@
+// Builds Switchyard from a config: the store, the services, the GraphQL server (HTTP + graphql-ws on
+// one port) and, for the worker role, the dispatcher. `start()` listens; `stop()` shuts down in order.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { systemClock, type Clock } from './clock.js';
+import { createCipher, resolveEncryptionKey } from './crypto.js';
+import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/connect.js';
+import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
+import { createAddressPolicy } from './dispatch/guard.js';
+import { createHttpClient } from './dispatch/http-client.js';
+import { createLocalBus } from './pubsub/bus.js';
+import type { Config } from './env.js';
+import type { GraphQLContext } from './graphql/builder.js';
+import { buildSchema } from './graphql/schema.js';
+import { createJsonSchemaCache } from './json-schema.js';
+import { createLogger, type Logger } from './log.js';
+import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
+import type { Services, Signals } from './services.js';
+
+export const VERSION = '0.1.0';
+
+/** Largest HTTP request body accepted; a `sendEvents` batch of 100 events at the payload limit would exceed it on purpose. */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+export interface AppOptions {
+  config: Config;
+  /** default: the system clock */
+  clock?: Clock;
+  /** default: JSON lines on stderr at config.logLevel */
+  log?: Logger;
+  /** where to print the generated admin token once (default: stdout) */
+  announce?: (message: string) => void;
+}
+
+export interface App {
+  services: Services;
+  /** `http://host:port` once started */
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function unauthenticated(): GraphQLError {
+  return new GraphQLError('missing or invalid token: send `Authorization: Bearer <token>`', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
+  });
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const store: Store = openStore({ url: config.databaseUrl ?? defaultSqlitePath(config.dataDir) });
+  await migrateToLatest(store.db, store.dialect);
+  const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
+  const wakeListeners = new Set<() => void>();
+  const signals: Signals = {
+    deliveriesDue: () => {
+      for (const listener of wakeListeners) listener();
+    },
+  };
+  const bus = createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
+  const http = createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });
+  const services = {
+    config,
+    store,
+    db: store.db,
+    cipher,
+    clock,
+    log,
+    addressPolicy,
+    jsonSchemas: createJsonSchemaCache(),
+    signals,
+    bus,
+  } as Omit<Services, 'dispatcher'> as Services;
+  services.dispatcher = new Dispatcher({ services, http, publisher: bus });
+  wakeListeners.add(() => services.dispatcher.wake());
+
+  const generatedAdminToken = await ensureAdminToken(services);
+  if (generatedAdminToken) {
+    (options.announce ?? ((m) => process.stdout.write(`${m}\n`)))(
+      `Generated an admin token (shown once, stored hashed):\n\n    ${generatedAdminToken}\n\n` +
+        'Keep it: it is the only admin credential. Set SWITCHYARD_ADMIN_TOKEN to use your own instead.',
+    );
+  }
+
+  const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    graphiql: config.graphiql ? { title: 'Switchyard', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
+    landingPage: false,
+    logging: false,
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 30 },
+        maxDirectives: { n: 20 },
+        maxTokens: { n: 5000 },
+        costLimit: { maxCost: 20000 },
+        blockFieldSuggestion: { enabled: config.env === 'production' },
+      }),
+    ],
+    context: async ({ request }): Promise<GraphQLContext> => {
+      const actor = await authenticate(services, request.headers.get('authorization'));
+      if (!actor) throw unauthenticated();
+      return { actor, services };
+    },
+  });
+
+  let server: Server | null = null;
+  const app: App = {
+    services,
+    url: '',
+    async start() {
+      server = createServer((req, res) => {
+        if (req.url === '/healthz') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+          return;
+        }
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > MAX_REQUEST_BYTES) {
+          res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify({ errors: [{ message: `request body over ${MAX_REQUEST_BYTES} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+          req.resume();
+          return;
+        }
+        void yoga(req, res);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(config.port, config.host, () => resolve());
+      });
+      const address = server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      app.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+      if (config.role !== 'api') services.dispatcher.start();
+      log.info('switchyard listening', { url: `${app.url}/graphql`, role: config.role, dialect: store.dialect });
+    },
+    async stop() {
+      if (server) {
+        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeAllConnections();
+        await closing;
+        server = null;
+      }
+      await services.dispatcher.stop();
+      wakeListeners.clear();
+      await http.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+  return app;
+}

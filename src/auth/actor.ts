@@ -1,0 +1,47 @@
+// Who is calling: the producer (admin token) or one tenant (tenant token with scopes).
+import { NotFoundError } from '../errors.js';
+
+export const TOKEN_SCOPES = ['READ', 'MANAGE', 'SEND_EVENTS'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export type Actor =
+  | { kind: 'admin'; tokenId: string | null }
+  | { kind: 'tenant'; tenantId: string; tokenId: string; scopes: ReadonlySet<TokenScope> };
+
+export const SYSTEM_ACTOR: Actor = { kind: 'admin', tokenId: null };
+
+export function isAdmin(actor: Actor): boolean {
+  return actor.kind === 'admin';
+}
+
+export function hasScope(actor: Actor, scope: TokenScope): boolean {
+  return actor.kind === 'admin' || actor.scopes.has(scope);
+}
+
+/**
+ * The tenant an operation acts on. A tenant token always acts on its own tenant: naming another
+ * tenant answers NOT_FOUND (never "forbidden", which would confirm that the tenant exists).
+ * An admin must name one.
+ */
+export function targetTenant(actor: Actor, requested: string | null | undefined): string {
+  if (actor.kind === 'tenant') {
+    if (requested && requested !== actor.tenantId) throw new NotFoundError('Tenant', requested);
+    return actor.tenantId;
+  }
+  if (!requested) throw new NotFoundError('Tenant', '(none given: an admin token must name tenantId)');
+  return requested;
+}
+
+/** For lists: the tenant to restrict to, or null for "every tenant" (admin without a filter). */
+export function tenantFilter(actor: Actor, requested: string | null | undefined): string | null {
+  if (actor.kind === 'tenant') {
+    if (requested && requested !== actor.tenantId) return '__no_such_tenant__';
+    return actor.tenantId;
+  }
+  return requested ?? null;
+}
+
+/** Whether the actor may see a row of `tenantId`. */
+export function canSee(actor: Actor, tenantId: string): boolean {
+  return actor.kind === 'admin' || actor.tenantId === tenantId;
+}

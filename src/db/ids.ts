@@ -1,0 +1,36 @@
+// Prefixed, time-ordered ids (prefix + ULID). Time order keeps B-tree inserts at the right edge
+// (several times faster than random ids at volume) and makes `ORDER BY id` mean "by creation".
+import { encodeTime, monotonicFactory } from 'ulid';
+
+export const ID_PREFIXES = {
+  tenant: 'tnt',
+  token: 'tok',
+  eventType: 'evty',
+  endpoint: 'ep',
+  secret: 'whs',
+  hook: 'hook',
+  event: 'msg',
+  delivery: 'dlv',
+  attempt: 'atm',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const nextUlid = monotonicFactory();
+
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  return `${ID_PREFIXES[kind]}_${nextUlid(now)}`;
+}
+
+export function idKind(id: string): IdKind | null {
+  const prefix = id.slice(0, id.indexOf('_'));
+  for (const [kind, candidate] of Object.entries(ID_PREFIXES)) {
+    if (candidate === prefix) return kind as IdKind;
+  }
+  return null;
+}
+
+/** The smallest id of a kind created at or after `time`: lets retention and time ranges use the primary key. */
+export function idFloor(kind: IdKind, time: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(Math.max(0, Math.floor(time)), 10)}${'0'.repeat(16)}`;
+}

@@ -1,0 +1,68 @@
+// Keyset pagination over a unique, sortable column (ids are time-ordered, so "newest first" is `id desc`).
+// Cursors are opaque to clients: base64url of the key value.
+import type { SelectQueryBuilder } from 'kysely';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  cursorOf(node: T): string;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('the cursor is not one this API returned');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (key.length === 0 || encodeCursor(key) !== cursor) throw new InvalidCursorError();
+  return key;
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  return Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(first)));
+}
+
+/**
+ * Fetches one page of `query` ordered by `column` (`desc` = newest first for time-ordered ids).
+ * Asks for one extra row to learn whether another page exists without counting.
+ */
+export async function paginate<DB, TB extends keyof DB, Row extends Record<string, unknown>>(
+  query: SelectQueryBuilder<DB, TB, Row>,
+  args: PageArgs,
+  options: { column: string; direction?: 'asc' | 'desc'; key?: (row: Row) => string },
+): Promise<Page<Row>> {
+  const limit = pageSize(args.first);
+  const direction = options.direction ?? 'desc';
+  const key = options.key ?? ((row: Row) => String(row[options.column.split('.').pop() ?? options.column]));
+  let q = query;
+  if (args.after) {
+    const after = decodeCursor(args.after);
+    // Kysely cannot type a dynamic column reference; the column name comes from our own code, never input.
+    q = q.where(options.column as never, direction === 'desc' ? '<' : '>', after as never);
+  }
+  const rows = await q
+    .orderBy(options.column as never, direction)
+    .limit(limit + 1)
+    .execute();
+  return {
+    nodes: rows.slice(0, limit),
+    hasNextPage: rows.length > limit,
+    cursorOf: (row) => encodeCursor(key(row)),
+  };
+}

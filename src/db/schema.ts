@@ -1,0 +1,190 @@
+// Row types of every table, as Kysely sees them. Portable across SQLite and PostgreSQL:
+// timestamps are epoch milliseconds (BIGINT), booleans are 0/1 integers, JSON is text.
+
+
+export type DeliveryStatus =
+  | 'PENDING'
+  | 'SENDING'
+  | 'RETRYING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'BLOCKED'
+  | 'SKIPPED'
+  | 'CANCELLED';
+
+export type AttemptTrigger = 'SCHEDULED' | 'MANUAL' | 'TEST';
+export type AttemptOutcome = 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED' | 'INTERRUPTED';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  uid: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  token_hash: string;
+  scopes: string;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface EventTypesTable {
+  id: string;
+  name: string;
+  description: string;
+  schema: string | null;
+  examples: string;
+  archived: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  enabled: number;
+  disabled_reason: string | null;
+  disabled_message: string | null;
+  disabled_at: number | null;
+  auth_type: string;
+  /** AES-256-GCM ciphertext of the receiver credentials (JSON), null for NONE */
+  auth_secret: string | null;
+  auth_header_name: string | null;
+  headers: string;
+  timeout_ms: number | null;
+  rate_limit_per_second: number | null;
+  retry_policy: string | null;
+  metadata: string;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointSecretsTable {
+  id: string;
+  endpoint_id: string;
+  /** AES-256-GCM ciphertext of the whsec_ secret */
+  secret: string;
+  created_at: number;
+  /** null for the current secret; set when rotated out */
+  expires_at: number | null;
+  revealed_at: number | null;
+}
+
+export interface HooksTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  name: string;
+  description: string;
+  active: number;
+  event_types: string;
+  channels: string;
+  filter: string | null;
+  method: string;
+  path: string | null;
+  format: string;
+  transform: string | null;
+  settings: string;
+  settings_schema: string | null;
+  test_payload: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HookDependenciesTable {
+  hook_id: string;
+  depends_on_hook_id: string;
+}
+
+export interface EventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  payload: string;
+  channels: string;
+  idempotency_key: string | null;
+  occurred_at: number;
+  created_at: number;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  tenant_id: string;
+  event_id: string;
+  hook_id: string | null;
+  endpoint_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  /** when the dispatcher should look at it: next attempt for PENDING/RETRYING, lease expiry for SENDING, null otherwise */
+  due_at: number | null;
+  next_attempt_at: number | null;
+  /** fencing token: bumped by every claim; a stale worker's completion is refused */
+  lease_token: number;
+  /** how the next attempt counts: SCHEDULED, or MANUAL after retryDelivery / recoverEndpoint / replay */
+  next_trigger: AttemptTrigger;
+  last_status_code: number | null;
+  last_error: string | null;
+  status_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface AttemptsTable {
+  id: string;
+  delivery_id: string;
+  tenant_id: string;
+  event_id: string;
+  endpoint_id: string;
+  hook_id: string | null;
+  number: number;
+  trigger: AttemptTrigger;
+  outcome: AttemptOutcome;
+  request_method: string;
+  request_url: string;
+  request_headers: string;
+  request_body: string | null;
+  response_status: number | null;
+  response_headers: string | null;
+  response_body: string | null;
+  /** utf8, or base64 when the body is not valid UTF-8 text (or holds NUL, which PostgreSQL text refuses) */
+  response_body_encoding: string;
+  response_body_truncated: number;
+  duration_ms: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_tokens: ApiTokensTable;
+  event_types: EventTypesTable;
+  endpoints: EndpointsTable;
+  endpoint_secrets: EndpointSecretsTable;
+  hooks: HooksTable;
+  hook_dependencies: HookDependenciesTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+  settings: SettingsTable;
+}
+

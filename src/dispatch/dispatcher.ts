@@ -1,0 +1,684 @@
+// The dispatcher: claims due deliveries from the store, sends them, and records every attempt.
+//
+// One claim transaction takes a batch (lease + fencing token), writes an IN_FLIGHT attempt row per
+// delivery and commits; requests then run with no transaction open; completions are written in
+// group commits (attempt + next delivery state + ripple effects in one transaction) and published
+// only after they commit.
+import type { Transaction } from 'kysely';
+import { newId } from '../db/ids.js';
+import { parseJson, parseJsonOrNull } from '../db/json.js';
+import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
+import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
+import { loadReceiverAuth, loadSigningSecrets } from '../modules/endpoints/endpoint.service.js';
+import type { EventRow } from '../modules/events/event.repository.js';
+import type { HookRow } from '../modules/hooks/hook.repository.js';
+import type { TenantRow } from '../modules/tenants/tenant.repository.js';
+import type { Publisher } from '../pubsub/topics.js';
+import type { Services } from '../services.js';
+import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from './effects.js';
+import type { HttpClient, OutboundResult } from './http-client.js';
+import { decide, type AttemptErrorClass, type AttemptResultSummary, type Decision } from './outcome.js';
+import { claimDue, nextDueAt } from './queue.js';
+import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
+import type { RetryPolicy } from './schedule.js';
+
+export const USER_AGENT = 'Switchyard/0.1.0';
+
+export interface DispatcherOptions {
+  services: Services;
+  http: HttpClient;
+  publisher: Publisher;
+  /** Requests in flight at once, over all endpoints. Default: config.maxInFlight. */
+  maxInFlight?: number;
+  /** Requests in flight at once to one endpoint. Default: config.maxInFlightPerEndpoint. */
+  maxInFlightPerEndpoint?: number;
+  /** How long a claim holds a delivery before another worker may take it over. Default: config.leaseMs. */
+  leaseMs?: number;
+  /** Deliveries claimed per transaction. Default 200. */
+  claimBatchSize?: number;
+  /** Longest sleep between looks at the queue when nothing wakes the dispatcher. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** How long stop() waits for requests in flight before interrupting them. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Jitter source for the retry schedule (tests pin it). Default Math.random. */
+  random?: () => number;
+}
+
+interface Job {
+  delivery: DeliveryRow;
+  attempt: AttemptRow;
+  event: EventRow;
+  hook: HookRow;
+  endpoint: EndpointRow;
+  tenant: TenantRow;
+  hasDependents: boolean;
+  controller: AbortController;
+}
+
+interface Completion {
+  job: Job;
+  built: BuiltRequest | null;
+  result: OutboundResult | null;
+  summary: AttemptResultSummary;
+  decision: Decision;
+  finishedAt: number;
+}
+
+interface EndpointCredentials {
+  key: string;
+  loadedAt: number;
+  secrets: string[];
+  auth: ReceiverAuth;
+}
+
+const MAX_EXCLUDED_ENDPOINTS = 500;
+const CREDENTIALS_TTL_MS = 5_000;
+const RESPONSE_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A response body as stored: UTF-8 text when it is, base64 otherwise (binary, cut mid-character, or NUL). */
+export function encodeResponseBody(body: Buffer): { text: string; encoding: 'utf8' | 'base64' } {
+  if (!body.includes(0)) {
+    try {
+      return { text: RESPONSE_UTF8.decode(body), encoding: 'utf8' };
+    } catch {
+      // not valid UTF-8: fall through to base64
+    }
+  }
+  return { text: body.toString('base64'), encoding: 'base64' };
+}
+
+function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+async function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>, ids: Iterable<string>): Promise<Map<string, T>> {
+  const map = new Map<string, T>();
+  for (const part of chunks([...new Set(ids)])) for (const row of await load(part)) map.set(row.id, row);
+  return map;
+}
+
+/** A token bucket per endpoint: `rate` requests per second with a burst of one second's worth. */
+class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** ms to wait before a request may go (0 = now, and the token is taken). */
+  take(endpointId: string, rate: number | null, now: number): number {
+    if (!rate) return 0;
+    const bucket = this.buckets.get(endpointId) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    this.buckets.set(endpointId, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - bucket.tokens) * 1000) / rate);
+  }
+
+  empty(endpointId: string, rate: number | null, now: number): boolean {
+    const bucket = this.buckets.get(endpointId);
+    if (!rate || !bucket) return false;
+    return Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000) < 1;
+  }
+}
+
+export class Dispatcher {
+  private readonly services: Services;
+  private readonly http: HttpClient;
+  private readonly publisher: Publisher;
+  private readonly maxInFlight: number;
+  private readonly maxPerEndpoint: number;
+  private readonly leaseMs: number;
+  private readonly claimBatchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly random: () => number;
+
+  private running = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly active = new Map<string, Job>();
+  private readonly perEndpoint = new Map<string, number>();
+  private readonly waiting = new Map<string, Job[]>();
+  private readonly limiter = new RateLimiter();
+  private readonly credentials = new Map<string, EndpointCredentials>();
+  private readonly running_ = new Set<Promise<void>>();
+  private pendingCompletions: { completion: Completion; done: () => void }[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(options: DispatcherOptions) {
+    const { config } = options.services;
+    this.services = options.services;
+    this.http = options.http;
+    this.publisher = options.publisher;
+    this.maxInFlight = options.maxInFlight ?? config.maxInFlight;
+    this.maxPerEndpoint = options.maxInFlightPerEndpoint ?? config.maxInFlightPerEndpoint;
+    this.leaseMs = options.leaseMs ?? config.leaseMs;
+    this.claimBatchSize = options.claimBatchSize ?? 200;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Starts claiming; safe to call once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.wake();
+  }
+
+  /** Looks at the queue now (new deliveries, a freed slot, a moved clock in tests). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), 0);
+  }
+
+  /** Requests in flight plus claimed deliveries waiting for their endpoint's slot. */
+  get load(): number {
+    let waiting = 0;
+    for (const queue of this.waiting.values()) waiting += queue.length;
+    return this.active.size + waiting;
+  }
+
+  /**
+   * Stops claiming, waits up to stopTimeoutMs for requests in flight, then interrupts the rest:
+   * their attempts are recorded as interrupted and their deliveries are due again at once.
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Claimed but never started: give them back now (their attempt rows say so).
+    for (const [endpointId, queue] of this.waiting) {
+      this.waiting.delete(endpointId);
+      for (const job of queue) job.controller.abort(new Error('dispatcher stopped'));
+      for (const job of queue) this.track(this.execute(job));
+    }
+    const drained = Promise.allSettled([...this.running_]);
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), this.stopTimeoutMs).unref()),
+    ]);
+    if (timedOut) {
+      for (const job of this.active.values()) job.controller.abort(new Error('dispatcher stopped'));
+      await Promise.allSettled([...this.running_]);
+    }
+    await this.flushing;
+  }
+
+  private track(promise: Promise<void>): void {
+    this.running_.add(promise);
+    void promise.finally(() => this.running_.delete(promise));
+  }
+
+  private excludedEndpoints(now: number): string[] {
+    const excluded: string[] = [];
+    for (const [endpointId, count] of this.perEndpoint) {
+      if (count >= this.maxPerEndpoint) excluded.push(endpointId);
+      if (excluded.length >= MAX_EXCLUDED_ENDPOINTS) return excluded;
+    }
+    for (const job of this.active.values()) {
+      if (excluded.length >= MAX_EXCLUDED_ENDPOINTS) break;
+      const rate = job.endpoint.rate_limit_per_second;
+      if (this.limiter.empty(job.endpoint.id, rate, now) && !excluded.includes(job.endpoint.id)) excluded.push(job.endpoint.id);
+    }
+    return excluded;
+  }
+
+  private async pump(): Promise<void> {
+    if (!this.running || this.pumping) return;
+    this.pumping = true;
+    this.timer = null;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (this.running) {
+          const free = this.maxInFlight - this.load;
+          if (free <= 0) break;
+          const limit = Math.min(free, this.claimBatchSize);
+          const jobs = await this.claim(limit);
+          for (const job of jobs) this.admit(job);
+          if (jobs.length < limit) break;
+        }
+      } while (this.pumpAgain && this.running);
+    } catch (error) {
+      this.services.log.error('dispatcher: claiming failed', { error: (error as Error).message });
+    } finally {
+      this.pumping = false;
+    }
+    if (this.running) await this.scheduleNextLook();
+  }
+
+  private async scheduleNextLook(): Promise<void> {
+    let delay = this.pollIntervalMs;
+    try {
+      const next = await nextDueAt(this.services.db);
+      if (next !== null) delay = Math.min(delay, Math.max(0, next - this.services.clock.now()));
+    } catch (error) {
+      this.services.log.warn('dispatcher: could not read the next due time', { error: (error as Error).message });
+    }
+    if (!this.running || this.pumping) return;
+    if (this.timer) clearTimeout(this.timer);
+    // Never spin: a delivery due "now" but refused by a saturated endpoint is looked at again shortly.
+    this.timer = setTimeout(() => void this.pump(), Math.max(delay, this.load > 0 ? 5 : 0));
+    this.timer.unref?.();
+  }
+
+  /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one transaction. */
+  private async claim(limit: number): Promise<Job[]> {
+    const { services } = this;
+    const now = services.clock.now();
+    const log = newChangeLog();
+    const jobs = await services.db.transaction().execute(async (trx) => {
+      const claimed = await claimDue(trx, services.store.dialect, {
+        now,
+        limit,
+        leaseMs: this.leaseMs,
+        perEndpoint: this.maxPerEndpoint,
+        excludeEndpoints: this.excludedEndpoints(now),
+      });
+      if (claimed.length === 0) return [];
+      return this.prepareJobs(trx, claimed, now, log);
+    });
+    this.publishChanges(log);
+    for (const job of jobs) {
+      this.publisher.publish('attempt', { phase: 'started', attempt: job.attempt, delivery: job.delivery });
+      this.publisher.publish('delivery', { delivery: job.delivery, previousStatus: null });
+    }
+    return jobs;
+  }
+
+  /**
+   * Inside the claim transaction: marks attempts of taken-over leases as interrupted, loads what the
+   * requests need in a few batched reads, fails deliveries that may no longer be attempted, and
+   * writes one IN_FLIGHT attempt row per remaining claim.
+   */
+  private async prepareJobs(trx: Transaction<Database>, claimed: DeliveryRow[], now: number, log: ChangeLog): Promise<Job[]> {
+    const ids = claimed.map((d) => d.id);
+    for (const part of chunks(ids)) {
+      await trx
+        .updateTable('attempts')
+        .set({
+          outcome: 'INTERRUPTED',
+          error_class: 'interrupted',
+          error_message: 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired',
+          finished_at: now,
+        })
+        .where('delivery_id', 'in', part)
+        .where('outcome', '=', 'IN_FLIGHT')
+        .execute();
+    }
+    const [events, hooks, endpoints, tenants] = await Promise.all([
+      byId((part) => trx.selectFrom('events').selectAll().where('id', 'in', part).execute(), claimed.map((d) => d.event_id)),
+      byId(
+        (part) => trx.selectFrom('hooks').selectAll().where('id', 'in', part).execute(),
+        claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])),
+      ),
+      byId((part) => trx.selectFrom('endpoints').selectAll().where('id', 'in', part).execute(), claimed.map((d) => d.endpoint_id)),
+      byId((part) => trx.selectFrom('tenants').selectAll().where('id', 'in', part).execute(), claimed.map((d) => d.tenant_id)),
+    ]);
+    const withDependents = new Set<string>();
+    for (const part of chunks([...hooks.keys()])) {
+      const rows = await trx.selectFrom('hook_dependencies').select('depends_on_hook_id').where('depends_on_hook_id', 'in', part).execute();
+      for (const row of rows) withDependents.add(row.depends_on_hook_id);
+    }
+    const jobs: Job[] = [];
+    const attempts: AttemptRow[] = [];
+    for (const delivery of claimed) {
+      const event = events.get(delivery.event_id);
+      const hook = delivery.hook_id ? hooks.get(delivery.hook_id) : undefined;
+      const endpoint = endpoints.get(delivery.endpoint_id);
+      const tenant = tenants.get(delivery.tenant_id);
+      const refusal = !hook
+        ? 'its hook was deleted'
+        : !hook.active
+          ? 'its hook is inactive'
+          : !endpoint || !endpoint.enabled
+            ? 'its endpoint is disabled'
+            : !event || !tenant
+              ? 'its event no longer exists'
+              : null;
+      if (refusal || !hook || !endpoint || !event || !tenant) {
+        await this.refuse(trx, delivery, refusal ?? 'cannot be attempted', withDependents, now, log);
+        continue;
+      }
+      const attempt: AttemptRow = {
+        id: newId('attempt', now),
+        delivery_id: delivery.id,
+        tenant_id: delivery.tenant_id,
+        event_id: delivery.event_id,
+        endpoint_id: delivery.endpoint_id,
+        hook_id: delivery.hook_id,
+        number: delivery.attempt_count,
+        trigger: delivery.next_trigger,
+        outcome: 'IN_FLIGHT',
+        request_method: hook.method,
+        request_url: endpoint.url,
+        request_headers: '{}',
+        request_body: null,
+        response_status: null,
+        response_headers: null,
+        response_body: null,
+        response_body_encoding: 'utf8',
+        response_body_truncated: 0,
+        duration_ms: null,
+        error_class: null,
+        error_message: null,
+        started_at: now,
+        finished_at: null,
+      };
+      attempts.push(attempt);
+      jobs.push({
+        delivery,
+        attempt,
+        event,
+        hook,
+        endpoint,
+        tenant,
+        hasDependents: withDependents.has(hook.id),
+        controller: new AbortController(),
+      });
+    }
+    for (const part of chunks(attempts, 200)) await trx.insertInto('attempts').values(part).execute();
+    return jobs;
+  }
+
+  /** A claimed delivery that may not be attempted any more: FAILED with the reason, no attempt row. */
+  private async refuse(
+    trx: Transaction<Database>,
+    delivery: DeliveryRow,
+    reason: string,
+    withDependents: ReadonlySet<string>,
+    now: number,
+    log: ChangeLog,
+  ): Promise<void> {
+    const changes = {
+      status: 'FAILED' as const,
+      due_at: null,
+      attempt_count: delivery.attempt_count - 1,
+      status_reason: `not attempted: ${reason}`,
+      last_error: `not attempted: ${reason}`,
+      finished_at: now,
+      updated_at: now,
+    };
+    await trx.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('lease_token', '=', delivery.lease_token).execute();
+    const failed = { ...delivery, ...changes };
+    log.deliveries.push({ delivery: failed, previousStatus: 'SENDING' });
+    if (delivery.hook_id === null || withDependents.has(delivery.hook_id)) await skipDependents(trx, failed, now, log);
+  }
+
+  /** Starts a job now, or queues it behind its endpoint's concurrency bound. */
+  private admit(job: Job): void {
+    const endpointId = job.endpoint.id;
+    if ((this.perEndpoint.get(endpointId) ?? 0) >= this.maxPerEndpoint) {
+      const queue = this.waiting.get(endpointId) ?? [];
+      queue.push(job);
+      this.waiting.set(endpointId, queue);
+      return;
+    }
+    this.perEndpoint.set(endpointId, (this.perEndpoint.get(endpointId) ?? 0) + 1);
+    this.active.set(job.delivery.id, job);
+    this.track(
+      this.execute(job).finally(() => {
+        this.active.delete(job.delivery.id);
+        const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
+        if (left > 0) this.perEndpoint.set(endpointId, left);
+        else this.perEndpoint.delete(endpointId);
+        const next = this.waiting.get(endpointId)?.shift();
+        if (this.waiting.get(endpointId)?.length === 0) this.waiting.delete(endpointId);
+        if (next && this.running) this.admit(next);
+        this.wake();
+      }),
+    );
+  }
+
+  private async credentialsFor(endpoint: EndpointRow, now: number): Promise<EndpointCredentials> {
+    const key = `${endpoint.id}@${endpoint.updated_at}`;
+    const cached = this.credentials.get(endpoint.id);
+    if (cached && cached.key === key && now - cached.loadedAt < CREDENTIALS_TTL_MS) return cached;
+    const loaded: EndpointCredentials = {
+      key,
+      loadedAt: now,
+      secrets: await loadSigningSecrets(this.services, endpoint.id, now),
+      auth: await loadReceiverAuth(this.services, endpoint),
+    };
+    this.credentials.set(endpoint.id, loaded);
+    return loaded;
+  }
+
+  /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
+  private async execute(job: Job): Promise<void> {
+    const { services } = this;
+    let built: BuiltRequest | null = null;
+    let result: OutboundResult | null = null;
+    let summary: AttemptResultSummary;
+    try {
+      if (job.controller.signal.aborted) throw job.controller.signal.reason;
+      const wait = this.limiter.take(job.endpoint.id, job.endpoint.rate_limit_per_second, services.clock.now());
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const credentials = await this.credentialsFor(job.endpoint, services.clock.now());
+      built = await buildRequest({
+        event: {
+          id: job.event.id,
+          type: job.event.type,
+          payload: parseJson(job.event.payload),
+          payloadJson: job.event.payload,
+          channels: parseJson<string[]>(job.event.channels),
+          occurredAt: new Date(job.event.occurred_at),
+          createdAt: new Date(job.event.created_at),
+        },
+        hook: {
+          id: job.hook.id,
+          name: job.hook.name,
+          method: job.hook.method as HttpMethod,
+          path: job.hook.path,
+          format: job.hook.format as PayloadFormat,
+          transform: job.hook.transform,
+          settings: parseJson<Record<string, unknown>>(job.hook.settings),
+        },
+        endpoint: {
+          id: job.endpoint.id,
+          url: job.endpoint.url,
+          auth: credentials.auth,
+          headers: parseJson<Record<string, string>>(job.endpoint.headers),
+          secrets: credentials.secrets,
+        },
+        tenant: { id: job.tenant.id, name: job.tenant.name },
+        deliveryId: job.delivery.id,
+        timestamp: Math.floor(services.clock.now() / 1000),
+        userAgent: USER_AGENT,
+      });
+      result = await this.http.send(
+        {
+          method: built.method,
+          url: built.url,
+          headers: built.headers,
+          body: built.body,
+          timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs,
+        },
+        job.controller.signal,
+      );
+      const ok = result.errorClass === null && result.status !== null && result.status >= 200 && result.status < 300;
+      summary = {
+        status: result.status,
+        errorClass: result.errorClass ?? (ok ? null : 'http_status'),
+        errorMessage: result.errorMessage ?? (ok ? null : `the receiver answered ${result.status}`),
+        retryAfter: result.headers?.['retry-after'] ?? null,
+      };
+    } catch (error) {
+      summary = this.classifyThrown(job, error);
+    }
+    const now = services.clock.now();
+    const decision: Decision =
+      summary.errorClass === 'interrupted'
+        ? { kind: 'retry', delayMs: 0, reason: summary.errorMessage ?? 'interrupted' }
+        : decide({
+            result: summary,
+            attemptNumber: job.attempt.number,
+            trigger: job.attempt.trigger,
+            policy: parseJsonOrNull<RetryPolicy>(job.endpoint.retry_policy),
+            now,
+            random: this.random,
+          });
+    await this.complete({ job, built, result, summary, decision, finishedAt: now });
+  }
+
+  private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
+    if (job.controller.signal.aborted) {
+      return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const errorClass: AttemptErrorClass = error instanceof RequestBuildError ? 'transform' : 'transform';
+    if (!(error instanceof RequestBuildError)) {
+      this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: message });
+    }
+    return { status: null, errorClass, errorMessage: `could not build the request: ${message}`, retryAfter: null };
+  }
+
+  /** Queues a completion for the next group commit and resolves once it is durable. */
+  private complete(completion: Completion): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.pendingCompletions.push({ completion, done: resolve });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    // Let completions that arrive in the same turn join this commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pendingCompletions.length > 0) {
+      const batch = this.pendingCompletions.splice(0, 500);
+      try {
+        const published = await this.writeCompletions(batch.map((item) => item.completion));
+        for (const item of batch) item.done();
+        published();
+      } catch (error) {
+        // The deliveries keep their lease; when it expires they are claimed again and these attempts
+        // are marked interrupted. Nothing is lost; it is only late.
+        this.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
+        for (const item of batch) item.done();
+      }
+    }
+    this.flushing = null;
+  }
+
+  /** One transaction for a batch of completions; returns the publishing to run after the commit. */
+  private async writeCompletions(batch: Completion[]): Promise<() => void> {
+    const { services } = this;
+    const now = services.clock.now();
+    const log = newChangeLog();
+    const finishedAttempts: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
+    await services.db.transaction().execute(async (trx) => {
+      const failingChecked = new Set<string>();
+      const recovered = new Set<string>();
+      for (const completion of batch) {
+        const { job, built, result, summary, decision } = completion;
+        const body = result ? encodeResponseBody(result.body) : null;
+        const attempt: AttemptRow = {
+          ...job.attempt,
+          outcome: summary.errorClass === 'interrupted' ? 'INTERRUPTED' : decision.kind === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+          request_method: built?.method ?? job.attempt.request_method,
+          request_url: built?.url ?? job.attempt.request_url,
+          request_headers: JSON.stringify(built?.redactedHeaders ?? {}),
+          request_body: built?.body ? built.body.toString('utf8') : null,
+          response_status: result?.status ?? null,
+          response_headers: result?.headers ? JSON.stringify(result.headers) : null,
+          response_body: body ? body.text : null,
+          response_body_encoding: body ? body.encoding : 'utf8',
+          response_body_truncated: result?.bodyTruncated ? 1 : 0,
+          duration_ms: result ? Math.round(result.durationMs * 1000) / 1000 : completion.finishedAt - job.attempt.started_at,
+          error_class: summary.errorClass,
+          error_message: summary.errorMessage,
+          finished_at: completion.finishedAt,
+        };
+        const { id, ...attemptChanges } = attempt;
+        await trx.updateTable('attempts').set(attemptChanges).where('id', '=', id).execute();
+
+        const status: DeliveryStatus = decision.kind === 'succeeded' ? 'SUCCEEDED' : decision.kind === 'retry' ? 'RETRYING' : 'FAILED';
+        const dueAt = decision.kind === 'retry' ? now + decision.delayMs : null;
+        const failure = decision.kind === 'succeeded' ? null : decision.reason;
+        const changes = {
+          status,
+          due_at: dueAt,
+          next_attempt_at: dueAt,
+          next_trigger: 'SCHEDULED' as AttemptTrigger,
+          last_status_code: summary.status,
+          last_error: failure,
+          status_reason: decision.kind === 'failed' || decision.kind === 'gone' ? failure : null,
+          finished_at: dueAt === null ? now : null,
+          updated_at: now,
+        };
+        const updated = await trx
+          .updateTable('deliveries')
+          .set(changes)
+          .where('id', '=', job.delivery.id)
+          .where('lease_token', '=', job.delivery.lease_token)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) {
+          // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+          finishedAttempts.push({ attempt, delivery: job.delivery });
+          continue;
+        }
+        const delivery: DeliveryRow = { ...job.delivery, ...changes };
+        finishedAttempts.push({ attempt, delivery });
+        log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+
+        if (job.hasDependents && status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
+        if (job.hasDependents && status === 'FAILED') await skipDependents(trx, delivery, now, log);
+
+        const endpoint = job.endpoint;
+        if (decision.kind === 'gone') {
+          await disableEndpoint(trx, endpoint.id, 'GONE', 'the receiver answered 410 Gone', now, log);
+        } else if (decision.kind === 'succeeded') {
+          if (endpoint.failing_since !== null && !recovered.has(endpoint.id)) {
+            recovered.add(endpoint.id);
+            await trx.updateTable('endpoints').set({ failing_since: null }).where('id', '=', endpoint.id).execute();
+          }
+        } else if (summary.errorClass !== 'interrupted' && job.attempt.trigger !== 'TEST' && !failingChecked.has(endpoint.id)) {
+          failingChecked.add(endpoint.id);
+          if (endpoint.failing_since === null) {
+            await trx
+              .updateTable('endpoints')
+              .set({ failing_since: now })
+              .where('id', '=', endpoint.id)
+              .where('failing_since', 'is', null)
+              .execute();
+          } else if (now - endpoint.failing_since >= services.config.autoDisableAfterMs) {
+            const days = Math.round((now - endpoint.failing_since) / 86_400_000);
+            await disableEndpoint(trx, endpoint.id, 'FAILING', `failing continuously for ${days} day(s)`, now, log);
+          }
+        }
+      }
+    });
+    return () => {
+      for (const { attempt, delivery } of finishedAttempts) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
+      this.publishChanges(log);
+    };
+  }
+
+  private publishChanges(log: ChangeLog): void {
+    for (const change of log.deliveries) this.publisher.publish('delivery', change);
+    if (log.endpointIds.size > 0) {
+      const ids = [...log.endpointIds];
+      void this.services.db
+        .selectFrom('endpoints')
+        .selectAll()
+        .where('id', 'in', ids)
+        .execute()
+        .then((rows) => {
+          for (const endpoint of rows) this.publisher.publish('endpoint', { endpoint });
+        })
+        .catch((error: unknown) => this.services.log.warn('dispatcher: could not publish endpoint changes', { error: String(error) }));
+    }
+    if (log.due) this.wake();
+  }
+}

@@ -1,0 +1,131 @@
+// State changes that ripple beyond one delivery, run inside the caller's transaction:
+// runAfter ordering (unblock / skip dependents) and disabling an endpoint.
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, DeliveryStatus } from '../db/schema.js';
+import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Collects rows changed as side effects, so they can be published after the commit. */
+export interface ChangeLog {
+  deliveries: { delivery: DeliveryRow; previousStatus: DeliveryStatus | null }[];
+  endpointIds: Set<string>;
+  /** new deliveries became due: wake the dispatcher */
+  due: boolean;
+}
+
+export function newChangeLog(): ChangeLog {
+  return { deliveries: [], endpointIds: new Set(), due: false };
+}
+
+/** BLOCKED deliveries of the same event whose hook waits for `hookId`. */
+function blockedDependents(db: Executor, eventId: string, hookId: string): Promise<DeliveryRow[]> {
+  return db
+    .selectFrom('deliveries')
+    .innerJoin('hook_dependencies', 'hook_dependencies.hook_id', 'deliveries.hook_id')
+    .selectAll('deliveries')
+    .where('deliveries.event_id', '=', eventId)
+    .where('deliveries.status', '=', 'BLOCKED')
+    .where('hook_dependencies.depends_on_hook_id', '=', hookId)
+    .execute();
+}
+
+/**
+ * After a delivery SUCCEEDED: every dependent whose dependencies (those that have a delivery for
+ * this event) have all succeeded becomes PENDING and due now.
+ */
+export async function releaseDependents(db: Executor, finished: DeliveryRow, now: number, log: ChangeLog): Promise<void> {
+  if (!finished.hook_id) return;
+  for (const dependent of await blockedDependents(db, finished.event_id, finished.hook_id)) {
+    const waitsFor = await db
+      .selectFrom('hook_dependencies')
+      .innerJoin('deliveries', (join) =>
+        join.onRef('deliveries.hook_id', '=', 'hook_dependencies.depends_on_hook_id').on('deliveries.event_id', '=', finished.event_id),
+      )
+      .select(['deliveries.status'])
+      .where('hook_dependencies.hook_id', '=', dependent.hook_id)
+      .execute();
+    if (waitsFor.some((row) => row.status !== 'SUCCEEDED')) continue;
+    const changes = { status: 'PENDING' as const, due_at: now, next_attempt_at: now, status_reason: null, updated_at: now };
+    const updated = await db
+      .updateTable('deliveries')
+      .set(changes)
+      .where('id', '=', dependent.id)
+      .where('status', '=', 'BLOCKED')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) {
+      log.deliveries.push({ delivery: { ...dependent, ...changes }, previousStatus: 'BLOCKED' });
+      log.due = true;
+    }
+  }
+}
+
+/**
+ * After a delivery ended without success (FAILED, CANCELLED, SKIPPED): its BLOCKED dependents can
+ * never run, so they are SKIPPED with the reason, and so on down the chain.
+ */
+export async function skipDependents(db: Executor, ended: DeliveryRow, now: number, log: ChangeLog): Promise<void> {
+  if (!ended.hook_id) return;
+  const reason = `skipped: ${ended.hook_id} ${ended.status.toLowerCase()} for this event`;
+  for (const dependent of await blockedDependents(db, ended.event_id, ended.hook_id)) {
+    const changes = { status: 'SKIPPED' as const, due_at: null, status_reason: reason, finished_at: now, updated_at: now };
+    const updated = await db
+      .updateTable('deliveries')
+      .set(changes)
+      .where('id', '=', dependent.id)
+      .where('status', '=', 'BLOCKED')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) continue;
+    const skipped = { ...dependent, ...changes };
+    log.deliveries.push({ delivery: skipped, previousStatus: 'BLOCKED' });
+    await skipDependents(db, skipped, now, log);
+  }
+}
+
+/**
+ * Disables an endpoint (410 Gone, or failing for too long) and fails its open deliveries with the
+ * reason; their dependents are skipped. Deliveries in flight finish their current attempt.
+ */
+export async function disableEndpoint(
+  db: Executor,
+  endpointId: string,
+  reason: 'GONE' | 'FAILING' | 'MANUAL',
+  message: string,
+  now: number,
+  log: ChangeLog,
+): Promise<void> {
+  const updated = await db
+    .updateTable('endpoints')
+    .set({ enabled: 0, disabled_reason: reason, disabled_message: message, disabled_at: now, updated_at: now })
+    .where('id', '=', endpointId)
+    .where('enabled', '=', 1)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return;
+  log.endpointIds.add(endpointId);
+  if (reason === 'MANUAL') return;
+  await failOpenDeliveries(db, endpointId, `endpoint disabled: ${message}`, now, log);
+}
+
+export async function failOpenDeliveries(db: Executor, endpointId: string, reason: string, now: number, log: ChangeLog): Promise<void> {
+  const open = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
+    .execute();
+  if (open.length === 0) return;
+  const changes = { status: 'FAILED' as const, due_at: null, status_reason: reason, finished_at: now, updated_at: now };
+  for (let start = 0; start < open.length; start += 500) {
+    await db
+      .updateTable('deliveries')
+      .set(changes)
+      .where('id', 'in', open.slice(start, start + 500).map((row) => row.id))
+      .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
+      .execute();
+  }
+  for (const row of open) {
+    const failed = { ...row, ...changes };
+    log.deliveries.push({ delivery: failed, previousStatus: row.status });
+    await skipDependents(db, failed, now, log);
+  }
+}

@@ -1,0 +1,83 @@
+// The deliveries table is the queue. A claim takes due rows with a lease (status SENDING, due_at =
+// lease expiry) and bumps lease_token, the fencing token every later write must present; a worker
+// whose lease was taken over can no longer change the delivery.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Dialect } from '../db/connect.js';
+import type { Database, DeliveryStatus } from '../db/schema.js';
+import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface ClaimOptions {
+  now: number;
+  limit: number;
+  leaseMs: number;
+  /** at most this many rows per endpoint in one claim, so a busy endpoint cannot fill a whole batch */
+  perEndpoint: number;
+  /** endpoints that cannot take more work right now (saturated or rate limited) */
+  excludeEndpoints: readonly string[];
+}
+
+const CLAIMABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
+/** how far past `limit` the candidate scan looks, so the per-endpoint cap still fills a batch */
+const SCAN_FACTOR = 4;
+
+/**
+ * Claims due deliveries (PENDING/RETRYING that are due, and SENDING whose lease expired) and
+ * returns them as they are after the claim. SQLite: one UPDATE … RETURNING (SQLite has one writer,
+ * so no row can be claimed twice). PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers
+ * take disjoint rows without waiting on each other.
+ */
+export async function claimDue(db: Executor, dialect: Dialect, options: ClaimOptions): Promise<DeliveryRow[]> {
+  const { now, limit, leaseMs, perEndpoint, excludeEndpoints } = options;
+  const exclusion =
+    excludeEndpoints.length > 0 ? sql`and endpoint_id not in (${sql.join(excludeEndpoints.map((id) => sql`${id}`))})` : sql``;
+  const statuses = sql.join(CLAIMABLE.map((status) => sql`${status}`));
+  const leaseUntil = now + leaseMs;
+  const scan = limit * SCAN_FACTOR;
+  if (dialect === 'sqlite') {
+    const result = await sql<DeliveryRow>`
+      update deliveries
+      set status = 'SENDING', due_at = ${leaseUntil}, lease_token = lease_token + 1,
+          attempt_count = attempt_count + 1, updated_at = ${now}
+      where id in (
+        select id from (
+          select id, due_at, row_number() over (partition by endpoint_id order by due_at) as rank
+          from (
+            select id, endpoint_id, due_at from deliveries
+            where due_at <= ${now} and status in (${statuses}) ${exclusion}
+            order by due_at limit ${scan}
+          )
+        ) where rank <= ${perEndpoint} order by due_at limit ${limit}
+      )
+      returning *`.execute(db);
+    return result.rows;
+  }
+  const result = await sql<DeliveryRow>`
+    with candidates as (
+      select id, endpoint_id, due_at from deliveries
+      where due_at <= ${now} and status in (${statuses}) ${exclusion}
+      order by due_at limit ${scan}
+      for update skip locked
+    ), chosen as (
+      select id from (
+        select id, due_at, row_number() over (partition by endpoint_id order by due_at) as rank from candidates
+      ) ranked where rank <= ${perEndpoint} order by due_at limit ${limit}
+    )
+    update deliveries d
+    set status = 'SENDING', due_at = ${leaseUntil}, lease_token = d.lease_token + 1,
+        attempt_count = d.attempt_count + 1, updated_at = ${now}
+    from chosen where d.id = chosen.id
+    returning d.*`.execute(db);
+  return result.rows;
+}
+
+/** The earliest due_at in the queue, to sleep exactly until the next retry is due. */
+export async function nextDueAt(db: Executor): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.min('due_at').as('next'))
+    .where('due_at', 'is not', null)
+    .executeTakeFirst();
+  return row?.next == null ? null : Number(row.next);
+}

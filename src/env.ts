@@ -1,0 +1,131 @@
+// The only reader of process.env. Every setting is parsed once, here, and every problem is
+// reported together so an operator fixes a bad deployment in one go.
+import { z } from 'zod';
+
+const DAY_MS = 86_400_000;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const list = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  SWITCHYARD_HOST: z.string().default('0.0.0.0'),
+  SWITCHYARD_PORT: int(0, 65535).default(8080),
+  SWITCHYARD_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  SWITCHYARD_DATA_DIR: z.string().default('./data'),
+  SWITCHYARD_DATABASE_URL: z.string().optional(),
+  SWITCHYARD_REDIS_URL: z.string().url().optional(),
+  SWITCHYARD_ENCRYPTION_KEY: z.string().optional(),
+  SWITCHYARD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SWITCHYARD_ALLOW_HTTP: bool.optional(),
+  SWITCHYARD_ALLOW_PRIVATE_CIDRS: list.default([]),
+  SWITCHYARD_GRAPHIQL: bool.optional(),
+  SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  SWITCHYARD_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(1024 * 1024),
+  SWITCHYARD_IDEMPOTENCY_WINDOW_MS: int(60_000, 30 * DAY_MS).default(DAY_MS),
+  SWITCHYARD_SECRET_OVERLAP_MS: int(0, 7 * DAY_MS).default(DAY_MS),
+  SWITCHYARD_RETENTION_DAYS: int(1, 3650).default(30),
+  SWITCHYARD_REQUEST_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  SWITCHYARD_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  SWITCHYARD_MAX_IN_FLIGHT: int(1, 10_000).default(512),
+  SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: int(1, 1_000).default(32),
+  SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
+  SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
+});
+
+export type Role = 'all' | 'api' | 'worker';
+
+/** Everything Switchyard can be told, already parsed and defaulted. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  role: Role;
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; anything else is a SQLite file path (default `<dataDir>/switchyard.db`). */
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  /** base64 or hex of 32 bytes; when null outside production a key is generated into the data folder. */
+  encryptionKey: string | null;
+  adminToken: string | null;
+  allowHttp: boolean;
+  allowPrivateCidrs: string[];
+  graphiql: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  maxPayloadBytes: number;
+  idempotencyWindowMs: number;
+  secretOverlapMs: number;
+  retentionDays: number;
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxInFlight: number;
+  maxInFlightPerEndpoint: number;
+  autoDisableAfterMs: number;
+  leaseMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (default `process.env`); throws one ConfigError listing every problem. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.SWITCHYARD_ENCRYPTION_KEY) {
+    problems.push('SWITCHYARD_ENCRYPTION_KEY: required in production (32 bytes, base64 or hex)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const development = env.NODE_ENV !== 'production';
+  return {
+    env: env.NODE_ENV,
+    host: env.SWITCHYARD_HOST,
+    port: env.SWITCHYARD_PORT,
+    role: env.SWITCHYARD_ROLE,
+    dataDir: env.SWITCHYARD_DATA_DIR,
+    databaseUrl: env.SWITCHYARD_DATABASE_URL ?? null,
+    redisUrl: env.SWITCHYARD_REDIS_URL ?? null,
+    encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY ?? null,
+    adminToken: env.SWITCHYARD_ADMIN_TOKEN ?? null,
+    allowHttp: env.SWITCHYARD_ALLOW_HTTP ?? false,
+    allowPrivateCidrs: env.SWITCHYARD_ALLOW_PRIVATE_CIDRS,
+    graphiql: env.SWITCHYARD_GRAPHIQL ?? development,
+    logLevel: env.SWITCHYARD_LOG_LEVEL,
+    maxPayloadBytes: env.SWITCHYARD_MAX_PAYLOAD_BYTES,
+    idempotencyWindowMs: env.SWITCHYARD_IDEMPOTENCY_WINDOW_MS,
+    secretOverlapMs: env.SWITCHYARD_SECRET_OVERLAP_MS,
+    retentionDays: env.SWITCHYARD_RETENTION_DAYS,
+    requestTimeoutMs: env.SWITCHYARD_REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: env.SWITCHYARD_CONNECT_TIMEOUT_MS,
+    maxInFlight: env.SWITCHYARD_MAX_IN_FLIGHT,
+    maxInFlightPerEndpoint: env.SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT,
+    autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
+    leaseMs: env.SWITCHYARD_LEASE_MS,
+  };
+}

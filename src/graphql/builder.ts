@@ -1,0 +1,84 @@
+// The Pothos builder: plugins and shared configuration only. Types live with their domain
+// (src/modules/<domain>/*.schema.ts), so this file imports no database and no module.
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import type { Actor, TokenScope } from '../auth/actor.js';
+import { idKind, type IdKind } from '../db/ids.js';
+import type { Services } from '../services.js';
+
+export interface GraphQLContext {
+  actor: Actor;
+  services: Services;
+}
+
+/** Node type names by id prefix: our ids are globally unique and self-describing, so they ARE the global ids. */
+export const NODE_TYPE_BY_KIND: Record<IdKind, string> = {
+  tenant: 'Tenant',
+  token: 'ApiToken',
+  eventType: 'EventType',
+  endpoint: 'Endpoint',
+  secret: 'EndpointSecret',
+  hook: 'Hook',
+  event: 'Event',
+  delivery: 'Delivery',
+  attempt: 'DeliveryAttempt',
+};
+
+export interface AppSchemaTypes {
+  Context: GraphQLContext;
+  AuthScopes: { admin: boolean; scope: TokenScope };
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | number };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
+}
+
+/** The builder's full type set, for helpers that take Pothos refs and field builders. */
+export type SchemaTypes = PothosSchemaTypes.ExtendDefaultTypes<AppSchemaTypes>;
+
+export const builder = new SchemaBuilder<AppSchemaTypes>({
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      admin: context.actor.kind === 'admin',
+      scope: (scope: TokenScope) => context.actor.kind === 'admin' || context.actor.scopes.has(scope),
+    }),
+    unauthorizedError: (_parent, context, info) =>
+      new GraphQLError(
+        context.actor.kind === 'admin'
+          ? `not allowed: ${info.parentType.name}.${info.fieldName}`
+          : `${info.parentType.name}.${info.fieldName} needs an admin token or a tenant token with the right scope`,
+        { extensions: { code: 'FORBIDDEN' } },
+      ),
+  },
+  errors: {
+    directResult: true,
+    defaultUnionOptions: {
+      name: ({ fieldName }) => `${fieldName.charAt(0).toUpperCase()}${fieldName.slice(1)}Result`,
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    encodeGlobalID: (_typename, id) => String(id),
+    decodeGlobalID: (globalID) => {
+      const kind = idKind(globalID);
+      return { typename: kind ? NODE_TYPE_BY_KIND[kind] : 'Unknown', id: globalID };
+    },
+    nodeTypeOptions: { description: 'An object with a globally unique, prefixed id (e.g. `ep_…`, `msg_…`).' },
+    idFieldOptions: { description: 'Globally unique id; its prefix names the type.' },
+    nodeQueryOptions: { description: 'Any object by its id; null when it does not exist or is not visible to the caller.' },
+    nodesQueryOptions: { description: 'Several objects by id, in the order asked; null for each one not visible.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection stands.' },
+  },
+});
+
+builder.queryType({ description: 'Read the tenants, event types, endpoints, hooks, events, deliveries and attempts you may see.' });
+builder.mutationType({ description: 'Change the configuration, send events and act on deliveries.' });

@@ -1,0 +1,79 @@
+import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus } from '../../db/schema.js';
+import { idFloor } from '../../db/ids.js';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { Executor } from '../tenants/tenant.repository.js';
+
+export type DeliveryRow = DeliveriesTable;
+export type AttemptRow = AttemptsTable;
+
+export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
+export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
+
+export function findDeliveryById(db: Executor, id: string): Promise<DeliveryRow | undefined> {
+  return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findAttemptById(db: Executor, id: string): Promise<AttemptRow | undefined> {
+  return db.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface DeliveryFilter {
+  tenantId: string | null;
+  statuses?: readonly DeliveryStatus[] | null;
+  endpointId?: string | null;
+  hookId?: string | null;
+  eventId?: string | null;
+  eventTypes?: readonly string[] | null;
+  createdAfter?: number | null;
+  createdBefore?: number | null;
+}
+
+export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageArgs) {
+  let query = db.selectFrom('deliveries').selectAll();
+  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses as DeliveryStatus[]);
+  if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+  if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
+  if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
+  if (filter.eventTypes && filter.eventTypes.length > 0) query = query.where('event_type', 'in', filter.eventTypes as string[]);
+  // ids are time-ordered, so a time range is a primary-key range
+  if (filter.createdAfter != null) query = query.where('id', '>=', idFloor('delivery', filter.createdAfter));
+  if (filter.createdBefore != null) query = query.where('id', '<', idFloor('delivery', filter.createdBefore));
+  return paginate(query, args, { column: 'id' });
+}
+
+export interface AttemptFilter {
+  tenantId: string | null;
+  deliveryId?: string | null;
+  endpointId?: string | null;
+  hookId?: string | null;
+  eventId?: string | null;
+  outcomes?: readonly AttemptOutcome[] | null;
+  startedAfter?: number | null;
+  startedBefore?: number | null;
+}
+
+export function listAttempts(db: Executor, filter: AttemptFilter, args: PageArgs) {
+  let query = db.selectFrom('attempts').selectAll();
+  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (filter.deliveryId) query = query.where('delivery_id', '=', filter.deliveryId);
+  if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+  if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
+  if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
+  if (filter.outcomes && filter.outcomes.length > 0) query = query.where('outcome', 'in', filter.outcomes as AttemptOutcome[]);
+  if (filter.startedAfter != null) query = query.where('id', '>=', idFloor('attempt', filter.startedAfter));
+  if (filter.startedBefore != null) query = query.where('id', '<', idFloor('attempt', filter.startedBefore));
+  return paginate(query, args, { column: 'id' });
+}
+
+/** The latest attempts of an endpoint, newest first, for its health figures. */
+export function recentEndpointAttempts(db: Executor, endpointId: string, limit: number) {
+  return db
+    .selectFrom('attempts')
+    .select(['outcome', 'duration_ms', 'started_at', 'finished_at', 'trigger'])
+    .where('endpoint_id', '=', endpointId)
+    .where('outcome', '!=', 'IN_FLIGHT')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,95 @@
+import type { EndpointSecretsTable, EndpointsTable } from '../../db/schema.js';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { Executor } from '../tenants/tenant.repository.js';
+
+export type EndpointRow = EndpointsTable;
+export type EndpointSecretRow = EndpointSecretsTable;
+
+export function findEndpointById(db: Executor, id: string): Promise<EndpointRow | undefined> {
+  return db.selectFrom('endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listEndpoints(db: Executor, tenantId: string | null, args: PageArgs) {
+  let query = db.selectFrom('endpoints').selectAll();
+  if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+  return paginate(query, args, { column: 'id' });
+}
+
+export async function insertEndpoint(db: Executor, row: EndpointRow): Promise<void> {
+  await db.insertInto('endpoints').values(row).execute();
+}
+
+export async function updateEndpointRow(db: Executor, id: string, changes: Partial<EndpointRow>): Promise<void> {
+  await db.updateTable('endpoints').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteEndpointRow(db: Executor, id: string): Promise<void> {
+  await db.deleteFrom('endpoints').where('id', '=', id).execute();
+}
+
+/** Secrets still valid at `now`, newest first (the current one has no expiry). */
+export function findValidSecrets(db: Executor, endpointId: string, now: number): Promise<EndpointSecretRow[]> {
+  return db
+    .selectFrom('endpoint_secrets')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+export async function insertSecret(db: Executor, row: EndpointSecretRow): Promise<void> {
+  await db.insertInto('endpoint_secrets').values(row).execute();
+}
+
+export async function updateSecretRow(db: Executor, id: string, changes: Partial<EndpointSecretRow>): Promise<void> {
+  await db.updateTable('endpoint_secrets').set(changes).where('id', '=', id).execute();
+}
+
+export function findSecretById(db: Executor, id: string): Promise<EndpointSecretRow | undefined> {
+  return db.selectFrom('endpoint_secrets').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The secret new requests are signed with first: the newest one without an expiry. */
+export function findCurrentSecret(db: Executor, endpointId: string): Promise<EndpointSecretRow | undefined> {
+  return db
+    .selectFrom('endpoint_secrets')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where('expires_at', 'is', null)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}
+
+/**
+ * Marks a secret revealed unless it already was; true when this call did it. The condition is in the
+ * UPDATE itself so two concurrent reveals cannot both succeed.
+ */
+export async function markSecretRevealed(db: Executor, id: string, at: number): Promise<boolean> {
+  const result = await db
+    .updateTable('endpoint_secrets')
+    .set({ revealed_at: at })
+    .where('id', '=', id)
+    .where('revealed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function expireSecrets(db: Executor, ids: readonly string[], at: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('endpoint_secrets')
+    .set({ expires_at: at })
+    .where('id', 'in', ids as string[])
+    .execute();
+}
+
+/** Secrets that can no longer sign anything: nothing reads them again. */
+export async function deleteExpiredSecrets(db: Executor, endpointId: string, now: number): Promise<void> {
+  await db
+    .deleteFrom('endpoint_secrets')
+    .where('endpoint_id', '=', endpointId)
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', now)
+    .execute();
+}

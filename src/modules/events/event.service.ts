@@ -1,0 +1,238 @@
+// Accepting events: validate, then write the event and one delivery per matching hook in ONE
+// transaction, so an acknowledged event is never lost and never half-routed.
+import { targetTenant, type Actor } from '../../auth/actor.js';
+import { newId } from '../../db/ids.js';
+import { parseJson } from '../../db/json.js';
+import type { DeliveryStatus } from '../../db/schema.js';
+import { ProblemList } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { findEventTypeByName } from '../event-types/event-type.repository.js';
+import { schemaKey } from '../event-types/event-type.service.js';
+import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
+import { compileHookMatcher } from '../hooks/hook.service.js';
+import type { Executor } from '../tenants/tenant.repository.js';
+import { findTenantById } from '../tenants/tenant.repository.js';
+import {
+  findEventByIdempotencyKey,
+  insertDeliveries,
+  insertEvents,
+  releaseIdempotencyKey,
+  type DeliveryRow,
+  type EventRow,
+} from './event.repository.js';
+
+export const MAX_BATCH = 100;
+const MAX_CHANNELS = 10;
+const CHANNEL = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_IDEMPOTENCY_KEY = 256;
+
+export interface SendEventInput {
+  tenantId?: string | null;
+  type: string;
+  payload?: unknown;
+  channels?: readonly string[] | null;
+  idempotencyKey?: string | null;
+  occurredAt?: Date | null;
+}
+
+export interface SentEvent {
+  event: EventRow;
+  /** true when an earlier event with the same idempotency key was returned instead */
+  duplicate: boolean;
+  deliveries: DeliveryRow[];
+}
+
+interface CheckedEvent {
+  tenantId: string;
+  input: SendEventInput;
+  payloadJson: string;
+  channels: string[];
+}
+
+/** Validates one event; problems are reported under `prefix` (e.g. ['input', 'events', '3']). */
+async function checkEvent(
+  services: Services,
+  actor: Actor,
+  input: SendEventInput,
+  prefix: string[],
+  problems: ProblemList,
+): Promise<CheckedEvent | null> {
+  const before = problems.problems.length;
+  let tenantId = '';
+  try {
+    tenantId = targetTenant(actor, input.tenantId);
+    if (!(await findTenantById(services.db, tenantId))) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
+  } catch (error) {
+    problems.add([...prefix, 'tenantId'], (error as Error).message);
+  }
+  const payloadJson = JSON.stringify(input.payload ?? null);
+  const size = Buffer.byteLength(payloadJson, 'utf8');
+  if (size > services.config.maxPayloadBytes) {
+    problems.add([...prefix, 'payload'], `payload is ${size} bytes; the limit is ${services.config.maxPayloadBytes}`);
+  }
+  const type = await findEventTypeByName(services.db, input.type);
+  if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
+  else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
+  else if (type.schema !== null && size <= services.config.maxPayloadBytes) {
+    const schemaProblems = services.jsonSchemas.validate(schemaKey(type), parseJson(type.schema), input.payload ?? null);
+    problems.addAll([...prefix, 'payload'], schemaProblems);
+  }
+  const channels = [...new Set(input.channels ?? [])];
+  if (channels.length > MAX_CHANNELS) problems.add([...prefix, 'channels'], `at most ${MAX_CHANNELS} channels`);
+  channels.forEach((channel, index) => {
+    if (!CHANNEL.test(channel)) problems.add([...prefix, 'channels', String(index)], 'must be 1–128 of A-Z a-z 0-9 . _ : -');
+  });
+  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
+    if (input.idempotencyKey.length === 0 || input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
+      problems.add([...prefix, 'idempotencyKey'], `must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
+    }
+  }
+  if (input.occurredAt && Number.isNaN(input.occurredAt.getTime())) problems.add([...prefix, 'occurredAt'], 'not a valid time');
+  return problems.problems.length === before ? { tenantId, input, payloadJson, channels } : null;
+}
+
+/**
+ * Routes one checked event inside the transaction: one delivery per matching active hook on an
+ * enabled endpoint. A hook whose runAfter hooks also match this event starts BLOCKED; dependencies
+ * that do not match the event impose nothing (there is nothing to wait for).
+ */
+function routeEvent(
+  event: EventRow,
+  payload: unknown,
+  hooks: readonly HookRow[],
+  dependencies: ReadonlyMap<string, string[]>,
+  now: number,
+): DeliveryRow[] {
+  const document = { type: event.type, channels: parseJson<string[]>(event.channels), data: payload };
+  const matched = hooks.filter((hook) => compileHookMatcher(hook)({ type: event.type, channels: document.channels, document }));
+  const matchedIds = new Set(matched.map((hook) => hook.id));
+  return matched.map((hook) => {
+    const waitsFor = (dependencies.get(hook.id) ?? []).filter((id) => matchedIds.has(id));
+    const status: DeliveryStatus = waitsFor.length > 0 ? 'BLOCKED' : 'PENDING';
+    return {
+      id: newId('delivery', now),
+      tenant_id: event.tenant_id,
+      event_id: event.id,
+      hook_id: hook.id,
+      endpoint_id: hook.endpoint_id,
+      event_type: event.type,
+      status,
+      attempt_count: 0,
+      due_at: status === 'PENDING' ? now : null,
+      next_attempt_at: status === 'PENDING' ? now : null,
+      lease_token: 0,
+      next_trigger: 'SCHEDULED',
+      last_status_code: null,
+      last_error: null,
+      status_reason: waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    };
+  });
+}
+
+/** Sends a batch atomically: every event is valid and written with its deliveries, or nothing is. */
+export async function sendEvents(
+  services: Services,
+  actor: Actor,
+  inputs: readonly SendEventInput[],
+  prefix: (index: number) => string[] = (index) => ['input', 'events', String(index)],
+): Promise<SentEvent[]> {
+  const problems = new ProblemList();
+  if (inputs.length === 0) problems.add(['input', 'events'], 'give at least one event');
+  if (inputs.length > MAX_BATCH) problems.add(['input', 'events'], `at most ${MAX_BATCH} events per batch`);
+  problems.throwIfAny();
+  const checked: CheckedEvent[] = [];
+  for (const [index, input] of inputs.entries()) {
+    const result = await checkEvent(services, actor, input, prefix(index), problems);
+    if (result) checked.push(result);
+  }
+  problems.throwIfAny('some events are not valid; none was accepted');
+
+  const results = await writeWithRetryOnKeyRace(services, checked);
+  if (results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
+    services.signals.deliveriesDue();
+  }
+  return results;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * Two concurrent sends with one idempotency key: the second insert hits the unique index. Running
+ * the transaction again finds the first event and answers it as a duplicate, as a serial run would.
+ */
+async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await services.db.transaction().execute((trx) => writeEvents(services, trx, checked));
+    } catch (error) {
+      if (attempt >= 3 || !isUniqueViolation(error)) throw error;
+    }
+  }
+}
+
+async function writeEvents(services: Services, trx: Executor, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+  const now = services.clock.now();
+  const hooksByTenant = new Map<string, HookRow[]>();
+  const dependenciesByTenant = new Map<string, Map<string, string[]>>();
+  const results: SentEvent[] = [];
+  const newEvents: EventRow[] = [];
+  const newDeliveries: DeliveryRow[] = [];
+  const keysInBatch = new Map<string, SentEvent>();
+  for (const item of checked) {
+    const key = item.input.idempotencyKey ?? null;
+    if (key !== null) {
+      const batchKey = `${item.tenantId}\u0000${key}`;
+      const inBatch = keysInBatch.get(batchKey);
+      if (inBatch) {
+        results.push({ ...inBatch, duplicate: true });
+        continue;
+      }
+      const existing = await findEventByIdempotencyKey(trx, item.tenantId, key);
+      if (existing && existing.created_at > now - services.config.idempotencyWindowMs) {
+        results.push({ event: existing, duplicate: true, deliveries: [] });
+        continue;
+      }
+      if (existing) await releaseIdempotencyKey(trx, existing.id);
+    }
+    let hooks = hooksByTenant.get(item.tenantId);
+    let dependencies = dependenciesByTenant.get(item.tenantId);
+    if (!hooks || !dependencies) {
+      hooks = await findRoutableHooks(trx, item.tenantId);
+      dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
+      hooksByTenant.set(item.tenantId, hooks);
+      dependenciesByTenant.set(item.tenantId, dependencies);
+    }
+    const event: EventRow = {
+      id: newId('event', now),
+      tenant_id: item.tenantId,
+      type: item.input.type,
+      payload: item.payloadJson,
+      channels: JSON.stringify(item.channels),
+      idempotency_key: key,
+      occurred_at: item.input.occurredAt ? item.input.occurredAt.getTime() : now,
+      created_at: now,
+    };
+    const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now);
+    newEvents.push(event);
+    newDeliveries.push(...deliveries);
+    const sent = { event, duplicate: false, deliveries };
+    if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
+    results.push(sent);
+  }
+  await insertEvents(trx, newEvents);
+  await insertDeliveries(trx, newDeliveries);
+  return results;
+}
+
+/** One event; problems are reported under ['input', …]. */
+export async function sendEvent(services: Services, actor: Actor, input: SendEventInput): Promise<SentEvent> {
+  const [result] = await sendEvents(services, actor, [input], () => ['input']);
+  if (!result) throw new Error('sendEvents returned no result');
+  return result;
+}

@@ -1,0 +1,136 @@
+import type { HooksTable } from '../../db/schema.js';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { Executor } from '../tenants/tenant.repository.js';
+
+export type HookRow = HooksTable;
+
+/** A runAfter edge: `hook_id` waits for `depends_on_hook_id`. */
+export interface DependencyEdge {
+  hook_id: string;
+  depends_on_hook_id: string;
+}
+
+export function findHookById(db: Executor, id: string): Promise<HookRow | undefined> {
+  return db.selectFrom('hooks').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findHooksByIds(db: Executor, ids: readonly string[]): Promise<HookRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('hooks')
+    .selectAll()
+    .where('id', 'in', ids as string[])
+    .execute();
+}
+
+/** Active hooks of a tenant whose endpoint is enabled: the candidates for a new event. */
+export function findRoutableHooks(db: Executor, tenantId: string): Promise<HookRow[]> {
+  return db
+    .selectFrom('hooks')
+    .innerJoin('endpoints', 'endpoints.id', 'hooks.endpoint_id')
+    .selectAll('hooks')
+    .where('hooks.tenant_id', '=', tenantId)
+    .where('hooks.active', '=', 1)
+    .where('endpoints.enabled', '=', 1)
+    .execute();
+}
+
+/** runAfter edges among the given hooks: hook → the hooks it waits for. */
+export async function findDependencies(db: Executor, hookIds: readonly string[]): Promise<Map<string, string[]>> {
+  const edges = new Map<string, string[]>();
+  if (hookIds.length === 0) return edges;
+  const rows = await db
+    .selectFrom('hook_dependencies')
+    .selectAll()
+    .where('hook_id', 'in', hookIds as string[])
+    .execute();
+  for (const row of rows) {
+    const list = edges.get(row.hook_id) ?? [];
+    list.push(row.depends_on_hook_id);
+    edges.set(row.hook_id, list);
+  }
+  return edges;
+}
+
+/** Every runAfter edge between hooks of one tenant (edges never cross tenants). */
+export function findTenantDependencyEdges(db: Executor, tenantId: string): Promise<DependencyEdge[]> {
+  return db
+    .selectFrom('hook_dependencies')
+    .innerJoin('hooks', 'hooks.id', 'hook_dependencies.hook_id')
+    .select(['hook_dependencies.hook_id', 'hook_dependencies.depends_on_hook_id'])
+    .where('hooks.tenant_id', '=', tenantId)
+    .execute();
+}
+
+/** The hooks `hookId` waits for, oldest first. */
+export function findRunAfterHooks(db: Executor, hookId: string): Promise<HookRow[]> {
+  return db
+    .selectFrom('hook_dependencies')
+    .innerJoin('hooks', 'hooks.id', 'hook_dependencies.depends_on_hook_id')
+    .selectAll('hooks')
+    .where('hook_dependencies.hook_id', '=', hookId)
+    .orderBy('hooks.id', 'asc')
+    .execute();
+}
+
+export interface HookListFilter {
+  /** null = every tenant */
+  tenantId: string | null;
+  endpointId?: string | null;
+}
+
+export function listHooks(db: Executor, filter: HookListFilter, args: PageArgs) {
+  let query = db.selectFrom('hooks').selectAll();
+  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+  return paginate(query, args, { column: 'id' });
+}
+
+export async function insertHook(db: Executor, row: HookRow): Promise<void> {
+  await db.insertInto('hooks').values(row).execute();
+}
+
+export async function updateHookRow(db: Executor, id: string, changes: Partial<HookRow>): Promise<void> {
+  await db.updateTable('hooks').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteHookRow(db: Executor, id: string): Promise<void> {
+  await db.deleteFrom('hooks').where('id', '=', id).execute();
+}
+
+/** Replaces the runAfter edges of one hook. */
+export async function replaceDependencies(db: Executor, hookId: string, dependsOn: readonly string[]): Promise<void> {
+  await db.deleteFrom('hook_dependencies').where('hook_id', '=', hookId).execute();
+  if (dependsOn.length === 0) return;
+  await db
+    .insertInto('hook_dependencies')
+    .values(dependsOn.map((id) => ({ hook_id: hookId, depends_on_hook_id: id })))
+    .execute();
+}
+
+/**
+ * Cancels the hook's deliveries that have not reached a final state. SENDING is left alone: the
+ * dispatcher holds its lease and records the outcome of the request already on the wire.
+ */
+export async function cancelOpenDeliveriesOfHook(db: Executor, hookId: string, reason: string, now: number): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    .set({ status: 'CANCELLED', status_reason: reason, due_at: null, next_attempt_at: null, finished_at: now, updated_at: now })
+    .where('hook_id', '=', hookId)
+    .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Serialises changes to one tenant's runAfter graph: a no-op UPDATE takes the tenant row's write
+ * lock on PostgreSQL (and the database write lock on SQLite), so two concurrent saves cannot each
+ * pass the cycle check and together close a cycle. Portable, unlike SELECT … FOR UPDATE.
+ */
+export async function lockTenantHookGraph(db: Executor, tenantId: string): Promise<void> {
+  await db
+    .updateTable('tenants')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', tenantId)
+    .execute();
+}

@@ -1,0 +1,310 @@
+import type { InputFieldBuilder } from '@pothos/core';
+import { canSee } from '../../auth/actor.js';
+import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
+import { NotFoundError } from '../../errors.js';
+import { builder, type SchemaTypes } from '../../graphql/builder.js';
+import { connectionOf, pageArgs } from '../../graphql/connection.js';
+import { defineMutation } from '../../graphql/mutation.js';
+import { findEndpointById } from '../endpoints/endpoint.repository.js';
+import { EndpointRef } from '../endpoints/endpoint.schema.js';
+import { findTenantById } from '../tenants/tenant.repository.js';
+import { TenantRef } from '../tenants/tenant.schema.js';
+import { findHookById, type HookRow } from './hook.repository.js';
+import {
+  createHook,
+  deleteHook,
+  getHook,
+  pageHooks,
+  runAfterOf,
+  updateHook,
+  type HookInput,
+  type HttpMethod,
+  type PayloadFormat,
+} from './hook.service.js';
+
+export const HttpMethodEnum = builder.enumType('HttpMethod', {
+  description: 'The HTTP method of the requests a hook sends.',
+  values: {
+    GET: { description: 'GET, without a body (the signature covers an empty body).' },
+    HEAD: { description: 'HEAD, without a body (the signature covers an empty body).' },
+    POST: { description: 'POST (the default).' },
+    PUT: { description: 'PUT.' },
+    PATCH: { description: 'PATCH.' },
+    DELETE: { description: 'DELETE.' },
+  } as const,
+});
+
+export const PayloadFormatEnum = builder.enumType('PayloadFormat', {
+  description: 'How a request body is built from the event.',
+  values: {
+    STANDARD: { description: 'The envelope `{"type", "timestamp", "data"}` with the payload as `data` (the default).' },
+    RAW: { description: 'The payload exactly as the producer sent it.' },
+    CLOUDEVENTS: { description: 'CloudEvents 1.0 structured mode (`application/cloudevents+json`).' },
+    CLOUDEVENTS_BINARY: { description: 'CloudEvents 1.0 binary mode: `ce-*` headers, the payload as the body.' },
+  } as const,
+});
+
+export const HookRef = builder.objectRef<HookRow>('Hook');
+
+builder.node(HookRef, {
+  description: 'A rule that routes events of some types (and channels, and a filter) to one endpoint, and shapes the request.',
+  id: { resolve: (hook) => hook.id },
+  loadOne: async (id, context) => {
+    const hook = await findHookById(context.services.db, id);
+    return hook && canSee(context.actor, hook.tenant_id) ? hook : null;
+  },
+  fields: (t) => ({
+    tenant: t.field({
+      type: TenantRef,
+      description: 'The tenant it belongs to.',
+      resolve: async (hook, _args, context) => {
+        const tenant = await findTenantById(context.services.db, hook.tenant_id);
+        if (!tenant) throw new Error(`tenant of hook ${hook.id} is missing`);
+        return tenant;
+      },
+    }),
+    endpoint: t.field({
+      type: EndpointRef,
+      description: 'Where its requests go.',
+      resolve: async (hook, _args, context) => {
+        const endpoint = await findEndpointById(context.services.db, hook.endpoint_id);
+        if (!endpoint) throw new Error(`endpoint of hook ${hook.id} is missing`);
+        return endpoint;
+      },
+    }),
+    name: t.exposeString('name', { description: 'Display name.' }),
+    description: t.exposeString('description', { description: 'What it is for.' }),
+    active: t.boolean({ description: 'Inactive hooks receive no new events.', resolve: (r) => fromFlag(r.active) }),
+    eventTypes: t.field({
+      type: ['String'],
+      description: 'Event type names, `group.*` wildcards (`invoice.*` matches `invoice.paid` and `invoice.line.added`), or `*` for every type.',
+      resolve: (r) => parseJson<string[]>(r.event_types),
+    }),
+    channels: t.field({
+      type: ['String'],
+      description: 'Only events sent to at least one of these channels; empty = every channel.',
+      resolve: (r) => parseJson<string[]>(r.channels),
+    }),
+    filter: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: 'Conditions on the event `{type, channels, data}` (e.g. `{"data.amount": {"$gt": 100}}`); null = every event.',
+      resolve: (r) => parseJsonOrNull<Record<string, unknown>>(r.filter),
+    }),
+    method: t.field({ type: HttpMethodEnum, description: 'HTTP method of its requests.', resolve: (r) => r.method as HttpMethod }),
+    path: t.exposeString('path', {
+      nullable: true,
+      description: 'RFC 6570 URI template appended to the endpoint url, e.g. `/documents/{data.id}`; null = the endpoint url.',
+    }),
+    format: t.field({ type: PayloadFormatEnum, description: 'How the body is built.', resolve: (r) => r.format as PayloadFormat }),
+    transform: t.exposeString('transform', {
+      nullable: true,
+      description: 'JSONata expression over `{event, data, settings, hook, tenant}` whose result is the body; null = by `format`.',
+    }),
+    settings: t.field({
+      type: 'JSONObject',
+      description: 'Values for the transform and the path template (as `settings`), valid against `settingsSchema`.',
+      resolve: (r) => parseJson<Record<string, unknown>>(r.settings),
+    }),
+    settingsSchema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema `settings` must match; null = any object.',
+      resolve: (r) => parseJsonOrNull(r.settings_schema),
+    }),
+    runAfter: t.field({
+      type: [HookRef],
+      description: 'Hooks of the same tenant whose delivery of the same event must succeed before this one is sent.',
+      resolve: (hook, _args, context) => runAfterOf(context.services, hook),
+    }),
+    testPayload: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'A saved example payload for trying the hook out.',
+      resolve: (r) => parseJsonOrNull(r.test_payload),
+    }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (r) => r.created_at }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (r) => r.updated_at }),
+  }),
+});
+
+const HookConnection = connectionOf(HookRef, 'Hook');
+
+builder.objectField(TenantRef, 'hooks', (t) =>
+  t.field({
+    type: HookConnection,
+    description: "The tenant's hooks, newest first.",
+    authScopes: { $any: { admin: true, scope: 'READ' } },
+    args: { ...pageArgs(t.arg) },
+    resolve: async (tenant, args, context) => ({
+      page: await pageHooks(context.services, context.actor, { tenantId: tenant.id }, args),
+    }),
+  }),
+);
+
+builder.objectField(EndpointRef, 'hooks', (t) =>
+  t.field({
+    type: HookConnection,
+    description: 'The hooks that send to this endpoint, newest first.',
+    authScopes: { $any: { admin: true, scope: 'READ' } },
+    args: { ...pageArgs(t.arg) },
+    resolve: async (endpoint, args, context) => ({
+      page: await pageHooks(context.services, context.actor, { tenantId: endpoint.tenant_id, endpointId: endpoint.id }, args),
+    }),
+  }),
+);
+
+builder.queryFields((t) => ({
+  hooks: t.field({
+    type: HookConnection,
+    description: "Hooks, newest first: a tenant sees its own; the admin every tenant's, or one tenant's.",
+    authScopes: { $any: { admin: true, scope: 'READ' } },
+    args: {
+      ...pageArgs(t.arg),
+      tenantId: t.arg.id({ required: false, description: 'Only this tenant.' }),
+      endpointId: t.arg.id({ required: false, description: 'Only hooks sending to this endpoint.' }),
+    },
+    resolve: async (_root, args, context) => ({
+      page: await pageHooks(
+        context.services,
+        context.actor,
+        { tenantId: args.tenantId ? String(args.tenantId) : null, endpointId: args.endpointId ? String(args.endpointId) : null },
+        args,
+      ),
+    }),
+  }),
+  hook: t.field({
+    type: HookRef,
+    nullable: true,
+    description: 'A hook by id; null when it does not exist or belongs to another tenant.',
+    authScopes: { $any: { admin: true, scope: 'READ' } },
+    args: { id: t.arg.id({ required: true, description: "The hook's id (`hook_…`)." }) },
+    resolve: (_root, args, context) =>
+      getHook(context.services, context.actor, String(args.id)).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }),
+  }),
+}));
+
+const HookPayload = builder.objectRef<{ hook: HookRow }>('HookPayload').implement({
+  description: 'The hook after the change.',
+  fields: (t) => ({ hook: t.field({ type: HookRef, description: 'The hook.', resolve: (p) => p.hook }) }),
+});
+
+/**
+ * The fields createHook and updateHook share. `creating` adds the defaults (which must not exist on
+ * update, where an omitted field means "unchanged").
+ */
+function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: boolean) {
+  const keep = creating ? '' : ' Omitted = unchanged.';
+  const clear = creating ? '' : ' Omitted = unchanged; null removes it.';
+  return {
+    endpointId: t.id({ required: creating, description: `The endpoint it sends to, of the same tenant.${keep}` }),
+    name: t.string({ required: creating, description: `Display name, 1–200 characters.${keep}` }),
+    description: t.string({ description: `What it is for, at most 2000 characters.${keep}` }),
+    active: t.boolean({
+      ...(creating ? { defaultValue: true } : {}),
+      description: `Whether it receives new events (default true).${keep}`,
+    }),
+    eventTypes: t.stringList({
+      required: creating,
+      description: `1–100 existing event type names, \`group.*\` patterns matching at least one type, or \`*\` for all.${keep}`,
+    }),
+    channels: t.stringList({
+      description: `At most 50 channels (1–128 of A-Z a-z 0-9 . _ : -); empty = every channel.${keep}`,
+    }),
+    filter: t.field({
+      type: 'JSONObject',
+      description: `Conditions on \`{type, channels, data}\`, e.g. \`{"data.amount": {"$gt": 100}}\`.${clear}`,
+    }),
+    method: t.field({
+      type: HttpMethodEnum,
+      ...(creating ? { defaultValue: 'POST' as const } : {}),
+      description: `HTTP method (default POST).${keep}`,
+    }),
+    path: t.string({
+      description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`tenant.\` or \`hook.\`.${clear}`,
+    }),
+    format: t.field({
+      type: PayloadFormatEnum,
+      ...(creating ? { defaultValue: 'STANDARD' as const } : {}),
+      description: `Body format (default STANDARD).${keep}`,
+    }),
+    transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body.${clear}` }),
+    settings: t.field({
+      type: 'JSONObject',
+      description: `Values passed to the transform and the path template, at most 64 KiB; must match \`settingsSchema\`.${keep}`,
+    }),
+    settingsSchema: t.field({ type: 'JSON', description: `JSON Schema for \`settings\`.${clear}` }),
+    runAfter: t.idList({
+      description: `At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused.${creating ? '' : ' Omitted = unchanged; replaces the list.'}`,
+    }),
+    testPayload: t.field({ type: 'JSON', description: `A saved example payload, at most 1 MiB.${clear}` }),
+  };
+}
+
+interface HookFieldValues {
+  endpointId?: string | number | null;
+  name?: string | null;
+  description?: string | null;
+  active?: boolean | null;
+  eventTypes?: string[] | null;
+  channels?: string[] | null;
+  filter?: Record<string, unknown> | null;
+  method?: HttpMethod | null;
+  path?: string | null;
+  format?: PayloadFormat | null;
+  transform?: string | null;
+  settings?: Record<string, unknown> | null;
+  settingsSchema?: unknown;
+  runAfter?: (string | number)[] | null;
+  testPayload?: unknown;
+}
+
+/** GraphQL IDs arrive as string | number; keeps undefined (omitted) apart from null (cleared). */
+function toHookInput(values: HookFieldValues): HookInput {
+  const { endpointId, runAfter, ...rest } = values;
+  return {
+    ...rest,
+    ...(endpointId === undefined ? {} : { endpointId: endpointId === null ? null : String(endpointId) }),
+    ...(runAfter === undefined ? {} : { runAfter: runAfter === null ? null : runAfter.map(String) }),
+  };
+}
+
+defineMutation('createHook', {
+  description: 'Creates a hook (admin, or the tenant with MANAGE).',
+  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  input: (t) => ({
+    tenantId: t.id({ description: "The tenant; a tenant token may omit it, and so may the admin (then the endpoint's tenant)." }),
+    ...hookFields(t, true),
+  }),
+  payload: HookPayload,
+  resolve: async ({ tenantId, ...values }, context) => ({
+    hook: await createHook(context.services, context.actor, {
+      ...toHookInput(values),
+      tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId),
+    }),
+  }),
+});
+
+defineMutation('updateHook', {
+  description: 'Changes a hook (admin, or the tenant with MANAGE). Omitted fields stay; null removes the optional ones.',
+  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  input: (t) => ({
+    id: t.id({ required: true, description: 'The hook.' }),
+    ...hookFields(t, false),
+  }),
+  payload: HookPayload,
+  resolve: async ({ id, ...values }, context) => ({
+    hook: await updateHook(context.services, context.actor, String(id), toHookInput(values)),
+  }),
+});
+
+defineMutation('deleteHook', {
+  description: 'Deletes a hook (admin, or the tenant with MANAGE); its deliveries not yet final are cancelled.',
+  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  input: (t) => ({ id: t.id({ required: true, description: 'The hook.' }) }),
+  payload: HookPayload,
+  resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, String(id)) }),
+});

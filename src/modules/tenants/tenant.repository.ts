@@ -1,0 +1,39 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, TenantsTable } from '../../db/schema.js';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type TenantRow = TenantsTable;
+
+export function findTenantById(db: Executor, id: string): Promise<TenantRow | undefined> {
+  return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findTenantByUid(db: Executor, uid: string): Promise<TenantRow | undefined> {
+  return db.selectFrom('tenants').selectAll().where('uid', '=', uid).executeTakeFirst();
+}
+
+export function listTenants(db: Executor, args: PageArgs) {
+  return paginate(db.selectFrom('tenants').selectAll(), args, { column: 'id' });
+}
+
+export async function insertTenant(db: Executor, row: TenantRow): Promise<void> {
+  await db.insertInto('tenants').values(row).execute();
+}
+
+export async function updateTenantRow(db: Executor, id: string, changes: Partial<TenantRow>): Promise<void> {
+  await db.updateTable('tenants').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteTenantRow(db: Executor, id: string): Promise<void> {
+  await db.deleteFrom('tenants').where('id', '=', id).execute();
+}
+
+export async function countTenantEndpoints(db: Executor, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('endpoints')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,0 +1,35 @@
+// Every live topic, declared in one place with its payload type. Payloads carry what subscribers
+// need, so no subscriber reads the database per message.
+import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
+
+export interface AttemptMessage {
+  /** 'started' when the attempt row is written at claim time, 'finished' when it completes */
+  phase: 'started' | 'finished';
+  attempt: AttemptRow;
+  delivery: DeliveryRow;
+}
+
+export interface DeliveryMessage {
+  delivery: DeliveryRow;
+  previousStatus: DeliveryRow['status'] | null;
+}
+
+export interface EndpointMessage {
+  endpoint: EndpointRow;
+}
+
+export interface Topics {
+  attempt: AttemptMessage;
+  delivery: DeliveryMessage;
+  endpoint: EndpointMessage;
+}
+
+export type TopicName = keyof Topics;
+
+/** Publishing is fire-and-forget and must never throw into the dispatcher. */
+export interface Publisher {
+  publish<T extends TopicName>(topic: T, message: Topics[T]): void;
+}
+
+export const NO_PUBLISHER: Publisher = { publish: () => {} };
