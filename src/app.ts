@@ -12,6 +12,9 @@ import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './dispatch/guard.js';
 import { createHttpClient } from './dispatch/http-client.js';
 import { createLocalBus } from './pubsub/bus.js';
+import { startRetention } from './dispatch/retention.js';
+import { useSharedSubscriptionExecution } from './pubsub/shared-execution.js';
+import { attachGraphQLWs, type GraphQLWsServer } from './pubsub/ws-server.js';
 import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { buildSchema } from './graphql/schema.js';
@@ -41,6 +44,12 @@ export interface App {
   url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** graphql-ws clients send `{ authorization: 'Bearer …' }` (or `Authorization`) as connectionParams. */
+function connectionAuthorization(params: Record<string, unknown> | undefined): string | null {
+  const value = params?.authorization ?? params?.Authorization;
+  return typeof value === 'string' ? value : null;
 }
 
 function unauthenticated(): GraphQLError {
@@ -95,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     landingPage: false,
     logging: false,
     plugins: [
+      useSharedSubscriptionExecution(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },
@@ -104,14 +114,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
         blockFieldSuggestion: { enabled: config.env === 'production' },
       }),
     ],
-    context: async ({ request }): Promise<GraphQLContext> => {
-      const actor = await authenticate(services, request.headers.get('authorization'));
+    context: async (initial): Promise<GraphQLContext> => {
+      // HTTP and SSE carry the token in the Authorization header; graphql-ws in connectionParams.
+      const { request, connectionParams, closeConnection } = initial as unknown as {
+        request?: Request;
+        connectionParams?: Record<string, unknown>;
+        closeConnection?: GraphQLContext['closeConnection'];
+      };
+      const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
-      return { actor, services };
+      return { actor, services, ...(closeConnection ? { closeConnection } : {}) };
     },
   });
 
   let server: Server | null = null;
+  let ws: GraphQLWsServer | null = null;
+  let stopRetention: (() => Promise<void>) | null = null;
   const app: App = {
     services,
     url: '',
@@ -130,6 +148,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
         }
         void yoga(req, res);
       });
+      ws = attachGraphQLWs({
+        server,
+        path: '/graphql',
+        log,
+        initTimeoutMs: config.wsInitTimeoutMs,
+        maxBufferedBytes: config.wsMaxBufferedBytes,
+        envelop: (initialContext) => yoga.getEnveloped(initialContext) as never,
+        authorize: async (params) => (await authenticate(services, connectionAuthorization(params))) !== null,
+      });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(config.port, config.host, () => resolve());
@@ -137,16 +164,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       app.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-      if (config.role !== 'api') services.dispatcher.start();
+      if (config.role !== 'api') {
+        services.dispatcher.start();
+        stopRetention = startRetention(services);
+      }
       log.info('switchyard listening', { url: `${app.url}/graphql`, role: config.role, dialect: store.dialect });
     },
     async stop() {
+      await ws?.close();
+      ws = null;
       if (server) {
         const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeAllConnections();
         await closing;
         server = null;
       }
+      await stopRetention?.();
       await services.dispatcher.stop();
       wakeListeners.clear();
       await http.close();

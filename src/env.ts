@@ -43,6 +43,8 @@ const envSchema = z.object({
   SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: int(1, 1_000).default(32),
   SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
   SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
+  SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  SWITCHYARD_WS_MAX_BUFFERED_BYTES: int(16 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
 });
 
 export type Role = 'all' | 'api' | 'worker';
@@ -74,6 +76,10 @@ export interface Config {
   maxInFlightPerEndpoint: number;
   autoDisableAfterMs: number;
   leaseMs: number;
+  /** graphql-ws: time a client has to send connection_init */
+  wsInitTimeoutMs: number;
+  /** graphql-ws: bytes queued on one socket before its subscriber is dropped as too slow */
+  wsMaxBufferedBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -127,5 +133,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxInFlightPerEndpoint: env.SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT,
     autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
     leaseMs: env.SWITCHYARD_LEASE_MS,
+    wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,
+    wsMaxBufferedBytes: env.SWITCHYARD_WS_MAX_BUFFERED_BYTES,
   };
 }

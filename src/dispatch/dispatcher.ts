@@ -147,7 +147,7 @@ export class Dispatcher {
   private readonly limiter = new RateLimiter();
   private readonly credentials = new Map<string, EndpointCredentials>();
   private readonly running_ = new Set<Promise<void>>();
-  private pendingCompletions: { completion: Completion; done: () => void }[] = [];
+  private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(options: DispatcherOptions) {
@@ -215,9 +215,46 @@ export class Dispatcher {
     await this.flushing;
   }
 
-  private track(promise: Promise<void>): void {
-    this.running_.add(promise);
-    void promise.finally(() => this.running_.delete(promise));
+  /**
+   * Attempts the given deliveries now, whatever their due time and the concurrency bounds, and
+   * resolves with their finished attempts (testHook's synchronous attempt). Works in every role.
+   */
+  async runNow(deliveryIds: readonly string[]): Promise<AttemptRow[]> {
+    const { services } = this;
+    const now = services.clock.now();
+    const log = newChangeLog();
+    const jobs = await services.db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .updateTable('deliveries')
+        .set((eb) => ({
+          status: 'SENDING' as const,
+          due_at: now + this.leaseMs,
+          lease_token: eb('lease_token', '+', 1),
+          attempt_count: eb('attempt_count', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', 'in', [...deliveryIds])
+        .where('status', '!=', 'SENDING')
+        .returningAll()
+        .execute();
+      return claimed.length === 0 ? [] : this.prepareJobs(trx, claimed, now, log);
+    });
+    this.publishChanges(log);
+    const attempts = await Promise.all(
+      jobs.map((job) => {
+        this.publisher.publish('attempt', { phase: 'started', attempt: job.attempt, delivery: job.delivery });
+        const run = this.execute(job);
+        this.track(run);
+        return run;
+      }),
+    );
+    return attempts.filter((attempt): attempt is AttemptRow => attempt !== null);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const settled = promise.then(() => undefined);
+    this.running_.add(settled);
+    void settled.finally(() => this.running_.delete(settled));
   }
 
   private excludedEndpoints(now: number): string[] {
@@ -456,7 +493,7 @@ export class Dispatcher {
   }
 
   /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
-  private async execute(job: Job): Promise<void> {
+  private async execute(job: Job): Promise<AttemptRow | null> {
     const { services } = this;
     let built: BuiltRequest | null = null;
     let result: OutboundResult | null = null;
@@ -529,7 +566,7 @@ export class Dispatcher {
             now,
             random: this.random,
           });
-    await this.complete({ job, built, result, summary, decision, finishedAt: now });
+    return this.complete({ job, built, result, summary, decision, finishedAt: now });
   }
 
   private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
@@ -544,9 +581,9 @@ export class Dispatcher {
     return { status: null, errorClass, errorMessage: `could not build the request: ${message}`, retryAfter: null };
   }
 
-  /** Queues a completion for the next group commit and resolves once it is durable. */
-  private complete(completion: Completion): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */
+  private complete(completion: Completion): Promise<AttemptRow | null> {
+    return new Promise<AttemptRow | null>((resolve) => {
       this.pendingCompletions.push({ completion, done: resolve });
       if (!this.flushing) this.flushing = this.flush();
     });
@@ -558,21 +595,21 @@ export class Dispatcher {
     while (this.pendingCompletions.length > 0) {
       const batch = this.pendingCompletions.splice(0, 500);
       try {
-        const published = await this.writeCompletions(batch.map((item) => item.completion));
-        for (const item of batch) item.done();
-        published();
+        const { attempts, publish } = await this.writeCompletions(batch.map((item) => item.completion));
+        batch.forEach((item, index) => item.done(attempts[index] ?? null));
+        publish();
       } catch (error) {
         // The deliveries keep their lease; when it expires they are claimed again and these attempts
         // are marked interrupted. Nothing is lost; it is only late.
         this.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
-        for (const item of batch) item.done();
+        for (const item of batch) item.done(null);
       }
     }
     this.flushing = null;
   }
 
-  /** One transaction for a batch of completions; returns the publishing to run after the commit. */
-  private async writeCompletions(batch: Completion[]): Promise<() => void> {
+  /** One transaction for a batch of completions; returns the final attempts and the publishing to run after the commit. */
+  private async writeCompletions(batch: Completion[]): Promise<{ attempts: AttemptRow[]; publish: () => void }> {
     const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
@@ -659,9 +696,12 @@ export class Dispatcher {
         }
       }
     });
-    return () => {
-      for (const { attempt, delivery } of finishedAttempts) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
-      this.publishChanges(log);
+    return {
+      attempts: finishedAttempts.map((item) => item.attempt),
+      publish: () => {
+        for (const { attempt, delivery } of finishedAttempts) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
+        this.publishChanges(log);
+      },
     };
   }
 

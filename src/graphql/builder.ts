@@ -12,6 +12,8 @@ import type { Services } from '../services.js';
 export interface GraphQLContext {
   actor: Actor;
   services: Services;
+  /** WebSocket connections only: closes the connection (slow consumer) */
+  closeConnection?: (code: number, reason: string) => void;
 }
 
 /** Node type names by id prefix: our ids are globally unique and self-describing, so they ARE the global ids. */

@@ -11,6 +11,7 @@ import '../modules/endpoints/endpoint.schema.js';
 import '../modules/hooks/hook.schema.js';
 import '../modules/events/event.schema.js';
 import '../modules/deliveries/delivery.schema.js';
+import '../modules/deliveries/delivery.subscriptions.js';
 
 let built: GraphQLSchema | null = null;
 

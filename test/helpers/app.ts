@@ -16,8 +16,8 @@ export type TestDialect = 'sqlite' | 'postgres';
 /** SQLite always; PostgreSQL too when SWITCHYARD_TEST_DATABASE_URL is set (as .ci/run does). */
 export const TEST_DIALECTS: TestDialect[] = process.env.SWITCHYARD_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
-/** A private PostgreSQL schema per test app, so test files can run in parallel on one database. */
-async function createPgSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A private PostgreSQL schema per test app, so test files can run in parallel on one database (also for child processes). */
+export async function createPgSchema(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.SWITCHYARD_TEST_DATABASE_URL;
   if (!base) throw new Error('SWITCHYARD_TEST_DATABASE_URL is not set');
   const schema = `t_${randomBytes(6).toString('hex')}`;

@@ -99,3 +99,71 @@ export async function startReceiver(): Promise<Receiver> {
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile behaviours (faults and timing tests)
+
+/** Never answers: the request hangs until the client gives up or the receiver closes. */
+export const hang: Behaviour = () => {};
+
+/** Drops the TCP connection without answering (the client sees a reset / socket hang up). */
+export const reset: Behaviour = (req) => {
+  req.socket.destroy();
+};
+
+/** Sends a 200 head, then one byte every `intervalMs`, forever (until the client goes away). */
+export function drip(intervalMs: number, byte = 'x'): Behaviour {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(byte);
+    const timer = setInterval(() => res.write(byte), intervalMs);
+    res.on('close', () => clearInterval(timer));
+  };
+}
+
+/** Answers with `body` (any size) and the given status and headers. */
+export function body(code: number, payload: Buffer | string, headers: Record<string, string> = {}): Behaviour {
+  return (_req, res) => {
+    res.on('error', () => {});
+    res.writeHead(code, { 'content-length': String(Buffer.byteLength(payload)), ...headers }).end(payload);
+  };
+}
+
+/** Runs `then` after `ms` (a slow receiver), unless the client has gone away in the meantime. */
+export function delayed(ms: number, then: Behaviour = ok): Behaviour {
+  return (req, res, received) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (!res.destroyed && !req.socket.destroyed) void Promise.resolve(then(req, res, received)).finally(resolve);
+        else resolve();
+      }, ms);
+      res.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+}
+
+/** A behaviour that holds every request it gets until `open()`, then answers each with `then`. */
+export function gate(then: Behaviour = ok): { behaviour: Behaviour; open(): void; readonly held: number } {
+  let opened = false;
+  const held: (() => void)[] = [];
+  return {
+    behaviour: (req, res, received) => {
+      if (opened) return then(req, res, received);
+      held.push(() => void then(req, res, received));
+    },
+    open() {
+      opened = true;
+      for (const release of held.splice(0)) release();
+    },
+    get held() {
+      return held.length;
+    },
+  };
+}
+
+/** Picks a behaviour by request path (the part before `?`); `fallback` for any other path. */
+export function byPath(routes: Record<string, Behaviour>, fallback: Behaviour = ok): Behaviour {
+  return (req, res, received) => (routes[(req.url ?? '').split('?')[0] ?? ''] ?? fallback)(req, res, received);
+}

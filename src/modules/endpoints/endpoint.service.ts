@@ -535,7 +535,9 @@ export async function enableEndpoint(services: Services, actor: Actor, id: strin
     updated_at: services.clock.now(),
   };
   await updateEndpointRow(services.db, id, changes);
-  return { ...existing, ...changes };
+  const endpoint = { ...existing, ...changes };
+  services.bus.publish('endpoint', { endpoint });
+  return endpoint;
 }
 
 /** Disables the endpoint by hand (reason MANUAL), replacing any earlier reason. */
@@ -558,7 +560,9 @@ export async function disableEndpoint(
     updated_at: now,
   };
   await updateEndpointRow(services.db, id, changes);
-  return { ...existing, ...changes };
+  const endpoint = { ...existing, ...changes };
+  services.bus.publish('endpoint', { endpoint });
+  return endpoint;
 }
 
 /**

@@ -96,12 +96,13 @@ async function checkEvent(
  * enabled endpoint. A hook whose runAfter hooks also match this event starts BLOCKED; dependencies
  * that do not match the event impose nothing (there is nothing to wait for).
  */
-function routeEvent(
+export function routeEvent(
   event: EventRow,
   payload: unknown,
   hooks: readonly HookRow[],
   dependencies: ReadonlyMap<string, string[]>,
   now: number,
+  trigger: 'SCHEDULED' | 'MANUAL' = 'SCHEDULED',
 ): DeliveryRow[] {
   const document = { type: event.type, channels: parseJson<string[]>(event.channels), data: payload };
   const matched = hooks.filter((hook) => compileHookMatcher(hook)({ type: event.type, channels: document.channels, document }));
@@ -121,7 +122,7 @@ function routeEvent(
       due_at: status === 'PENDING' ? now : null,
       next_attempt_at: status === 'PENDING' ? now : null,
       lease_token: 0,
-      next_trigger: 'SCHEDULED',
+      next_trigger: trigger,
       last_status_code: null,
       last_error: null,
       status_reason: waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
@@ -153,6 +154,9 @@ export async function sendEvents(
   const results = await writeWithRetryOnKeyRace(services, checked);
   if (results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
     services.signals.deliveriesDue();
+  }
+  for (const result of results) {
+    for (const delivery of result.deliveries) services.bus.publish('delivery', { delivery, previousStatus: null });
   }
   return results;
 }

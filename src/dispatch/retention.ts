@@ -1,0 +1,73 @@
+// Retention: events (with their deliveries) and attempts older than the retention period are
+// deleted in the background, in small batches, so a purge never holds the store for long.
+import type { Services } from '../services.js';
+
+const DAY_MS = 86_400_000;
+
+export interface PurgeResult {
+  events: number;
+  attempts: number;
+}
+
+/** Deletes at most `batchSize` old events and `batchSize` old attempts. */
+export async function purgeOnce(services: Services, batchSize = 500): Promise<PurgeResult> {
+  const cutoff = services.clock.now() - services.config.retentionDays * DAY_MS;
+  const { db } = services;
+  const oldAttempts = await db.selectFrom('attempts').select('id').where('started_at', '<', cutoff).limit(batchSize).execute();
+  if (oldAttempts.length > 0) {
+    await db.deleteFrom('attempts').where('id', 'in', oldAttempts.map((row) => row.id)).execute();
+  }
+  // An event still being delivered is kept until it is done, however old.
+  const oldEvents = await db
+    .selectFrom('events')
+    .select('id')
+    .where('created_at', '<', cutoff)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('deliveries')
+            .select('deliveries.id')
+            .whereRef('deliveries.event_id', '=', 'events.id')
+            .where('deliveries.status', 'in', ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED']),
+        ),
+      ),
+    )
+    .limit(batchSize)
+    .execute();
+  if (oldEvents.length > 0) {
+    await db.deleteFrom('events').where('id', 'in', oldEvents.map((row) => row.id)).execute();
+  }
+  return { events: oldEvents.length, attempts: oldAttempts.length };
+}
+
+/**
+ * Purges every `intervalMs` until nothing old is left, yielding between batches.
+ * Returns a stop function.
+ */
+export function startRetention(services: Services, intervalMs = 60_000): () => Promise<void> {
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  const run = async () => {
+    for (let round = 0; round < 1000 && !stopped; round++) {
+      const result = await purgeOnce(services);
+      if (result.events > 0 || result.attempts > 0) services.log.debug('retention: purged', { ...result });
+      if (result.events < 500 && result.attempts < 500) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = run()
+      .catch((error: unknown) => services.log.warn('retention: purge failed', { error: String(error) }))
+      .finally(() => {
+        running = null;
+      });
+  }, intervalMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}

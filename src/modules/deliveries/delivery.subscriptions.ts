@@ -1,0 +1,145 @@
+// Live views: every attempt as it starts and finishes, every delivery state change, every endpoint
+// change. Messages are filtered per subscriber at the source (tenant first), buffered up to a bound.
+import type { Actor } from '../../auth/actor.js';
+import type { AttemptOutcome, DeliveryStatus } from '../../db/schema.js';
+import { builder, type GraphQLContext } from '../../graphql/builder.js';
+import { SLOW_CONSUMER_CLOSE_CODE } from '../../pubsub/ws-server.js';
+import { subscribeStream } from '../../pubsub/subscription-stream.js';
+import type { AttemptMessage, DeliveryMessage, EndpointMessage } from '../../pubsub/topics.js';
+import { EndpointRef } from '../endpoints/endpoint.schema.js';
+import type { AttemptRow, DeliveryRow } from './delivery.repository.js';
+import { AttemptOutcomeEnum, AttemptRef, DeliveryRef, DeliveryStatusEnum, rememberDelivery } from './delivery.schema.js';
+
+const readScopes = { $any: { admin: true, scope: 'READ' as const } };
+
+/** `invoice.*` matches `invoice.paid`; `*` matches everything; otherwise exact. */
+export function typeMatches(patterns: readonly string[] | null | undefined, type: string): boolean {
+  if (!patterns || patterns.length === 0) return true;
+  return patterns.some((pattern) =>
+    pattern === '*' ? true : pattern.endsWith('.*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type,
+  );
+}
+
+/** The tenant a subscriber may see: its own for a tenant token, the asked one (or all) for the admin. */
+function visibleTenant(actor: Actor, requested: string | null | undefined): string | null {
+  if (actor.kind === 'tenant') return actor.tenantId;
+  return requested ?? null;
+}
+
+function streamOptions(context: GraphQLContext) {
+  return {
+    onOverflow: (error: Error) => context.closeConnection?.(SLOW_CONSUMER_CLOSE_CODE, error.message),
+  };
+}
+
+const idOrNull = (value: string | number | null | undefined) => (value === null || value === undefined ? null : String(value));
+
+const AttemptSubscriptionFilter = builder.inputType('AttemptSubscriptionFilter', {
+  description: 'Which live attempts to receive. A tenant token only ever receives its own tenant’s.',
+  fields: (t) => ({
+    tenantId: t.id({ description: 'Only this tenant (admin); a tenant token sees only its own.' }),
+    endpointId: t.id({ description: 'Only to this endpoint.' }),
+    hookId: t.id({ description: 'Only routed by this hook.' }),
+    eventId: t.id({ description: 'Only of this event.' }),
+    eventTypes: t.stringList({ description: 'Only of these event types (`group.*` wildcards allowed).' }),
+    outcomes: t.field({ type: [AttemptOutcomeEnum], description: 'Only these outcomes (IN_FLIGHT = attempts starting).' }),
+    includeStarted: t.boolean({
+      defaultValue: false,
+      description: 'Also receive each attempt when it starts (outcome IN_FLIGHT), not only when it finishes.',
+    }),
+  }),
+});
+
+const DeliverySubscriptionFilter = builder.inputType('DeliverySubscriptionFilter', {
+  description: 'Which delivery changes to receive.',
+  fields: (t) => ({
+    tenantId: t.id({ description: 'Only this tenant (admin); a tenant token sees only its own.' }),
+    endpointId: t.id({ description: 'Only to this endpoint.' }),
+    hookId: t.id({ description: 'Only routed by this hook.' }),
+    eventId: t.id({ description: 'Only of this event.' }),
+    eventTypes: t.stringList({ description: 'Only of these event types (`group.*` wildcards allowed).' }),
+    statuses: t.field({ type: [DeliveryStatusEnum], description: 'Only changes into these states.' }),
+  }),
+});
+
+const EndpointSubscriptionFilter = builder.inputType('EndpointSubscriptionFilter', {
+  description: 'Which endpoint changes to receive.',
+  fields: (t) => ({
+    tenantId: t.id({ description: 'Only this tenant (admin); a tenant token sees only its own.' }),
+    endpointId: t.id({ description: 'Only this endpoint.' }),
+  }),
+});
+
+builder.subscriptionType({ description: 'Live views over graphql-ws (or SSE) at /graphql.' });
+
+builder.subscriptionFields((t) => ({
+  deliveryAttempts: t.field({
+    type: AttemptRef,
+    description: 'Every delivery attempt as it finishes (and, with includeStarted, as it starts), with its delivery.',
+    authScopes: readScopes,
+    args: { filter: t.arg({ type: AttemptSubscriptionFilter, description: 'Which attempts.' }) },
+    subscribe: (_root, { filter }, context) => {
+      const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
+      const endpointId = idOrNull(filter?.endpointId);
+      const hookId = idOrNull(filter?.hookId);
+      const eventId = idOrNull(filter?.eventId);
+      const outcomes = (filter?.outcomes ?? null) as AttemptOutcome[] | null;
+      const includeStarted = filter?.includeStarted ?? false;
+      return subscribeStream(context.services.bus, 'attempt', {
+        ...streamOptions(context),
+        accept: ({ phase, attempt, delivery }: AttemptMessage) =>
+          (tenant === null || attempt.tenant_id === tenant) &&
+          (includeStarted || phase === 'finished') &&
+          (endpointId === null || attempt.endpoint_id === endpointId) &&
+          (hookId === null || attempt.hook_id === hookId) &&
+          (eventId === null || attempt.event_id === eventId) &&
+          (outcomes === null || outcomes.length === 0 || outcomes.includes(attempt.outcome)) &&
+          typeMatches(filter?.eventTypes, delivery.event_type),
+      });
+    },
+    resolve: (message: AttemptMessage): AttemptRow => {
+      rememberDelivery(message.attempt, message.delivery);
+      return message.attempt;
+    },
+  }),
+  deliveryUpdated: t.field({
+    type: DeliveryRef,
+    description: 'Every delivery state change (PENDING → SENDING → RETRYING / SUCCEEDED / FAILED …).',
+    authScopes: readScopes,
+    args: { filter: t.arg({ type: DeliverySubscriptionFilter, description: 'Which deliveries.' }) },
+    subscribe: (_root, { filter }, context) => {
+      const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
+      const endpointId = idOrNull(filter?.endpointId);
+      const hookId = idOrNull(filter?.hookId);
+      const eventId = idOrNull(filter?.eventId);
+      const statuses = (filter?.statuses ?? null) as DeliveryStatus[] | null;
+      return subscribeStream(context.services.bus, 'delivery', {
+        ...streamOptions(context),
+        accept: ({ delivery }: DeliveryMessage) =>
+          (tenant === null || delivery.tenant_id === tenant) &&
+          (endpointId === null || delivery.endpoint_id === endpointId) &&
+          (hookId === null || delivery.hook_id === hookId) &&
+          (eventId === null || delivery.event_id === eventId) &&
+          (statuses === null || statuses.length === 0 || statuses.includes(delivery.status)) &&
+          typeMatches(filter?.eventTypes, delivery.event_type),
+      });
+    },
+    resolve: (message: DeliveryMessage): DeliveryRow => message.delivery,
+  }),
+  endpointUpdated: t.field({
+    type: EndpointRef,
+    description: 'An endpoint changing: disabled (manually, after failures, 410 Gone) or enabled.',
+    authScopes: readScopes,
+    args: { filter: t.arg({ type: EndpointSubscriptionFilter, description: 'Which endpoints.' }) },
+    subscribe: (_root, { filter }, context) => {
+      const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
+      const endpointId = idOrNull(filter?.endpointId);
+      return subscribeStream(context.services.bus, 'endpoint', {
+        ...streamOptions(context),
+        accept: ({ endpoint }: EndpointMessage) =>
+          (tenant === null || endpoint.tenant_id === tenant) && (endpointId === null || endpoint.id === endpointId),
+      });
+    },
+    resolve: (message: EndpointMessage) => message.endpoint,
+  }),
+}));

@@ -1,0 +1,83 @@
+// One subscriber's view of a bus topic: filtered at the source, buffered up to a bound. A consumer
+// that falls behind past the bound is dropped instead of slowing the publisher or other subscribers.
+import type { Bus } from './bus.js';
+import type { TopicName, Topics } from './topics.js';
+
+export class SlowConsumerError extends Error {
+  constructor(readonly capacity: number) {
+    super(`subscriber dropped: more than ${capacity} messages waiting (slow consumer)`);
+    this.name = 'SlowConsumerError';
+  }
+}
+
+export interface StreamOptions<T extends TopicName> {
+  /** keep only the messages this subscriber may and wants to see */
+  accept: (message: Topics[T]) => boolean;
+  /** messages held for a consumer that has not pulled them yet; default 1000 */
+  capacity?: number;
+  /** called once when the bound is passed (e.g. to close the WebSocket with a clear code) */
+  onOverflow?: (error: SlowConsumerError) => void;
+  /** ends the stream */
+  signal?: AbortSignal;
+}
+
+export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options: StreamOptions<T>): AsyncIterableIterator<Topics[T]> {
+  const capacity = options.capacity ?? 1000;
+  const queue: Topics[T][] = [];
+  let waiting: ((result: IteratorResult<Topics[T]>) => void) | null = null;
+  let failure: SlowConsumerError | null = null;
+  let done = false;
+
+  const finish = () => {
+    if (done) return;
+    done = true;
+    unsubscribe();
+    options.signal?.removeEventListener('abort', finish);
+    if (waiting && !failure) {
+      waiting({ value: undefined, done: true });
+      waiting = null;
+    }
+  };
+
+  const unsubscribe = bus.subscribe(topic, (message) => {
+    if (done || !options.accept(message)) return;
+    if (waiting) {
+      const resolve = waiting;
+      waiting = null;
+      resolve({ value: message, done: false });
+      return;
+    }
+    if (queue.length >= capacity) {
+      failure = new SlowConsumerError(capacity);
+      queue.length = 0;
+      options.onOverflow?.(failure);
+      finish();
+      return;
+    }
+    queue.push(message);
+  });
+  options.signal?.addEventListener('abort', finish);
+
+  return {
+    next() {
+      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (failure) return Promise.reject(failure);
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+    return() {
+      queue.length = 0;
+      finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(error?: unknown) {
+      finish();
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// graphql-ws on the HTTP server's port and path. Every subscribe goes through Yoga's envelop
+// (same parser cache, validation, armor limits, context and auth as HTTP). Our own adapter around
+// graphql-ws's `makeServer` (instead of `useServer`) so that (a) a result shared by many
+// subscribers is serialised once and spliced into each subscriber's envelope, and (b) a socket
+// whose send buffer grows past a bound is closed as a slow consumer.
+import type { IncomingMessage, Server } from 'node:http';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import { serializeOnce } from './shared-execution.js';
+
+/** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+/** Largest client message: subscriptions are small documents; anything bigger is hostile. */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+/** Server pings this often; a peer that does not pong within the same time is terminated. */
+export const KEEP_ALIVE_MS = 12_000;
+
+// A JSON string value that cannot occur in real output (it holds a NUL), replaced in `send` by the
+// shared payload's JSON text. JSON.stringify escapes NUL as \u0000, so the marker is found verbatim.
+const MARKER_PREFIX = '\u0000shared:';
+const MARKER_PATTERN = /"\\u0000shared:(\d+)"/;
+
+export interface WsExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+export interface GraphQLWsOptions {
+  server: Server;
+  path: string;
+  log: Logger;
+  /** Envelop for one subscribe: parse, validate, contextFactory, execute, subscribe, schema. */
+  envelop: (initialContext: Record<string, unknown>) => {
+    parse: (source: string) => ExecutionArgs['document'];
+    validate: (schema: ExecutionArgs['schema'], document: ExecutionArgs['document']) => readonly unknown[];
+    contextFactory: () => Promise<unknown> | unknown;
+    execute: (args: ExecutionArgs) => unknown;
+    subscribe: (args: ExecutionArgs) => unknown;
+    schema: ExecutionArgs['schema'];
+  };
+  /** Time a client has to send connection_init before it is closed with 4408. */
+  initTimeoutMs: number;
+  /** Bytes queued on one socket before its subscriber is dropped with SLOW_CONSUMER_CLOSE_CODE. */
+  maxBufferedBytes: number;
+  /** Returns false to refuse the connection (closed with 4403 Forbidden). */
+  authorize: (connectionParams: Record<string, unknown> | undefined) => Promise<boolean>;
+}
+
+export interface GraphQLWsServer {
+  /** open sockets */
+  readonly clients: number;
+  close(): Promise<void>;
+}
+
+export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    handleProtocols: (protocols) => handleProtocols(protocols) || false,
+  });
+  const shared = new Map<number, string>();
+  let nextMarker = 0;
+
+  const serverOptions: ServerOptions<Record<string, unknown> | undefined, WsExtra> = {
+    connectionInitWaitTimeout: options.initTimeoutMs,
+    onConnect: async (ctx) => options.authorize(ctx.connectionParams),
+    onSubscribe: async (ctx, _id, payload) => {
+      const envelop = options.envelop({
+        connectionParams: ctx.connectionParams,
+        socket: ctx.extra.socket,
+        params: payload,
+        closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+      });
+      const document = envelop.parse(payload.query);
+      const errors = envelop.validate(envelop.schema, document);
+      if (errors.length > 0) return errors as never;
+      const args: ExecutionArgs = {
+        schema: envelop.schema,
+        document,
+        operationName: payload.operationName ?? null,
+        variableValues: payload.variables ?? null,
+        contextValue: await envelop.contextFactory(),
+        rootValue: { execute: envelop.execute, subscribe: envelop.subscribe },
+      };
+      return args;
+    },
+    execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
+    subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      // Hand graphql-ws a stand-in whose JSON is a marker; `send` swaps in the shared text.
+      const marker = nextMarker++;
+      shared.set(marker, serializeOnce(result as ExecutionResult));
+      return { toJSON: () => `${MARKER_PREFIX}${marker}` } as never;
+    },
+  };
+  const protocol = makeServer(serverOptions);
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    let pongWait: NodeJS.Timeout | null = null;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once('pong', () => {
+        if (pongWait) clearTimeout(pongWait);
+        pongWait = null;
+      });
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    socket.on('error', (error) => options.log.debug('websocket error', { error: error.message }));
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            let text = data;
+            const match = MARKER_PATTERN.exec(data);
+            if (match?.[1] !== undefined) {
+              const marker = Number(match[1]);
+              text = data.replace(match[0], shared.get(marker) ?? 'null');
+              shared.delete(marker);
+            }
+            if (socket.readyState !== socket.OPEN) return resolve();
+            if (socket.bufferedAmount > options.maxBufferedBytes) {
+              socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: send buffer full');
+              return resolve();
+            }
+            // Resolve when the frame is handed to the socket, not when the peer reads it: a slow
+            // peer then shows up as a growing bufferedAmount (bounded above), not as a stalled loop.
+            socket.send(text, (error) => {
+              if (error) options.log.debug('websocket send failed', { error: error.message });
+            });
+            resolve();
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handler) =>
+          socket.on('message', (raw) => {
+            handler(String(raw)).catch((error: unknown) => {
+              options.log.warn('graphql-ws message failed', { error: String(error) });
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      if (pongWait) clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== options.path) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  return {
+    get clients() {
+      return wss.clients.size;
+    },
+    async close() {
+      options.server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      for (const client of wss.clients) client.terminate();
+    },
+  };
+}
