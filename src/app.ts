@@ -58,6 +58,50 @@ function unauthenticated(): GraphQLError {
   });
 }
 
+function tooLarge(res: ServerResponse): void {
+  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+  res.end(
+    JSON.stringify({ errors: [{ message: `request body over ${MAX_REQUEST_BYTES} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }),
+  );
+}
+
+/** Reads a body of unknown length up to the limit (413 past it), then lets Yoga answer as usual. */
+async function bufferedRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  yoga: { fetch: (url: string, init: RequestInit) => Promise<Response> | Response },
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > MAX_REQUEST_BYTES) {
+        tooLarge(res);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    }
+  } catch {
+    res.destroy();
+    return;
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'transfer-encoding') continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response = await yoga.fetch(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+    method: req.method ?? 'POST',
+    headers,
+    body: Buffer.concat(chunks),
+  });
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (response.body) for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) res.write(part);
+  res.end();
+}
+
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
@@ -139,11 +183,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
           return;
         }
-        const declared = Number(req.headers['content-length'] ?? 0);
-        if (declared > MAX_REQUEST_BYTES) {
-          res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-          res.end(JSON.stringify({ errors: [{ message: `request body over ${MAX_REQUEST_BYTES} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+        const declared = req.headers['content-length'];
+        if (declared !== undefined && Number(declared) > MAX_REQUEST_BYTES) {
+          tooLarge(res);
           req.resume();
+          return;
+        }
+        if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+          // A chunked upload announces no size: read it here, counting, and hand Yoga the whole body.
+          void bufferedRequest(req, res, yoga);
           return;
         }
         void yoga(req, res);

@@ -1,5 +1,6 @@
 // Keyset pagination over a unique, sortable column (ids are time-ordered, so "newest first" is `id desc`).
 // Cursors are opaque to clients: base64url of the key value.
+import { GraphQLError } from 'graphql';
 import type { SelectQueryBuilder } from 'kysely';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -16,9 +17,10 @@ export interface Page<T> {
   cursorOf(node: T): string;
 }
 
-export class InvalidCursorError extends Error {
+/** A client error, not a server fault: a GraphQLError so it is not masked, with a clear code. */
+export class InvalidCursorError extends GraphQLError {
   constructor() {
-    super('the cursor is not one this API returned');
+    super('the `after` cursor is not one this API returned', { extensions: { code: 'BAD_USER_INPUT' } });
     this.name = 'InvalidCursorError';
   }
 }

@@ -647,7 +647,8 @@ export class Dispatcher {
           status,
           due_at: dueAt,
           next_attempt_at: dueAt,
-          next_trigger: 'SCHEDULED' as AttemptTrigger,
+          // a test delivery stays marked as one, so recovery never resends it
+          next_trigger: (job.attempt.trigger === 'TEST' ? 'TEST' : 'SCHEDULED') as AttemptTrigger,
           last_status_code: summary.status,
           last_error: failure,
           status_reason: decision.kind === 'failed' || decision.kind === 'gone' ? failure : null,

@@ -1,6 +1,10 @@
 // Retention: events (with their deliveries) and attempts older than the retention period are
 // deleted in the background, in small batches, so a purge never holds the store for long.
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, DeliveryStatus } from '../db/schema.js';
 import type { Services } from '../services.js';
+
+const OPEN: DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
 
 const DAY_MS = 86_400_000;
 
@@ -13,30 +17,46 @@ export interface PurgeResult {
 export async function purgeOnce(services: Services, batchSize = 500): Promise<PurgeResult> {
   const cutoff = services.clock.now() - services.config.retentionDays * DAY_MS;
   const { db } = services;
-  const oldAttempts = await db.selectFrom('attempts').select('id').where('started_at', '<', cutoff).limit(batchSize).execute();
-  if (oldAttempts.length > 0) {
-    await db.deleteFrom('attempts').where('id', 'in', oldAttempts.map((row) => row.id)).execute();
-  }
-  // An event still being delivered is kept until it is done, however old.
-  const oldEvents = await db
-    .selectFrom('events')
+  // Attempts of a delivery still under way are kept with it: its log must stay whole until it ends.
+  const oldAttempts = await db
+    .selectFrom('attempts')
     .select('id')
-    .where('created_at', '<', cutoff)
+    .where('started_at', '<', cutoff)
     .where((eb) =>
       eb.not(
         eb.exists(
           eb
             .selectFrom('deliveries')
             .select('deliveries.id')
-            .whereRef('deliveries.event_id', '=', 'events.id')
-            .where('deliveries.status', 'in', ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED']),
+            .whereRef('deliveries.id', '=', 'attempts.delivery_id')
+            .where('deliveries.status', 'in', OPEN),
         ),
       ),
     )
     .limit(batchSize)
     .execute();
+  if (oldAttempts.length > 0) {
+    await db.deleteFrom('attempts').where('id', 'in', oldAttempts.map((row) => row.id)).execute();
+  }
+  // An event still being delivered is kept until it is done, however old. The condition is repeated
+  // in the DELETE: a retry or replay between the two statements must not lose its new delivery.
+  const noOpenDelivery = (eb: ExpressionBuilder<Database, 'events'>) =>
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('deliveries')
+          .select('deliveries.id')
+          .whereRef('deliveries.event_id', '=', 'events.id')
+          .where('deliveries.status', 'in', OPEN),
+      ),
+    );
+  const oldEvents = await db.selectFrom('events').select('id').where('created_at', '<', cutoff).where(noOpenDelivery).limit(batchSize).execute();
   if (oldEvents.length > 0) {
-    await db.deleteFrom('events').where('id', 'in', oldEvents.map((row) => row.id)).execute();
+    await db
+      .deleteFrom('events')
+      .where('id', 'in', oldEvents.map((row) => row.id))
+      .where(noOpenDelivery)
+      .execute();
   }
   return { events: oldEvents.length, attempts: oldAttempts.length };
 }

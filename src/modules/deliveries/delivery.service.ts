@@ -122,6 +122,8 @@ export async function recoverEndpoint(
     .set(manualChanges(now))
     .where('endpoint_id', '=', endpointId)
     .where('status', '=', 'FAILED')
+    // test deliveries are one-off probes, not traffic to recover
+    .where('next_trigger', '!=', 'TEST')
     .where('id', '>=', idFloor('delivery', since.getTime()))
     .where('id', '<', idFloor('delivery', end))
     .executeTakeFirst();
@@ -176,6 +178,10 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     problems.addAll(['input', 'payload'], services.jsonSchemas.validate(schemaKey(eventType), parseJson(eventType.schema), payload));
   }
   problems.throwIfAny();
+  // Refuse before writing anything: a refused test must leave no event behind.
+  const endpoint = await findEndpointById(services.db, hook.endpoint_id);
+  if (!endpoint?.enabled) throw new ConflictError(`endpoint ${hook.endpoint_id} is disabled; enable it to test`);
+  if (!hook.active) throw new ConflictError(`hook ${hook.id} is inactive; activate it to test`);
   const now = services.clock.now();
   const event: EventRow = {
     id: newId('event', now),
@@ -213,12 +219,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     await insertDeliveries(trx, [delivery]);
   });
   const [attempt] = await services.dispatcher.runNow([delivery.id]);
-  if (!attempt) {
-    const endpoint = await findEndpointById(services.db, hook.endpoint_id);
-    if (!endpoint?.enabled) throw new ConflictError(`endpoint ${hook.endpoint_id} is disabled`);
-    if (!hook.active) throw new ConflictError(`hook ${hook.id} is inactive`);
-    throw new Error('the test attempt could not be recorded');
-  }
+  if (!attempt) throw new Error('the test attempt could not be recorded');
   return attempt;
 }
 

@@ -77,11 +77,12 @@ async function checkEvent(
     const schemaProblems = services.jsonSchemas.validate(schemaKey(type), parseJson(type.schema), input.payload ?? null);
     problems.addAll([...prefix, 'payload'], schemaProblems);
   }
-  const channels = [...new Set(input.channels ?? [])];
-  if (channels.length > MAX_CHANNELS) problems.add([...prefix, 'channels'], `at most ${MAX_CHANNELS} channels`);
-  channels.forEach((channel, index) => {
+  // Checked in the order given, so a problem's index points at the value the client sent.
+  (input.channels ?? []).forEach((channel, index) => {
     if (!CHANNEL.test(channel)) problems.add([...prefix, 'channels', String(index)], 'must be 1–128 of A-Z a-z 0-9 . _ : -');
   });
+  const channels = [...new Set(input.channels ?? [])];
+  if (channels.length > MAX_CHANNELS) problems.add([...prefix, 'channels'], `at most ${MAX_CHANNELS} channels`);
   if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
     if (input.idempotencyKey.length === 0 || input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
       problems.add([...prefix, 'idempotencyKey'], `must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
@@ -194,7 +195,7 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
       const batchKey = `${item.tenantId}\u0000${key}`;
       const inBatch = keysInBatch.get(batchKey);
       if (inBatch) {
-        results.push({ ...inBatch, duplicate: true });
+        results.push({ event: inBatch.event, duplicate: true, deliveries: [] });
         continue;
       }
       const existing = await findEventByIdempotencyKey(trx, item.tenantId, key);
