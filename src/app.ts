@@ -11,7 +11,8 @@ import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/
 import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './dispatch/guard.js';
 import { createHttpClient } from './dispatch/http-client.js';
-import { createLocalBus } from './pubsub/bus.js';
+import { createLocalBus, type Bus } from './pubsub/bus.js';
+import { createRedisBus } from './pubsub/redis-bus.js';
 import { startRetention } from './dispatch/retention.js';
 import { useSharedSubscriptionExecution } from './pubsub/shared-execution.js';
 import { attachGraphQLWs, type GraphQLWsServer } from './pubsub/ws-server.js';
@@ -110,13 +111,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await migrateToLatest(store.db, store.dialect);
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();
-  const signals: Signals = {
-    deliveriesDue: () => {
-      for (const listener of wakeListeners) listener();
-    },
+  const redisBus = config.redisUrl ? createRedisBus(config.redisUrl, log, config.redisPrefix) : null;
+  if (redisBus) {
+    await redisBus.ready.catch(async (error: unknown) => {
+      await redisBus.close();
+      await store.close();
+      throw error;
+    });
+  }
+  const bus: Bus = redisBus ?? createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const wakeLocal = () => {
+    for (const listener of wakeListeners) listener();
   };
-  const bus = createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
-  const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
+  const signals: Signals = {
+    // With Redis, every node's dispatcher hears it (API nodes accept events, workers send them).
+    deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
+  };
+    const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
   const http = createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });
   const services = {
     config,
@@ -132,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   } as Omit<Services, 'dispatcher'> as Services;
   services.dispatcher = new Dispatcher({ services, http, publisher: bus });
   wakeListeners.add(() => services.dispatcher.wake());
+  redisBus?.onDue(wakeLocal);
 
   const generatedAdminToken = await ensureAdminToken(services);
   if (generatedAdminToken) {

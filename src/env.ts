@@ -27,6 +27,7 @@ const envSchema = z.object({
   SWITCHYARD_DATA_DIR: z.string().default('./data'),
   SWITCHYARD_DATABASE_URL: z.string().optional(),
   SWITCHYARD_REDIS_URL: z.string().url().optional(),
+  SWITCHYARD_REDIS_PREFIX: z.string().min(1).default('switchyard:'),
   SWITCHYARD_ENCRYPTION_KEY: z.string().optional(),
   SWITCHYARD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SWITCHYARD_ALLOW_HTTP: bool.optional(),
@@ -58,7 +59,10 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; anything else is a SQLite file path (default `<dataDir>/switchyard.db`). */
   databaseUrl: string | null;
+  /** live events cross nodes through Redis pub/sub when set */
   redisUrl: string | null;
+  /** channel name prefix, so deployments can share a Redis */
+  redisPrefix: string;
   /** base64 or hex of 32 bytes; when null outside production a key is generated into the data folder. */
   encryptionKey: string | null;
   adminToken: string | null;
@@ -117,6 +121,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir: env.SWITCHYARD_DATA_DIR,
     databaseUrl: env.SWITCHYARD_DATABASE_URL ?? null,
     redisUrl: env.SWITCHYARD_REDIS_URL ?? null,
+    redisPrefix: env.SWITCHYARD_REDIS_PREFIX,
     encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY ?? null,
     adminToken: env.SWITCHYARD_ADMIN_TOKEN ?? null,
     allowHttp: env.SWITCHYARD_ALLOW_HTTP ?? false,
