@@ -100,28 +100,36 @@ async function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T
   return map;
 }
 
-/** A token bucket per endpoint: `rate` requests per second with a burst of one second's worth. */
+/**
+ * A token bucket per endpoint, `rate` requests per second. Taking always reserves a token (the
+ * balance may go negative), so callers arriving together are spaced out instead of all waking at
+ * the same moment. The burst is a tenth of a second's worth (at least one): "5 per second" means
+ * one every 200 ms, never five at once.
+ */
 class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  /** ms to wait before a request may go (0 = now, and the token is taken). */
-  take(endpointId: string, rate: number | null, now: number): number {
-    if (!rate) return 0;
-    const bucket = this.buckets.get(endpointId) ?? { tokens: rate, at: now };
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+  private refill(endpointId: string, rate: number, now: number) {
+    const burst = Math.max(1, Math.floor(rate / 10));
+    const bucket = this.buckets.get(endpointId) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * rate) / 1000);
     bucket.at = now;
     this.buckets.set(endpointId, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - bucket.tokens) * 1000) / rate);
+    return bucket;
   }
 
+  /** Reserves a slot; returns how many ms to wait before using it (0 = now). */
+  take(endpointId: string, rate: number | null, now: number): number {
+    if (!rate) return 0;
+    const bucket = this.refill(endpointId, rate, now);
+    bucket.tokens -= 1;
+    return bucket.tokens >= 0 ? 0 : Math.ceil((-bucket.tokens * 1000) / rate);
+  }
+
+  /** Whether a request taken now would have to wait (then the endpoint is not worth claiming for). */
   empty(endpointId: string, rate: number | null, now: number): boolean {
-    const bucket = this.buckets.get(endpointId);
-    if (!rate || !bucket) return false;
-    return Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000) < 1;
+    if (!rate || !this.buckets.has(endpointId)) return false;
+    return this.refill(endpointId, rate, now).tokens < 1;
   }
 }
 
@@ -141,6 +149,7 @@ export class Dispatcher {
   private pumping = false;
   private pumpAgain = false;
   private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
   private readonly active = new Map<string, Job>();
   private readonly perEndpoint = new Map<string, number>();
   private readonly waiting = new Map<string, Job[]>();
@@ -168,7 +177,32 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // A request may outlast the lease (a slow receiver, a long rate-limit wait): renew the leases of
+    // everything this worker holds well before they expire, so no other claim takes them over.
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(200, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
     this.wake();
+  }
+
+  private async renewLeases(): Promise<void> {
+    const held = [...this.active.values(), ...[...this.waiting.values()].flat()];
+    if (held.length === 0) return;
+    const dueAt = this.services.clock.now() + this.leaseMs;
+    try {
+      await this.services.db.transaction().execute(async (trx) => {
+        for (const job of held) {
+          await trx
+            .updateTable('deliveries')
+            .set({ due_at: dueAt })
+            .where('id', '=', job.delivery.id)
+            .where('lease_token', '=', job.delivery.lease_token)
+            .where('status', '=', 'SENDING')
+            .execute();
+        }
+      });
+    } catch (error) {
+      this.services.log.warn('dispatcher: could not renew leases', { error: (error as Error).message });
+    }
   }
 
   /** Looks at the queue now (new deliveries, a freed slot, a moved clock in tests). */
@@ -197,6 +231,8 @@ export class Dispatcher {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     // Claimed but never started: give them back now (their attempt rows say so).
     for (const [endpointId, queue] of this.waiting) {
       this.waiting.delete(endpointId);
@@ -617,8 +653,28 @@ export class Dispatcher {
     await services.db.transaction().execute(async (trx) => {
       const failingChecked = new Set<string>();
       const recovered = new Set<string>();
+      const endpointEnabled = new Map<string, boolean>();
+      // An endpoint disabled meanwhile (410 Gone, failing too long, by hand — possibly earlier in this
+      // very batch) gets no further attempts: a failure that would be retried fails instead.
+      const stillEnabled = async (endpointId: string) => {
+        let enabled = endpointEnabled.get(endpointId);
+        if (enabled === undefined) {
+          const row = await trx.selectFrom('endpoints').select('enabled').where('id', '=', endpointId).executeTakeFirst();
+          enabled = row?.enabled === 1;
+          endpointEnabled.set(endpointId, enabled);
+        }
+        return enabled;
+      };
+      const disable = async (endpointId: string, reason: 'GONE' | 'FAILING', message: string) => {
+        await disableEndpoint(trx, endpointId, reason, message, now, log);
+        endpointEnabled.set(endpointId, false);
+      };
       for (const completion of batch) {
-        const { job, built, result, summary, decision } = completion;
+        const { job, built, result, summary } = completion;
+        let decision = completion.decision;
+        if (decision.kind === 'retry' && summary.errorClass !== 'interrupted' && !(await stillEnabled(job.endpoint.id))) {
+          decision = { kind: 'failed', reason: `${decision.reason}; not retried: the endpoint is disabled` };
+        }
         const body = result ? encodeResponseBody(result.body) : null;
         const attempt: AttemptRow = {
           ...job.attempt,
@@ -675,7 +731,7 @@ export class Dispatcher {
 
         const endpoint = job.endpoint;
         if (decision.kind === 'gone') {
-          await disableEndpoint(trx, endpoint.id, 'GONE', 'the receiver answered 410 Gone', now, log);
+          await disable(endpoint.id, 'GONE', 'the receiver answered 410 Gone');
         } else if (decision.kind === 'succeeded') {
           if (endpoint.failing_since !== null && !recovered.has(endpoint.id)) {
             recovered.add(endpoint.id);
@@ -692,7 +748,20 @@ export class Dispatcher {
               .execute();
           } else if (now - endpoint.failing_since >= services.config.autoDisableAfterMs) {
             const days = Math.round((now - endpoint.failing_since) / 86_400_000);
-            await disableEndpoint(trx, endpoint.id, 'FAILING', `failing continuously for ${days} day(s)`, now, log);
+            await disable(endpoint.id, 'FAILING', `failing continuously for ${days} day(s)`);
+            // this delivery was scheduled for a retry before the endpoint was disabled: it fails too
+            if (status === 'RETRYING') {
+              const failedNow = {
+                status: 'FAILED' as const,
+                due_at: null,
+                next_attempt_at: null,
+                status_reason: `${failure ?? 'failed'}; not retried: the endpoint is disabled`,
+                finished_at: now,
+              };
+              await trx.updateTable('deliveries').set(failedNow).where('id', '=', delivery.id).execute();
+              Object.assign(delivery, failedNow);
+              if (job.hasDependents) await skipDependents(trx, delivery, now, log);
+            }
           }
         }
       }

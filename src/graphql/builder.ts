@@ -72,7 +72,9 @@ export const builder = new SchemaBuilder<AppSchemaTypes>({
     encodeGlobalID: (_typename, id) => String(id),
     decodeGlobalID: (globalID) => {
       const kind = idKind(globalID);
-      return { typename: kind ? NODE_TYPE_BY_KIND[kind] : 'Unknown', id: globalID };
+      // An id with no known prefix must answer "not found" (null), not a resolver error: it is looked
+      // up as a tenant, whose ids all start with `tnt_`, so it never matches.
+      return { typename: NODE_TYPE_BY_KIND[kind ?? 'tenant'], id: globalID };
     },
     nodeTypeOptions: { description: 'An object with a globally unique, prefixed id (e.g. `ep_…`, `msg_…`).' },
     idFieldOptions: { description: 'Globally unique id; its prefix names the type.' },

@@ -133,3 +133,15 @@ for (const dialect of TEST_DIALECTS) {
     });
   });
 }
+
+describe('node lookups', () => {
+  test('an id with an unknown prefix is just not found', async () => {
+    const t = await startTestApp();
+    try {
+      const data = await t.ok(`{ node(id: "xx_1") { id } nodes(ids: ["xx_1", "tnt_01"]) { id } }`);
+      assert.deepEqual(data, { node: null, nodes: [null, null] });
+    } finally {
+      await t.stop();
+    }
+  });
+});
