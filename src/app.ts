@@ -79,7 +79,13 @@ async function bufferedRequest(
       total += chunk.length;
       if (total > MAX_REQUEST_BYTES) {
         tooLarge(res);
-        req.destroy();
+        // Let a well-behaved client finish sending (so it reads the 413 instead of a reset), but
+        // only up to a bound: a body that never ends is cut off.
+        let drained = 0;
+        req.on('data', (more: Buffer) => {
+          drained += more.length;
+          if (drained > MAX_REQUEST_BYTES) req.destroy();
+        });
         return;
       }
       chunks.push(chunk);

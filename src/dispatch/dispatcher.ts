@@ -88,6 +88,23 @@ export function encodeResponseBody(body: Buffer): { text: string; encoding: 'utf
   return { text: body.toString('base64'), encoding: 'base64' };
 }
 
+/** "5 days", "3 hours", "2 minutes": for messages people read. */
+export function humanDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size) {
+      const count = Math.floor(ms / size);
+      return `${count} ${name}${count === 1 ? '' : 's'}`;
+    }
+  }
+  return `${Math.max(0, Math.round(ms))} ms`;
+}
+
 function chunks<T>(items: readonly T[], size = 500): T[][] {
   const out: T[][] = [];
   for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
@@ -747,8 +764,7 @@ export class Dispatcher {
               .where('failing_since', 'is', null)
               .execute();
           } else if (now - endpoint.failing_since >= services.config.autoDisableAfterMs) {
-            const days = Math.round((now - endpoint.failing_since) / 86_400_000);
-            await disable(endpoint.id, 'FAILING', `failing continuously for ${days} day(s)`);
+            await disable(endpoint.id, 'FAILING', `failing continuously for ${humanDuration(now - endpoint.failing_since)}`);
             // this delivery was scheduled for a retry before the endpoint was disabled: it fails too
             if (status === 'RETRYING') {
               const failedNow = {
