@@ -165,6 +165,8 @@ export class Dispatcher {
   private running = false;
   private pumping = false;
   private pumpAgain = false;
+  /** the last look left due work behind (capacity full, or endpoints excluded as saturated) */
+  private backlog = false;
   private timer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly active = new Map<string, Job>();
@@ -333,10 +335,14 @@ export class Dispatcher {
         this.pumpAgain = false;
         while (this.running) {
           const free = this.maxInFlight - this.load;
-          if (free <= 0) break;
+          if (free <= 0) {
+            this.backlog = true;
+            break;
+          }
           const limit = Math.min(free, this.claimBatchSize);
-          const jobs = await this.claim(limit);
+          const { jobs, excluded } = await this.claim(limit);
           for (const job of jobs) this.admit(job);
+          this.backlog = excluded > 0 || jobs.length >= limit;
           if (jobs.length < limit) break;
         }
       } while (this.pumpAgain && this.running);
@@ -364,17 +370,18 @@ export class Dispatcher {
   }
 
   /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one transaction. */
-  private async claim(limit: number): Promise<Job[]> {
+  private async claim(limit: number): Promise<{ jobs: Job[]; excluded: number }> {
     const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
+    const excludeEndpoints = this.excludedEndpoints(now);
     const jobs = await services.db.transaction().execute(async (trx) => {
       const claimed = await claimDue(trx, services.store.dialect, {
         now,
         limit,
         leaseMs: this.leaseMs,
         perEndpoint: this.maxPerEndpoint,
-        excludeEndpoints: this.excludedEndpoints(now),
+        excludeEndpoints,
       });
       if (claimed.length === 0) return [];
       return this.prepareJobs(trx, claimed, now, log);
@@ -384,7 +391,7 @@ export class Dispatcher {
       this.publisher.publish('attempt', { phase: 'started', attempt: job.attempt, delivery: job.delivery });
       this.publisher.publish('delivery', { delivery: job.delivery, previousStatus: null });
     }
-    return jobs;
+    return { jobs, excluded: excludeEndpoints.length };
   }
 
   /**
@@ -526,7 +533,9 @@ export class Dispatcher {
         const next = this.waiting.get(endpointId)?.shift();
         if (this.waiting.get(endpointId)?.length === 0) this.waiting.delete(endpointId);
         if (next && this.running) this.admit(next);
-        this.wake();
+        // Look again only if work may be waiting for this freed slot; otherwise every completion
+        // would cost an empty claim transaction.
+        if (this.backlog) this.wake();
       }),
     );
   }

@@ -6,7 +6,7 @@ import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { findEventTypeByName } from '../event-types/event-type.repository.js';
+import { findEventTypeByName, type EventTypeRow } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.service.js';
@@ -50,18 +50,27 @@ interface CheckedEvent {
 }
 
 /** Validates one event; problems are reported under `prefix` (e.g. ['input', 'events', '3']). */
+/** Lookups shared by the events of one call: a batch of 100 reads its tenant and type once, not 100 times. */
+interface LookupCache {
+  tenants: Map<string, Promise<boolean>>;
+  types: Map<string, Promise<EventTypeRow | undefined>>;
+}
+
 async function checkEvent(
   services: Services,
   actor: Actor,
   input: SendEventInput,
   prefix: string[],
   problems: ProblemList,
+  cache: LookupCache,
 ): Promise<CheckedEvent | null> {
   const before = problems.problems.length;
   let tenantId = '';
   try {
     tenantId = targetTenant(actor, input.tenantId);
-    if (!(await findTenantById(services.db, tenantId))) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
+    let exists = cache.tenants.get(tenantId);
+    if (!exists) cache.tenants.set(tenantId, (exists = findTenantById(services.db, tenantId).then((row) => row !== undefined)));
+    if (!(await exists)) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
   } catch (error) {
     problems.add([...prefix, 'tenantId'], (error as Error).message);
   }
@@ -70,7 +79,9 @@ async function checkEvent(
   if (size > services.config.maxPayloadBytes) {
     problems.add([...prefix, 'payload'], `payload is ${size} bytes; the limit is ${services.config.maxPayloadBytes}`);
   }
-  const type = await findEventTypeByName(services.db, input.type);
+  let typeLookup = cache.types.get(input.type);
+  if (!typeLookup) cache.types.set(input.type, (typeLookup = findEventTypeByName(services.db, input.type)));
+  const type = await typeLookup;
   if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
   else if (type.schema !== null && size <= services.config.maxPayloadBytes) {
@@ -146,8 +157,9 @@ export async function sendEvents(
   if (inputs.length > MAX_BATCH) problems.add(['input', 'events'], `at most ${MAX_BATCH} events per batch`);
   problems.throwIfAny();
   const checked: CheckedEvent[] = [];
+  const cache: LookupCache = { tenants: new Map(), types: new Map() };
   for (const [index, input] of inputs.entries()) {
-    const result = await checkEvent(services, actor, input, prefix(index), problems);
+    const result = await checkEvent(services, actor, input, prefix(index), problems, cache);
     if (result) checked.push(result);
   }
   problems.throwIfAny('some events are not valid; none was accepted');
