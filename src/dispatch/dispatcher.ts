@@ -20,6 +20,7 @@ import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type 
 import type { HttpClient, OutboundResult } from './http-client.js';
 import { decide, type AttemptErrorClass, type AttemptResultSummary, type Decision } from './outcome.js';
 import { claimDue, nextDueAt } from './queue.js';
+import { completionStatements, type AttemptOutcomeColumns } from './sqlite-fast-path.js';
 import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
 import type { RetryPolicy } from './schedule.js';
 
@@ -676,6 +677,7 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const finishedAttempts: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
+    const fast = services.store.sqlite ? completionStatements(services.store.sqlite) : null;
     await services.db.transaction().execute(async (trx) => {
       const failingChecked = new Set<string>();
       const recovered = new Set<string>();
@@ -702,8 +704,7 @@ export class Dispatcher {
           decision = { kind: 'failed', reason: `${decision.reason}; not retried: the endpoint is disabled` };
         }
         const body = result ? encodeResponseBody(result.body) : null;
-        const attempt: AttemptRow = {
-          ...job.attempt,
+        const attemptChanges: AttemptOutcomeColumns = {
           outcome: summary.errorClass === 'interrupted' ? 'INTERRUPTED' : decision.kind === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
           request_method: built?.method ?? job.attempt.request_method,
           request_url: built?.url ?? job.attempt.request_url,
@@ -719,8 +720,9 @@ export class Dispatcher {
           error_message: summary.errorMessage,
           finished_at: completion.finishedAt,
         };
-        const { id, ...attemptChanges } = attempt;
-        await trx.updateTable('attempts').set(attemptChanges).where('id', '=', id).execute();
+        const attempt: AttemptRow = { ...job.attempt, ...attemptChanges };
+        if (fast) fast.finishAttempt(attempt.id, attemptChanges);
+        else await trx.updateTable('attempts').set(attemptChanges).where('id', '=', attempt.id).execute();
 
         const status: DeliveryStatus = decision.kind === 'succeeded' ? 'SUCCEEDED' : decision.kind === 'retry' ? 'RETRYING' : 'FAILED';
         const dueAt = decision.kind === 'retry' ? now + decision.delayMs : null;
@@ -737,13 +739,19 @@ export class Dispatcher {
           finished_at: dueAt === null ? now : null,
           updated_at: now,
         };
-        const updated = await trx
-          .updateTable('deliveries')
-          .set(changes)
-          .where('id', '=', job.delivery.id)
-          .where('lease_token', '=', job.delivery.lease_token)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) {
+        const owned = fast
+          ? fast.finishDelivery(job.delivery.id, job.delivery.lease_token, changes)
+          : Number(
+              (
+                await trx
+                  .updateTable('deliveries')
+                  .set(changes)
+                  .where('id', '=', job.delivery.id)
+                  .where('lease_token', '=', job.delivery.lease_token)
+                  .executeTakeFirst()
+              ).numUpdatedRows,
+            ) > 0;
+        if (!owned) {
           // Our lease was taken over (we were too slow); the new holder owns the delivery now.
           finishedAttempts.push({ attempt, delivery: job.delivery });
           continue;
