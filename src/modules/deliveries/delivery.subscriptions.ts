@@ -34,6 +34,29 @@ function streamOptions(context: GraphQLContext) {
 
 const idOrNull = (value: string | number | null | undefined) => (value === null || value === undefined ? null : String(value));
 
+interface ScopeFilter {
+  tenantId?: string | number | null;
+  endpointId?: string | number | null;
+  hookId?: string | number | null;
+  eventId?: string | number | null;
+  eventTypes?: readonly string[] | null;
+}
+
+/** The tenant / endpoint / hook / event / type part every attempt and delivery filter shares. */
+function scopeMatcher(actor: Actor, filter: ScopeFilter | null | undefined) {
+  const tenant = visibleTenant(actor, idOrNull(filter?.tenantId));
+  const endpointId = idOrNull(filter?.endpointId);
+  const hookId = idOrNull(filter?.hookId);
+  const eventId = idOrNull(filter?.eventId);
+  const eventTypes = filter?.eventTypes ?? null;
+  return (row: { tenant_id: string; endpoint_id: string; hook_id: string | null; event_id: string }, eventType: string) =>
+    (tenant === null || row.tenant_id === tenant) &&
+    (endpointId === null || row.endpoint_id === endpointId) &&
+    (hookId === null || row.hook_id === hookId) &&
+    (eventId === null || row.event_id === eventId) &&
+    typeMatches(eventTypes, eventType);
+}
+
 const AttemptSubscriptionFilter = builder.inputType('AttemptSubscriptionFilter', {
   description: 'Which live attempts to receive. A tenant token only ever receives its own tenant’s.',
   fields: (t) => ({
@@ -79,22 +102,15 @@ builder.subscriptionFields((t) => ({
     authScopes: readScopes,
     args: { filter: t.arg({ type: AttemptSubscriptionFilter, description: 'Which attempts.' }) },
     subscribe: (_root, { filter }, context) => {
-      const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
-      const endpointId = idOrNull(filter?.endpointId);
-      const hookId = idOrNull(filter?.hookId);
-      const eventId = idOrNull(filter?.eventId);
+      const inScope = scopeMatcher(context.actor, filter);
       const outcomes = (filter?.outcomes ?? null) as AttemptOutcome[] | null;
       const includeStarted = filter?.includeStarted ?? false;
       return subscribeStream(context.services.bus, 'attempt', {
         ...streamOptions(context),
         accept: ({ phase, attempt, delivery }: AttemptMessage) =>
-          (tenant === null || attempt.tenant_id === tenant) &&
           (includeStarted || phase === 'finished') &&
-          (endpointId === null || attempt.endpoint_id === endpointId) &&
-          (hookId === null || attempt.hook_id === hookId) &&
-          (eventId === null || attempt.event_id === eventId) &&
-          (outcomes === null || outcomes.length === 0 || outcomes.includes(attempt.outcome)) &&
-          typeMatches(filter?.eventTypes, delivery.event_type),
+          inScope(attempt, delivery.event_type) &&
+          (outcomes === null || outcomes.length === 0 || outcomes.includes(attempt.outcome)),
       });
     },
     resolve: (message: AttemptMessage): AttemptRow => {
@@ -108,20 +124,12 @@ builder.subscriptionFields((t) => ({
     authScopes: readScopes,
     args: { filter: t.arg({ type: DeliverySubscriptionFilter, description: 'Which deliveries.' }) },
     subscribe: (_root, { filter }, context) => {
-      const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
-      const endpointId = idOrNull(filter?.endpointId);
-      const hookId = idOrNull(filter?.hookId);
-      const eventId = idOrNull(filter?.eventId);
+      const inScope = scopeMatcher(context.actor, filter);
       const statuses = (filter?.statuses ?? null) as DeliveryStatus[] | null;
       return subscribeStream(context.services.bus, 'delivery', {
         ...streamOptions(context),
         accept: ({ delivery }: DeliveryMessage) =>
-          (tenant === null || delivery.tenant_id === tenant) &&
-          (endpointId === null || delivery.endpoint_id === endpointId) &&
-          (hookId === null || delivery.hook_id === hookId) &&
-          (eventId === null || delivery.event_id === eventId) &&
-          (statuses === null || statuses.length === 0 || statuses.includes(delivery.status)) &&
-          typeMatches(filter?.eventTypes, delivery.event_type),
+          inScope(delivery, delivery.event_type) && (statuses === null || statuses.length === 0 || statuses.includes(delivery.status)),
       });
     },
     resolve: (message: DeliveryMessage): DeliveryRow => message.delivery,
