@@ -20,7 +20,7 @@ import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type 
 import type { HttpClient, OutboundResult } from './http-client.js';
 import { decide, type AttemptErrorClass, type AttemptResultSummary, type Decision } from './outcome.js';
 import { claimDue, nextDueAt } from './queue.js';
-import { completionStatements, type AttemptOutcomeColumns } from './sqlite-fast-path.js';
+import { sqliteFastPath, type AttemptOutcomeColumns } from '../db/sqlite-fast-path.js';
 import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
 import type { RetryPolicy } from './schedule.js';
 
@@ -486,7 +486,9 @@ export class Dispatcher {
         controller: new AbortController(),
       });
     }
-    for (const part of chunks(attempts, 200)) await trx.insertInto('attempts').values(part).execute();
+    const fast = this.services.store.sqlite ? sqliteFastPath(this.services.store.sqlite) : null;
+    if (fast) for (const attempt of attempts) fast.insertAttempt(attempt);
+    else for (const part of chunks(attempts, 200)) await trx.insertInto('attempts').values(part).execute();
     return jobs;
   }
 
@@ -677,7 +679,7 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const finishedAttempts: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
-    const fast = services.store.sqlite ? completionStatements(services.store.sqlite) : null;
+    const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
     await services.db.transaction().execute(async (trx) => {
       const failingChecked = new Set<string>();
       const recovered = new Set<string>();

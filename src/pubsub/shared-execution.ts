@@ -3,6 +3,7 @@
 // JSON serialisation dominate. This plugin executes each message once per (document, variables)
 // and shares the result object; the WebSocket server then serialises that object once too.
 import type { Plugin } from 'graphql-yoga';
+import { isPushable } from './subscription-stream.js';
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 
 type Shared = Map<string, Promise<ExecutionResult>>;
@@ -14,18 +15,22 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-function sharedExecute(args: ExecutionArgs, message: object): Promise<ExecutionResult> {
+function sharedExecute(args: ExecutionArgs, key: string, message: object): Promise<ExecutionResult> {
   let byDocument = perMessage.get(message);
   if (!byDocument) perMessage.set(message, (byDocument = new WeakMap()));
   let shared = byDocument.get(args.document);
   if (!shared) byDocument.set(args.document, (shared = new Map()));
-  const key = `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
   let result = shared.get(key);
   if (!result) {
     result = Promise.resolve(execute({ ...args, rootValue: message }));
     shared.set(key, result);
   }
   return result;
+}
+
+/** Subscribers with the same document, operation and variables share one execution per message. */
+function groupKey(args: ExecutionArgs): string {
+  return `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
 }
 
 /** The JSON text of a (possibly shared) result, computed once per result object. */
@@ -39,23 +44,32 @@ export function serializeOnce(result: ExecutionResult): string {
   return text;
 }
 
+/** Shared results, pushed to one subscriber in message order (see PushableStream). */
+export interface PushableResults extends AsyncIterableIterator<ExecutionResult> {
+  attachResults(listener: (result: ExecutionResult) => void, onEnd: () => void): void;
+}
+
+export function isPushableResults(value: unknown): value is PushableResults {
+  return typeof value === 'object' && value !== null && typeof (value as { attachResults?: unknown }).attachResults === 'function';
+}
+
 /**
  * Maps source messages to shared results. Written as a plain iterator, not an async generator: a
  * generator waiting for the next message cannot be returned until one arrives, which would keep a
  * closed subscription alive (and subscribed) on a quiet topic.
  */
-function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> | PushableResults {
   const iterator = source[Symbol.asyncIterator]();
-  return {
+  const key = groupKey(args);
+  const resultOf = (message: unknown): Promise<ExecutionResult> =>
+    typeof message === 'object' && message !== null
+      ? sharedExecute(args, key, message)
+      : Promise.resolve(execute({ ...args, rootValue: message }));
+  const mapped: AsyncIterableIterator<ExecutionResult> = {
     async next() {
       const step = await iterator.next();
       if (step.done) return { value: undefined, done: true };
-      const message: unknown = step.value;
-      const value =
-        typeof message === 'object' && message !== null
-          ? await sharedExecute(args, message)
-          : await execute({ ...args, rootValue: message });
-      return { value, done: false };
+      return { value: await resultOf(step.value), done: false };
     },
     async return() {
       await iterator.return?.();
@@ -69,6 +83,22 @@ function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIt
       return this;
     },
   };
+  if (!isPushable(iterator)) return mapped;
+  return Object.assign(mapped, {
+    attachResults(listener: (result: ExecutionResult) => void, onEnd: () => void) {
+      // Results usually resolve in message order already; the chain guarantees it.
+      let tail: Promise<unknown> = Promise.resolve();
+      iterator.attach(
+        (message) => {
+          const result = resultOf(message);
+          tail = tail.then(() => result).then(listener);
+        },
+        () => {
+          tail = tail.then(onEnd);
+        },
+      );
+    },
+  });
 }
 
 export function useSharedSubscriptionExecution(): Plugin {

@@ -21,18 +21,35 @@ export interface StreamOptions<T extends TopicName> {
   signal?: AbortSignal;
 }
 
-export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options: StreamOptions<T>): AsyncIterableIterator<Topics[T]> {
+/**
+ * A stream that can also push: a transport that fans out itself (the WebSocket server) attaches a
+ * listener and receives accepted messages synchronously, with no queue and no promise per message.
+ * Pulling (`next()`) keeps working for transports that iterate (SSE).
+ */
+export interface PushableStream<T> extends AsyncIterableIterator<T> {
+  /** From now on, accepted messages go to `listener` (queued ones first); `onEnd` when the stream ends. */
+  attach(listener: (message: T) => void, onEnd: () => void): void;
+}
+
+export function isPushable<T>(value: unknown): value is PushableStream<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { attach?: unknown }).attach === 'function';
+}
+
+export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options: StreamOptions<T>): PushableStream<Topics[T]> {
   const capacity = options.capacity ?? 1000;
   const queue: Topics[T][] = [];
   let waiting: ((result: IteratorResult<Topics[T]>) => void) | null = null;
   let failure: SlowConsumerError | null = null;
   let done = false;
+  let pushTo: ((message: Topics[T]) => void) | null = null;
+  let onPushEnd: (() => void) | null = null;
 
   const finish = () => {
     if (done) return;
     done = true;
     unsubscribe();
     options.signal?.removeEventListener('abort', finish);
+    onPushEnd?.();
     if (waiting && !failure) {
       waiting({ value: undefined, done: true });
       waiting = null;
@@ -41,6 +58,10 @@ export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options
 
   const unsubscribe = bus.subscribe(topic, (message) => {
     if (done || !options.accept(message)) return;
+    if (pushTo) {
+      pushTo(message);
+      return;
+    }
     if (waiting) {
       const resolve = waiting;
       waiting = null;
@@ -59,6 +80,12 @@ export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options
   options.signal?.addEventListener('abort', finish);
 
   return {
+    attach(listener, onEnd) {
+      pushTo = listener;
+      onPushEnd = onEnd;
+      for (const message of queue.splice(0)) listener(message);
+      if (done) onEnd();
+    },
     next() {
       if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
       if (failure) return Promise.reject(failure);

@@ -1,14 +1,14 @@
 // graphql-ws on the HTTP server's port and path. Every subscribe goes through Yoga's envelop
 // (same parser cache, validation, armor limits, context and auth as HTTP). Our own adapter around
 // graphql-ws's `makeServer` (instead of `useServer`) so that (a) a result shared by many
-// subscribers is serialised once and spliced into each subscriber's envelope, and (b) a socket
+// subscribers is serialised once and pushed to each socket as a prebuilt frame, and (b) a socket
 // whose send buffer grows past a bound is closed as a slow consumer.
 import type { IncomingMessage, Server } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
-import { serializeOnce } from './shared-execution.js';
+import { isPushableResults, serializeOnce, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4413;
@@ -17,10 +17,53 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Server pings this often; a peer that does not pong within the same time is terminated. */
 export const KEEP_ALIVE_MS = 12_000;
 
-// A JSON string value that cannot occur in real output (it holds a NUL), replaced in `send` by the
-// shared payload's JSON text. JSON.stringify escapes NUL as \u0000, so the marker is found verbatim.
-const MARKER_PREFIX = '\u0000shared:';
-const MARKER_PATTERN = /"\\u0000shared:(\d+)"/;
+
+/**
+ * The fan-out path: results are pushed straight onto the socket as graphql-transport-ws `next`
+ * frames built from the once-serialised payload, instead of graphql-ws pulling an iterator and
+ * validating and stringifying every message for every subscriber. graphql-ws still owns the
+ * protocol (init, subscribe, complete, ping); it sees an iterator that ends when the stream ends.
+ */
+function pushToSocket(
+  results: PushableResults,
+  socket: WebSocket,
+  id: string,
+  options: Pick<GraphQLWsOptions, 'maxBufferedBytes'>,
+): AsyncIterableIterator<ExecutionResult> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  let ended = false;
+  let wake: ((step: IteratorResult<ExecutionResult>) => void) | null = null;
+  const end = () => {
+    ended = true;
+    wake?.({ value: undefined, done: true });
+    wake = null;
+  };
+  results.attachResults((result) => {
+    if (ended || socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > options.maxBufferedBytes) {
+      socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: send buffer full');
+      void results.return?.();
+      return;
+    }
+    socket.send(`${prefix}${serializeOnce(result)}}`);
+  }, end);
+  return {
+    next: () => (ended ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (wake = resolve))),
+    return: async () => {
+      await results.return?.();
+      end();
+      return { value: undefined, done: true };
+    },
+    throw: async (error?: unknown) => {
+      await results.return?.();
+      end();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
 
 export interface WsExtra {
   socket: WebSocket;
@@ -60,13 +103,11 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
     handleProtocols: (protocols) => handleProtocols(protocols) || false,
   });
-  const shared = new Map<number, string>();
-  let nextMarker = 0;
 
   const serverOptions: ServerOptions<Record<string, unknown> | undefined, WsExtra> = {
     connectionInitWaitTimeout: options.initTimeoutMs,
     onConnect: async (ctx) => options.authorize(ctx.connectionParams),
-    onSubscribe: async (ctx, _id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       const envelop = options.envelop({
         connectionParams: ctx.connectionParams,
         socket: ctx.extra.socket,
@@ -82,18 +123,18 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         operationName: payload.operationName ?? null,
         variableValues: payload.variables ?? null,
         contextValue: await envelop.contextFactory(),
-        rootValue: { execute: envelop.execute, subscribe: envelop.subscribe },
+        rootValue: {
+          execute: envelop.execute,
+          subscribe: async (subscribeArgs: ExecutionArgs) => {
+            const result = await envelop.subscribe(subscribeArgs);
+            return isPushableResults(result) ? pushToSocket(result, ctx.extra.socket, id, options) : result;
+          },
+        },
       };
       return args;
     },
     execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
     subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
-    onNext: (_ctx, _id, _payload, _args, result) => {
-      // Hand graphql-ws a stand-in whose JSON is a marker; `send` swaps in the shared text.
-      const marker = nextMarker++;
-      shared.set(marker, serializeOnce(result as ExecutionResult));
-      return { toJSON: () => `${MARKER_PREFIX}${marker}` } as never;
-    },
   };
   const protocol = makeServer(serverOptions);
 
@@ -114,13 +155,6 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve) => {
-            let text = data;
-            const match = MARKER_PATTERN.exec(data);
-            if (match?.[1] !== undefined) {
-              const marker = Number(match[1]);
-              text = data.replace(match[0], shared.get(marker) ?? 'null');
-              shared.delete(marker);
-            }
             if (socket.readyState !== socket.OPEN) return resolve();
             if (socket.bufferedAmount > options.maxBufferedBytes) {
               socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: send buffer full');
@@ -128,7 +162,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
             }
             // Resolve when the frame is handed to the socket, not when the peer reads it: a slow
             // peer then shows up as a growing bufferedAmount (bounded above), not as a stalled loop.
-            socket.send(text, (error) => {
+            socket.send(data, (error) => {
               if (error) options.log.debug('websocket send failed', { error: error.message });
             });
             resolve();

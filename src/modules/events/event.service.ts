@@ -6,6 +6,7 @@ import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { sqliteFastPath } from '../../db/sqlite-fast-path.js';
 import { findEventTypeByName, type EventTypeRow } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
@@ -164,7 +165,7 @@ export async function sendEvents(
   }
   problems.throwIfAny('some events are not valid; none was accepted');
 
-  const results = await writeWithRetryOnKeyRace(services, checked);
+  const results = await eventWriterOf(services).write(checked);
   if (results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
     services.signals.deliveriesDue();
   }
@@ -172,6 +173,72 @@ export async function sendEvents(
     for (const delivery of result.deliveries) services.bus.publish('delivery', { delivery, previousStatus: null });
   }
   return results;
+}
+
+/**
+ * Group commit: sends that arrive while a write is in progress are written together in the next
+ * transaction. With one writer (SQLite) or a pool (PostgreSQL), N concurrent sendEvent calls then
+ * cost one commit instead of N, and each still answers only after its events are durable.
+ */
+class EventWriter {
+  private queue: { checked: readonly CheckedEvent[]; resolve: (results: SentEvent[]) => void; reject: (error: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(private readonly services: Services) {}
+
+  write(checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ checked, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    // Let the sends that arrived in this turn join the first commit too.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const group = this.takeGroup();
+      try {
+        const results = await writeWithRetryOnKeyRace(this.services, group.flatMap((item) => item.checked));
+        let offset = 0;
+        for (const item of group) {
+          item.resolve(results.slice(offset, offset + item.checked.length));
+          offset += item.checked.length;
+        }
+      } catch (error) {
+        if (group.length === 1) {
+          group[0]!.reject(error);
+          continue;
+        }
+        // One send's failure must not fail the others: write each alone.
+        for (const item of group) {
+          await writeWithRetryOnKeyRace(this.services, item.checked).then(item.resolve, item.reject);
+        }
+      }
+    }
+    this.flushing = null;
+  }
+
+  /** Up to MAX_GROUP_EVENTS events per transaction, whole sends only. */
+  private takeGroup() {
+    let events = 0;
+    let count = 0;
+    for (const item of this.queue) {
+      if (count > 0 && events + item.checked.length > MAX_GROUP_EVENTS) break;
+      events += item.checked.length;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+}
+
+const MAX_GROUP_EVENTS = 1_000;
+const writers = new WeakMap<Services, EventWriter>();
+
+function eventWriterOf(services: Services): EventWriter {
+  let writer = writers.get(services);
+  if (!writer) writers.set(services, (writer = new EventWriter(services)));
+  return writer;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -242,8 +309,14 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
     results.push(sent);
   }
-  await insertEvents(trx, newEvents);
-  await insertDeliveries(trx, newDeliveries);
+  const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
+  if (fast) {
+    for (const event of newEvents) fast.insertEvent(event);
+    for (const delivery of newDeliveries) fast.insertDelivery(delivery);
+  } else {
+    await insertEvents(trx, newEvents);
+    await insertDeliveries(trx, newDeliveries);
+  }
   return results;
 }
 
