@@ -4,7 +4,7 @@
 // and shares the result object; the WebSocket server then serialises that object once too.
 import type { Plugin } from 'graphql-yoga';
 import { isPushable } from './subscription-stream.js';
-import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 
 type Shared = Map<string, Promise<ExecutionResult>>;
 
@@ -33,15 +33,27 @@ function groupKey(args: ExecutionArgs): string {
   return `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
 }
 
-/** The JSON text of a (possibly shared) result, computed once per result object. */
+/**
+ * The JSON text of a (possibly shared) result, computed once per result object. Results pushed this
+ * way skip Yoga's result mapping, so unexpected errors are masked here the same way: only errors
+ * raised deliberately as GraphQLErrors keep their message.
+ */
 export function serializeOnce(result: ExecutionResult): string {
   let text = serialized.get(result);
   if (text === undefined) {
     const { errors, ...rest } = result;
-    text = JSON.stringify(errors ? { ...rest, errors: errors.map((error) => (error as { toJSON?: () => unknown }).toJSON?.() ?? error) } : rest);
+    text = JSON.stringify(errors ? { ...rest, errors: errors.map(maskError) } : rest);
     serialized.set(result, text);
   }
   return text;
+}
+
+function maskError(error: GraphQLError): unknown {
+  const original = error.originalError;
+  if (original && !(original instanceof GraphQLError)) {
+    return { message: 'Unexpected error.', path: error.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+  return error.toJSON();
 }
 
 /** Shared results, pushed to one subscriber in message order (see PushableStream). */
@@ -101,13 +113,30 @@ function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIt
   });
 }
 
+// Envelop wraps the iterator a subscribe returns (to map results), which hides `attachResults`; a
+// transport that pushes (the WebSocket server) takes the pushable results from here instead, by
+// the request's context object.
+const pushableByContext = new WeakMap<object, PushableResults>();
+
+/** The pushable results created for this context's subscription, once. */
+export function takePushableResults(contextValue: unknown): PushableResults | null {
+  if (typeof contextValue !== 'object' || contextValue === null) return null;
+  const results = pushableByContext.get(contextValue) ?? null;
+  pushableByContext.delete(contextValue);
+  return results;
+}
+
 export function useSharedSubscriptionExecution(): Plugin {
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!isAsyncIterable(source)) return source as ExecutionResult;
-        return mapShared(source, args);
+        const results = mapShared(source, args);
+        if (isPushableResults(results) && typeof args.contextValue === 'object' && args.contextValue !== null) {
+          pushableByContext.set(args.contextValue, results);
+        }
+        return results;
       });
     },
   };

@@ -8,7 +8,7 @@ import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'grap
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
-import { isPushableResults, serializeOnce, type PushableResults } from './shared-execution.js';
+import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4413;
@@ -127,7 +127,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           execute: envelop.execute,
           subscribe: async (subscribeArgs: ExecutionArgs) => {
             const result = await envelop.subscribe(subscribeArgs);
-            return isPushableResults(result) ? pushToSocket(result, ctx.extra.socket, id, options) : result;
+            const pushable = takePushableResults(subscribeArgs.contextValue);
+            return pushable ? pushToSocket(pushable, ctx.extra.socket, id, options) : result;
           },
         },
       };
