@@ -5,6 +5,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
 import type { Database, DeliveryStatus } from '../db/schema.js';
 import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+import type { FastPath } from '../db/sqlite-fast-path.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -26,15 +27,17 @@ const SCAN_FACTOR = 4;
  * Claims due deliveries (PENDING/RETRYING that are due, and SENDING whose lease expired) and
  * returns them as they are after the claim. SQLite: one UPDATE … RETURNING (SQLite has one writer,
  * so no row can be claimed twice). PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers
- * take disjoint rows without waiting on each other.
+ * take disjoint rows without waiting on each other. On SQLite the same statement runs prepared
+ * through `fast` when given (src/db/sqlite-fast-path.ts).
  */
-export async function claimDue(db: Executor, dialect: Dialect, options: ClaimOptions): Promise<DeliveryRow[]> {
+export async function claimDue(db: Executor, dialect: Dialect, options: ClaimOptions, fast: FastPath | null = null): Promise<DeliveryRow[]> {
   const { now, limit, leaseMs, perEndpoint, excludeEndpoints } = options;
+  const leaseUntil = now + leaseMs;
+  const scan = limit * SCAN_FACTOR;
   const exclusion =
     excludeEndpoints.length > 0 ? sql`and endpoint_id not in (${sql.join(excludeEndpoints.map((id) => sql`${id}`))})` : sql``;
   const statuses = sql.join(CLAIMABLE.map((status) => sql`${status}`));
-  const leaseUntil = now + leaseMs;
-  const scan = limit * SCAN_FACTOR;
+  if (fast) return fast.claimDue({ now, leaseUntil, scan, perEndpoint, limit, excludeEndpoints });
   if (dialect === 'sqlite') {
     const result = await sql<DeliveryRow>`
       update deliveries

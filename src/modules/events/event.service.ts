@@ -6,7 +6,7 @@ import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { sqliteFastPath } from '../../db/sqlite-fast-path.js';
+import { sqliteFastPath, type FastPath } from '../../db/sqlite-fast-path.js';
 import { findEventTypeByName, type EventTypeRow } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
@@ -51,6 +51,82 @@ interface CheckedEvent {
 }
 
 /** Validates one event; problems are reported under `prefix` (e.g. ['input', 'events', '3']). */
+/**
+ * What accepting events reads and writes. On SQLite these are statements prepared once and run
+ * synchronously under Kysely's connection lock (one writer, no round trips: Kysely's per-query
+ * compile and prepare would cost more than the work); on PostgreSQL, Kysely in a transaction.
+ */
+interface EventStore {
+  tenantExists(id: string): Promise<boolean> | boolean;
+  eventType(name: string): Promise<EventTypeRow | undefined> | EventTypeRow | undefined;
+  routableHooks(tenantId: string): Promise<HookRow[]> | HookRow[];
+  dependencies(hookIds: readonly string[]): Promise<Map<string, string[]>> | Map<string, string[]>;
+  eventByIdempotencyKey(tenantId: string, key: string): Promise<EventRow | undefined> | EventRow | undefined;
+  releaseIdempotencyKey(eventId: string): Promise<void> | void;
+  insert(events: readonly EventRow[], deliveries: readonly DeliveryRow[]): Promise<void> | void;
+}
+
+function kyselyStore(db: Executor): EventStore {
+  return {
+    tenantExists: async (id) => (await findTenantById(db, id)) !== undefined,
+    eventType: (name) => findEventTypeByName(db, name),
+    routableHooks: (tenantId) => findRoutableHooks(db, tenantId),
+    dependencies: (hookIds) => findDependencies(db, hookIds),
+    eventByIdempotencyKey: (tenantId, key) => findEventByIdempotencyKey(db, tenantId, key),
+    releaseIdempotencyKey: (eventId) => releaseIdempotencyKey(db, eventId),
+    insert: async (events, deliveries) => {
+      await insertEvents(db, events);
+      await insertDeliveries(db, deliveries);
+    },
+  };
+}
+
+function sqliteStore(fast: FastPath): EventStore {
+  return {
+    tenantExists: (id) => fast.tenantExists(id),
+    eventType: (name) => fast.eventTypeByName(name),
+    routableHooks: (tenantId) => fast.routableHooks(tenantId),
+    dependencies: (hookIds) => {
+      const edges = new Map<string, string[]>();
+      for (const edge of fast.dependencyEdges(hookIds)) {
+        const list = edges.get(edge.hook_id) ?? [];
+        list.push(edge.depends_on_hook_id);
+        edges.set(edge.hook_id, list);
+      }
+      return edges;
+    },
+    eventByIdempotencyKey: (tenantId, key) => fast.eventByIdempotencyKey(tenantId, key),
+    releaseIdempotencyKey: (eventId) => fast.releaseIdempotencyKey(eventId),
+    insert: (events, deliveries) => {
+      for (const event of events) fast.insertEvent(event);
+      for (const delivery of deliveries) fast.insertDelivery(delivery);
+    },
+  };
+}
+
+/** Runs `work` with the store; `write` makes it one transaction. */
+async function withEventStore<T>(services: Services, write: boolean, work: (store: EventStore) => Promise<T>): Promise<T> {
+  const { sqlite } = services.store;
+  if (sqlite) {
+    const fast = sqliteFastPath(sqlite);
+    return services.db.connection().execute(async () => {
+      if (!write) return work(sqliteStore(fast));
+      fast.begin();
+      try {
+        const result = await work(sqliteStore(fast));
+        fast.commit();
+        return result;
+      } catch (error) {
+        fast.rollback();
+        throw error;
+      }
+    });
+  }
+  return write
+    ? services.db.transaction().execute((trx) => work(kyselyStore(trx)))
+    : work(kyselyStore(services.db));
+}
+
 /** Lookups shared by the events of one call: a batch of 100 reads its tenant and type once, not 100 times. */
 interface LookupCache {
   tenants: Map<string, Promise<boolean>>;
@@ -64,13 +140,14 @@ async function checkEvent(
   prefix: string[],
   problems: ProblemList,
   cache: LookupCache,
+  store: EventStore,
 ): Promise<CheckedEvent | null> {
   const before = problems.problems.length;
   let tenantId = '';
   try {
     tenantId = targetTenant(actor, input.tenantId);
     let exists = cache.tenants.get(tenantId);
-    if (!exists) cache.tenants.set(tenantId, (exists = findTenantById(services.db, tenantId).then((row) => row !== undefined)));
+    if (!exists) cache.tenants.set(tenantId, (exists = Promise.resolve(store.tenantExists(tenantId))));
     if (!(await exists)) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
   } catch (error) {
     problems.add([...prefix, 'tenantId'], (error as Error).message);
@@ -81,7 +158,7 @@ async function checkEvent(
     problems.add([...prefix, 'payload'], `payload is ${size} bytes; the limit is ${services.config.maxPayloadBytes}`);
   }
   let typeLookup = cache.types.get(input.type);
-  if (!typeLookup) cache.types.set(input.type, (typeLookup = findEventTypeByName(services.db, input.type)));
+  if (!typeLookup) cache.types.set(input.type, (typeLookup = Promise.resolve(store.eventType(input.type))));
   const type = await typeLookup;
   if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
@@ -159,10 +236,12 @@ export async function sendEvents(
   problems.throwIfAny();
   const checked: CheckedEvent[] = [];
   const cache: LookupCache = { tenants: new Map(), types: new Map() };
-  for (const [index, input] of inputs.entries()) {
-    const result = await checkEvent(services, actor, input, prefix(index), problems, cache);
-    if (result) checked.push(result);
-  }
+  await withEventStore(services, false, async (store) => {
+    for (const [index, input] of inputs.entries()) {
+      const result = await checkEvent(services, actor, input, prefix(index), problems, cache, store);
+      if (result) checked.push(result);
+    }
+  });
   problems.throwIfAny('some events are not valid; none was accepted');
 
   const results = await eventWriterOf(services).write(checked);
@@ -253,14 +332,14 @@ function isUniqueViolation(error: unknown): boolean {
 async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await services.db.transaction().execute((trx) => writeEvents(services, trx, checked));
+      return await withEventStore(services, true, (store) => writeEvents(services, store, checked));
     } catch (error) {
       if (attempt >= 3 || !isUniqueViolation(error)) throw error;
     }
   }
 }
 
-async function writeEvents(services: Services, trx: Executor, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+async function writeEvents(services: Services, store: EventStore, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
   const now = services.clock.now();
   const hooksByTenant = new Map<string, HookRow[]>();
   const dependenciesByTenant = new Map<string, Map<string, string[]>>();
@@ -277,18 +356,18 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
         results.push({ event: inBatch.event, duplicate: true, deliveries: [] });
         continue;
       }
-      const existing = await findEventByIdempotencyKey(trx, item.tenantId, key);
+      const existing = await store.eventByIdempotencyKey(item.tenantId, key);
       if (existing && existing.created_at > now - services.config.idempotencyWindowMs) {
         results.push({ event: existing, duplicate: true, deliveries: [] });
         continue;
       }
-      if (existing) await releaseIdempotencyKey(trx, existing.id);
+      if (existing) await store.releaseIdempotencyKey(existing.id);
     }
     let hooks = hooksByTenant.get(item.tenantId);
     let dependencies = dependenciesByTenant.get(item.tenantId);
     if (!hooks || !dependencies) {
-      hooks = await findRoutableHooks(trx, item.tenantId);
-      dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
+      hooks = await store.routableHooks(item.tenantId);
+      dependencies = await store.dependencies(hooks.map((hook) => hook.id));
       hooksByTenant.set(item.tenantId, hooks);
       dependenciesByTenant.set(item.tenantId, dependencies);
     }
@@ -309,14 +388,7 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
     results.push(sent);
   }
-  const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
-  if (fast) {
-    for (const event of newEvents) fast.insertEvent(event);
-    for (const delivery of newDeliveries) fast.insertDelivery(delivery);
-  } else {
-    await insertEvents(trx, newEvents);
-    await insertDeliveries(trx, newDeliveries);
-  }
+  await store.insert(newEvents, newDeliveries);
   return results;
 }
 

@@ -74,6 +74,14 @@ export function tokenScopes(token: TokenRow): TokenScope[] {
   return parseJson<TokenScope[]>(token.scopes);
 }
 
+let adminHash: { token: string; hash: string } | null = null;
+
+/** The configured admin token's hash, computed once rather than on every request. */
+function configuredAdminHash(token: string): string {
+  if (adminHash?.token !== token) adminHash = { token, hash: hashToken(token) };
+  return adminHash.hash;
+}
+
 /**
  * The actor behind an `Authorization: Bearer …` value, or null when it is missing, unknown,
  * revoked or expired. The configured admin token is compared in constant time.
@@ -84,7 +92,7 @@ export async function authenticate(services: Services, authorization: string | n
   if (!presented) return null;
   const hash = hashToken(presented);
   const configured = services.config.adminToken;
-  if (configured && sameHash(hash, hashToken(configured))) return { kind: 'admin', tokenId: null };
+  if (configured && sameHash(hash, configuredAdminHash(configured))) return { kind: 'admin', tokenId: null };
   const token = await findTokenByHash(services.db, hash);
   const now = services.clock.now();
   if (!token || token.revoked_at !== null || (token.expires_at !== null && token.expires_at <= now)) return null;
