@@ -1,0 +1,95 @@
+// The ceilings that need a server of their own, each in this separate process:
+// - a bare Yoga server answering `{ __typename }` (figure 2);
+// - a bare `ws` broadcast server speaking just enough graphql-transport-ws for the same graphql-ws
+//   clients, sending the same message bytes, serialised once per message (figure 4).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { exitHandler, hrMs, serveCommands } from './lib/ipc.js';
+import { profile } from './lib/profiler.js';
+import { paced } from './lib/stats.js';
+
+let server: Server | null = null;
+let wss: WebSocketServer | null = null;
+const subscriptions = new Map<WebSocket, Set<string>>();
+
+async function listen(s: Server): Promise<string> {
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+async function close(): Promise<void> {
+  if (wss) {
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss!.close(() => resolve()));
+    wss = null;
+    subscriptions.clear();
+  }
+  if (server) {
+    const s = server;
+    server = null;
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    s.closeAllConnections();
+    await closed;
+  }
+}
+
+async function startYoga(): Promise<string> {
+  await close();
+  const yoga = createYoga({
+    schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
+    graphqlEndpoint: '/graphql',
+    graphiql: false,
+    landingPage: false,
+    logging: false,
+  });
+  server = createServer(yoga);
+  server.keepAliveTimeout = 120_000;
+  return listen(server);
+}
+
+async function startWs(): Promise<string> {
+  await close();
+  server = createServer((_req, res) => res.writeHead(404).end());
+  wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: 64 * 1024,
+    handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : false),
+  });
+  wss.on('connection', (socket) => {
+    subscriptions.set(socket, new Set());
+    socket.on('message', (raw) => {
+      const message = JSON.parse(String(raw)) as { type: string; id?: string };
+      if (message.type === 'connection_init') socket.send('{"type":"connection_ack"}');
+      else if (message.type === 'ping') socket.send('{"type":"pong"}');
+      else if (message.type === 'subscribe' && message.id) subscriptions.get(socket)?.add(message.id);
+      else if (message.type === 'complete' && message.id) subscriptions.get(socket)?.delete(message.id);
+    });
+    socket.on('close', () => subscriptions.delete(socket));
+  });
+  return listen(server);
+}
+
+/** `template` is one `data` object as Switchyard sent it; its errorMessage carries the send time. */
+async function broadcast(args: { rate: number; durationMs: number; template: { deliveryAttempts: Record<string, unknown> } }) {
+  const template = args.template;
+  return paced(args.rate, args.durationMs, () => {
+    const data = { deliveryAttempts: { ...template.deliveryAttempts, errorMessage: `t=${hrMs()}` } };
+    const payload = JSON.stringify({ data });
+    for (const [socket, ids] of subscriptions) {
+      for (const id of ids) socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
+    }
+  });
+}
+
+serveCommands({
+  ...exitHandler(close),
+  profile,
+  startYoga,
+  startWs,
+  close,
+  subscribers: () => [...subscriptions.values()].reduce((n, ids) => n + ids.size, 0),
+  broadcast,
+});
