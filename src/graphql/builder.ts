@@ -78,8 +78,14 @@ export const builder = new SchemaBuilder<AppSchemaTypes>({
     },
     nodeTypeOptions: { description: 'An object with a globally unique, prefixed id (e.g. `ep_…`, `msg_…`).' },
     idFieldOptions: { description: 'Globally unique id; its prefix names the type.' },
-    nodeQueryOptions: { description: 'Any object by its id; null when it does not exist or is not visible to the caller.' },
-    nodesQueryOptions: { description: 'Several objects by id, in the order asked; null for each one not visible.' },
+    nodeQueryOptions: {
+      description: 'Any object by its id; null when it does not exist or is not visible to the caller.',
+      args: { id: { description: 'A prefixed id, e.g. `ep_…` or `msg_…`.' } },
+    },
+    nodesQueryOptions: {
+      description: 'Several objects by id, in the order asked; null for each one not visible.',
+      args: { ids: { description: 'Prefixed ids, e.g. `ep_…` or `msg_…`.' } },
+    },
     pageInfoTypeOptions: { description: 'Where a page of a connection stands.' },
   },
 });
