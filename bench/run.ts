@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, Pool, request } from 'undici';
 import { hrMs, killAllChildren, startChild, type Child } from './lib/ipc.js';
 import { fmtMs, fmtNum, fmtRounds, paced, percentiles, rounds, type Percentiles, type Rounds } from './lib/stats.js';
+import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../src/dispatch/http-client.js';
 import { BENCH_ADMIN_TOKEN } from './lib/constants.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -41,8 +42,8 @@ const config = {
   e2eRoundTargetMs: QUICK ? 1_500 : 3_000,
   maxInFlight: envInt('BENCH_MAX_IN_FLIGHT', 256, 256),
   endpoints: envInt('BENCH_ENDPOINTS', 8, 8),
-  /** Switchyard's one undici Agent keeps this many sockets per origin (http-client DEFAULT_CONNECTIONS_PER_ORIGIN) */
-  connectionsPerOrigin: 64,
+  /** Switchyard's one undici Agent keeps this many sockets per origin; the raw ceiling uses the same pool */
+  connectionsPerOrigin: DEFAULT_CONNECTIONS_PER_ORIGIN,
   apiRoundMs: envInt('BENCH_API_MS', 3_000, 1_000),
   apiClients: envInt('BENCH_API_CLIENTS', 50, 50),
   batchClients: envInt('BENCH_BATCH_CLIENTS', 50, 50),
@@ -876,7 +877,10 @@ const measuredCode = codeVersion();
 function writeResults(status: string): string {
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${date}${QUICK ? '-quick' : ''}.json`);
+  // Only a complete run writes <date>.json; quick and partial runs keep their own files.
+  const all = ['e2e', 'api', 'latency', 'subs', 'rss'];
+  const partial = all.some((name) => !config.only.has(name)) ? `-only-${all.filter((name) => config.only.has(name)).join('-')}` : '';
+  const file = join(resultsDir, `${date}${QUICK ? '-quick' : ''}${partial}.json`);
   const document = {
     date: new Date().toISOString(),
     status,
