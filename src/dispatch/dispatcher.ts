@@ -4,6 +4,7 @@
 // delivery and commits; requests then run with no transaction open; completions are written in
 // group commits (attempt + next delivery state + ripple effects in one transaction) and published
 // only after they commit.
+import { setMaxListeners } from 'node:events';
 import type { Transaction } from 'kysely';
 import { newId } from '../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../db/json.js';
@@ -23,6 +24,7 @@ import { claimDue, nextDueAt } from './queue.js';
 import { sqliteFastPath, type AttemptOutcomeColumns } from '../db/sqlite-fast-path.js';
 import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
 import type { RetryPolicy } from './schedule.js';
+import { secretKey } from './signing.js';
 
 export const USER_AGENT = 'Switchyard/0.1.0';
 
@@ -60,7 +62,8 @@ interface Job {
   endpoint: EndpointRow;
   tenant: TenantRow;
   hasDependents: boolean;
-  controller: AbortController;
+  /** set when stop() gives a claimed job back before it started */
+  interrupted: boolean;
 }
 
 interface Completion {
@@ -75,7 +78,8 @@ interface Completion {
 interface EndpointCredentials {
   key: string;
   loadedAt: number;
-  secrets: string[];
+  /** decoded once: signing then costs one HMAC per secret, not a base64 decode too */
+  secrets: Buffer[];
   auth: ReceiverAuth;
 }
 
@@ -179,6 +183,7 @@ export class Dispatcher {
   private backlog = false;
   private timer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
+  private stopController = Dispatcher.newStopController();
   private readonly active = new Map<string, Job>();
   private readonly perEndpoint = new Map<string, number>();
   private readonly waiting = new Map<string, Job[]>();
@@ -187,6 +192,13 @@ export class Dispatcher {
   private readonly running_ = new Set<Promise<void>>();
   private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
   private flushing: Promise<void> | null = null;
+
+  /** Every request in flight listens to this one signal, so the listener warning does not apply. */
+  private static newStopController(): AbortController {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  }
 
   constructor(options: DispatcherOptions) {
     const { config } = options.services;
@@ -208,6 +220,7 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.stopController.signal.aborted) this.stopController = Dispatcher.newStopController();
     // A request may outlast the lease (a slow receiver, a long rate-limit wait): renew the leases of
     // everything this worker holds well before they expire, so no other claim takes them over.
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(200, Math.floor(this.leaseMs / 3)));
@@ -275,7 +288,7 @@ export class Dispatcher {
     // Claimed but never started: give them back now (their attempt rows say so).
     for (const [endpointId, queue] of this.waiting) {
       this.waiting.delete(endpointId);
-      for (const job of queue) job.controller.abort(new Error('dispatcher stopped'));
+      for (const job of queue) job.interrupted = true;
       for (const job of queue) this.track(this.execute(job));
     }
     const drained = Promise.allSettled([...this.running_]);
@@ -284,7 +297,8 @@ export class Dispatcher {
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), this.stopTimeoutMs).unref()),
     ]);
     if (timedOut) {
-      for (const job of this.active.values()) job.controller.abort(new Error('dispatcher stopped'));
+      // One signal for every request in flight: one AbortController per dispatcher, not per job.
+      this.stopController.abort(new Error('dispatcher stopped'));
       await Promise.allSettled([...this.running_]);
     }
     await this.flushing;
@@ -507,7 +521,7 @@ export class Dispatcher {
         endpoint,
         tenant,
         hasDependents: withDependents.has(hook.id),
-        controller: new AbortController(),
+        interrupted: false,
       });
     }
     if (fast) for (const attempt of attempts) fast.insertAttempt(attempt);
@@ -573,7 +587,7 @@ export class Dispatcher {
     const loaded: EndpointCredentials = {
       key,
       loadedAt: now,
-      secrets: await loadSigningSecrets(this.services, endpoint.id, now),
+      secrets: (await loadSigningSecrets(this.services, endpoint.id, now)).map(secretKey),
       auth: await loadReceiverAuth(this.services, endpoint),
     };
     this.credentials.set(endpoint.id, loaded);
@@ -587,7 +601,7 @@ export class Dispatcher {
     let result: OutboundResult | null = null;
     let summary: AttemptResultSummary;
     try {
-      if (job.controller.signal.aborted) throw job.controller.signal.reason;
+      if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
       const wait = this.limiter.take(job.endpoint.id, job.endpoint.rate_limit_per_second, services.clock.now());
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const credentials = await this.credentialsFor(job.endpoint, services.clock.now());
@@ -634,7 +648,7 @@ export class Dispatcher {
           body: built.body,
           timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs,
         },
-        job.controller.signal,
+        this.stopController.signal,
       );
       const ok = result.errorClass === null && result.status !== null && result.status >= 200 && result.status < 300;
       summary = {
@@ -662,7 +676,7 @@ export class Dispatcher {
   }
 
   private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
-    if (job.controller.signal.aborted) {
+    if (job.interrupted || this.stopController.signal.aborted) {
       return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
     }
     const message = error instanceof Error ? error.message : String(error);

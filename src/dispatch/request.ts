@@ -44,8 +44,8 @@ export interface RequestContext {
     url: string;
     auth: ReceiverAuth;
     headers: Record<string, string>;
-    /** valid signing secrets (`whsec_…`), newest first; at least one */
-    secrets: string[];
+    /** valid signing secrets (`whsec_…` or their decoded key bytes), newest first; at least one */
+    secrets: readonly (string | Buffer)[];
   };
   tenant: { id: string; name: string };
   deliveryId: string;

@@ -1,9 +1,11 @@
 // Migrations are listed statically (not read from disk) so they work the same under tsx, a bundle or tests.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_covering_due_index.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_covering_due_index': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {
