@@ -19,7 +19,7 @@ import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from './effects.js';
 import type { HttpClient, OutboundResult } from './http-client.js';
-import { decide, type AttemptErrorClass, type AttemptResultSummary, type Decision } from './outcome.js';
+import { decide, type AttemptResultSummary, type Decision } from './outcome.js';
 import { claimDue, nextDueAt } from './queue.js';
 import { sqliteFastPath, type AttemptOutcomeColumns } from '../db/sqlite-fast-path.js';
 import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
@@ -679,12 +679,13 @@ export class Dispatcher {
     if (job.interrupted || this.stopController.signal.aborted) {
       return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
     }
+    // Anything thrown before a response is a request that could not be built: a transform or path
+    // error (the hook's, expected), or something unexpected such as an undecryptable secret (logged).
     const message = error instanceof Error ? error.message : String(error);
-    const errorClass: AttemptErrorClass = error instanceof RequestBuildError ? 'transform' : 'transform';
     if (!(error instanceof RequestBuildError)) {
       this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: message });
     }
-    return { status: null, errorClass, errorMessage: `could not build the request: ${message}`, retryAfter: null };
+    return { status: null, errorClass: 'transform', errorMessage: `could not build the request: ${message}`, retryAfter: null };
   }
 
   /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */

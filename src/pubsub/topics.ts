@@ -31,5 +31,3 @@ export type TopicName = keyof Topics;
 export interface Publisher {
   publish<T extends TopicName>(topic: T, message: Topics[T]): void;
 }
-
-export const NO_PUBLISHER: Publisher = { publish: () => {} };
