@@ -86,16 +86,31 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
        last_error = ?, status_reason = ?, finished_at = ?, updated_at = ?
      where id = ? and lease_token = ?`,
   );
-  // Positional parameters: binding by name walks the object's keys on every run, measurably slower.
-  const insert = <Row>(table: string, columns: readonly (keyof Row & string)[]) => {
-    const statement = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-    return (row: Row) => {
-      statement.run(columns.map((column) => row[column] as unknown));
-    };
+  // Positional parameters, spelled out: binding by name walks the object's keys on every run, and a
+  // generic column map allocates an array per row; both show in profiles at 20,000 rows a second.
+  const insert = (table: string, columns: readonly string[]) =>
+    db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+  const eventInsert = insert('events', EVENT_COLUMNS);
+  const deliveryInsert = insert('deliveries', DELIVERY_COLUMNS);
+  const attemptInsert = insert('attempts', ATTEMPT_COLUMNS);
+  const insertEventRow = (e: EventsTable) => {
+    eventInsert.run(e.id, e.tenant_id, e.type, e.payload, e.channels, e.idempotency_key, e.occurred_at, e.created_at);
   };
-  const insertEventRow = insert<EventsTable>('events', EVENT_COLUMNS);
-  const insertDeliveryRow = insert<DeliveryRow>('deliveries', DELIVERY_COLUMNS);
-  const insertAttemptRow = insert<AttemptRow>('attempts', ATTEMPT_COLUMNS);
+  const insertDeliveryRow = (d: DeliveryRow) => {
+    deliveryInsert.run(
+      d.id, d.tenant_id, d.event_id, d.hook_id, d.endpoint_id, d.event_type, d.status, d.attempt_count, d.due_at,
+      d.next_attempt_at, d.lease_token, d.next_trigger, d.last_status_code, d.last_error, d.status_reason, d.created_at,
+      d.updated_at, d.finished_at,
+    );
+  };
+  const insertAttemptRow = (a: AttemptRow) => {
+    attemptInsert.run(
+      a.id, a.delivery_id, a.tenant_id, a.event_id, a.endpoint_id, a.hook_id, a.number, a.trigger, a.outcome, a.request_method,
+      a.request_url, a.request_headers, a.request_body, a.response_status, a.response_headers, a.response_body,
+      a.response_body_encoding, a.response_body_truncated, a.duration_ms, a.error_class, a.error_message, a.started_at,
+      a.finished_at,
+    );
+  };
   const claim = db.prepare(
     `update deliveries
        set status = 'SENDING', due_at = @leaseUntil, lease_token = lease_token + 1,
