@@ -1,3 +1,4 @@
+import type { Kysely, Transaction } from 'kysely';
 // Row types of every table, as Kysely sees them. Portable across SQLite and PostgreSQL:
 // timestamps are epoch milliseconds (BIGINT), booleans are 0/1 integers, JSON is text.
 
@@ -188,3 +189,6 @@ export interface Database {
   settings: SettingsTable;
 }
 
+
+/** What repositories run on: the database, or an open transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;

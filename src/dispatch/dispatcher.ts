@@ -830,19 +830,10 @@ export class Dispatcher {
               .execute();
           } else if (now - endpoint.failing_since >= services.config.autoDisableAfterMs) {
             await disable(endpoint.id, 'FAILING', `failing continuously for ${humanDuration(now - endpoint.failing_since)}`);
-            // this delivery was scheduled for a retry before the endpoint was disabled: it fails too
-            if (status === 'RETRYING') {
-              const failedNow = {
-                status: 'FAILED' as const,
-                due_at: null,
-                next_attempt_at: null,
-                status_reason: `${failure ?? 'failed'}; not retried: the endpoint is disabled`,
-                finished_at: now,
-              };
-              await trx.updateTable('deliveries').set(failedNow).where('id', '=', delivery.id).execute();
-              Object.assign(delivery, failedNow);
-              if (job.hasDependents) await skipDependents(trx, delivery, now, log);
-            }
+            // Disabling failed the endpoint's open deliveries, this one (just set RETRYING) included;
+            // the attempt is published with its delivery as it now stands.
+            const failedNow = log.deliveries.findLast((change) => change.delivery.id === delivery.id)?.delivery;
+            if (failedNow) Object.assign(delivery, failedNow);
           }
         }
       }

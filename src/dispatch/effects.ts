@@ -1,10 +1,8 @@
 // State changes that ripple beyond one delivery, run inside the caller's transaction:
 // runAfter ordering (unblock / skip dependents) and disabling an endpoint.
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, DeliveryStatus } from '../db/schema.js';
+import type { DeliveryStatus, Executor } from '../db/schema.js';
 import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
 
-type Executor = Kysely<Database> | Transaction<Database>;
 
 /** Collects rows changed as side effects, so they can be published after the commit. */
 export interface ChangeLog {
@@ -114,7 +112,7 @@ export async function failOpenDeliveries(db: Executor, endpointId: string, reaso
     .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
     .execute();
   if (open.length === 0) return;
-  const changes = { status: 'FAILED' as const, due_at: null, status_reason: reason, finished_at: now, updated_at: now };
+  const changes = { status: 'FAILED' as const, due_at: null, next_attempt_at: null, status_reason: reason, finished_at: now, updated_at: now };
   for (let start = 0; start < open.length; start += 500) {
     await db
       .updateTable('deliveries')

@@ -1,13 +1,12 @@
 // The deliveries table is the queue. A claim takes due rows with a lease (status SENDING, due_at =
 // lease expiry) and bumps lease_token, the fencing token every later write must present; a worker
 // whose lease was taken over can no longer change the delivery.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Dialect } from '../db/connect.js';
-import type { Database, DeliveryStatus } from '../db/schema.js';
+import type { DeliveryStatus, Executor } from '../db/schema.js';
 import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
 import type { FastPath } from '../db/sqlite-fast-path.js';
 
-type Executor = Kysely<Database> | Transaction<Database>;
 
 export interface ClaimOptions {
   now: number;

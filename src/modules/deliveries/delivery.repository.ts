@@ -1,7 +1,7 @@
 import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus } from '../../db/schema.js';
 import { idFloor } from '../../db/ids.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-import type { Executor } from '../tenants/tenant.repository.js';
+import type { Executor } from '../../db/schema.js';
 
 export type DeliveryRow = DeliveriesTable;
 export type AttemptRow = AttemptsTable;

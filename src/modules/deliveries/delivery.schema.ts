@@ -1,6 +1,7 @@
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import type { AttemptOutcome, DeliveryStatus } from '../../db/schema.js';
+import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
@@ -30,7 +31,6 @@ import {
   type EndpointHealth,
 } from './delivery.service.js';
 
-const readScopes = { $any: { admin: true, scope: 'READ' as const } };
 
 export const DeliveryStatusEnum = builder.enumType('DeliveryStatus', {
   description: 'Where a delivery stands in its life cycle.',
@@ -269,13 +269,12 @@ const AttemptFilterInput = builder.inputType('AttemptFilter', {
   }),
 });
 
-const idOrNull = (value: string | number | null | undefined) => (value === null || value === undefined ? null : String(value));
 
 builder.queryFields((t) => ({
   deliveries: t.field({
     type: DeliveryConnection,
     description: 'Deliveries, newest first.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg), filter: t.arg({ type: DeliveryFilterInput, description: 'Which deliveries.' }) },
     resolve: async (_root, args, context) => ({
       page: await listDeliveries(
@@ -298,7 +297,7 @@ builder.queryFields((t) => ({
     type: DeliveryRef,
     nullable: true,
     description: 'A delivery by id; null when it does not exist or is not visible.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The delivery id (`dlv_…`).' }) },
     resolve: async (_root, args, context) => {
       const delivery = await findDeliveryById(context.services.db, String(args.id));
@@ -308,7 +307,7 @@ builder.queryFields((t) => ({
   deliveryAttempts: t.field({
     type: AttemptConnection,
     description: 'Attempts, newest first: per delivery, endpoint, hook or event.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg), filter: t.arg({ type: AttemptFilterInput, description: 'Which attempts.' }) },
     resolve: async (_root, args, context) => ({
       page: await listAttempts(
@@ -355,7 +354,6 @@ builder.objectField(EndpointRef, 'attempts', (t) =>
   }),
 );
 
-const manageScopes = { $any: { admin: true, scope: 'MANAGE' as const } };
 
 const DeliveryPayload = builder.objectRef<{ delivery: DeliveryRow }>('DeliveryPayload').implement({
   description: 'The delivery after the change.',
@@ -364,7 +362,7 @@ const DeliveryPayload = builder.objectRef<{ delivery: DeliveryRow }>('DeliveryPa
 
 defineMutation('retryDelivery', {
   description: 'Makes a manual attempt due now, also for a delivery that already succeeded or failed.',
-  authScopes: manageScopes,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
   resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, String(id)) }),
@@ -372,7 +370,7 @@ defineMutation('retryDelivery', {
 
 defineMutation('cancelDelivery', {
   description: 'Cancels a delivery that has not ended; hooks that run after it are skipped.',
-  authScopes: manageScopes,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
   resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, String(id)) }),
@@ -388,7 +386,7 @@ const RecoverEndpointPayload = builder.objectRef<{ count: number; endpoint: Endp
 
 defineMutation('recoverEndpoint', {
   description: 'Resends every FAILED delivery of an endpoint created in [since, until) — e.g. after an outage.',
-  authScopes: manageScopes,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The endpoint.' }),
     since: t.field({ type: 'DateTime', required: true, description: 'Deliveries created at or after this instant.' }),
@@ -413,7 +411,7 @@ const ReplayEventPayload = builder.objectRef<{ event: EventRow; deliveries: Deli
 
 defineMutation('replayEvent', {
   description: 'Delivers an event again to the hooks that match it now (new deliveries, manual attempts).',
-  authScopes: manageScopes,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The event (`msg_…`).' }) }),
   payload: ReplayEventPayload,
   resolve: ({ id }, context) => replayEvent(context.services, context.actor, String(id)),
@@ -426,7 +424,7 @@ const TestHookPayload = builder.objectRef<{ attempt: AttemptRow }>('TestHookPayl
 
 defineMutation('testHook', {
   description: "Sends a test request through a hook now and returns the finished attempt (the hook's test payload unless one is given).",
-  authScopes: manageScopes,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The hook.' }),
     payload: t.field({ type: 'JSON', description: "Payload to send (default: the hook's testPayload, else the type's first example)." }),

@@ -13,6 +13,7 @@ import { schemaKey } from '../event-types/event-type.service.js';
 import { findEventById, insertDeliveries, insertEvents, type EventRow } from '../events/event.repository.js';
 import { routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
+import { eventTypeMatcher } from '../hooks/hook.service.js';
 import {
   findDeliveryById,
   recentEndpointAttempts,
@@ -165,7 +166,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
   let type = input.eventType ?? patterns.find((pattern) => !pattern.includes('*')) ?? null;
   if (!type) {
     const names = await listEventTypeNames(services.db, false);
-    type = names.find((name) => patterns.some((p) => p === '*' || (p.endsWith('.*') && name.startsWith(p.slice(0, -1))))) ?? null;
+    type = names.find(eventTypeMatcher(patterns)) ?? null;
   }
   if (!type) throw ValidationError.field(['input', 'eventType'], 'name the event type to test with');
   const eventType = await findEventTypeByName(services.db, type);

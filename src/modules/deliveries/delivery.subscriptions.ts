@@ -2,23 +2,16 @@
 // change. Messages are filtered per subscriber at the source (tenant first), buffered up to a bound.
 import type { Actor } from '../../auth/actor.js';
 import type { AttemptOutcome, DeliveryStatus } from '../../db/schema.js';
+import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../../pubsub/ws-server.js';
 import { subscribeStream } from '../../pubsub/subscription-stream.js';
 import type { AttemptMessage, DeliveryMessage, EndpointMessage } from '../../pubsub/topics.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
+import { eventTypeMatcher } from '../hooks/hook.service.js';
 import type { AttemptRow, DeliveryRow } from './delivery.repository.js';
 import { AttemptOutcomeEnum, AttemptRef, DeliveryRef, DeliveryStatusEnum, rememberDelivery } from './delivery.schema.js';
 
-const readScopes = { $any: { admin: true, scope: 'READ' as const } };
-
-/** `invoice.*` matches `invoice.paid`; `*` matches everything; otherwise exact. */
-export function typeMatches(patterns: readonly string[] | null | undefined, type: string): boolean {
-  if (!patterns || patterns.length === 0) return true;
-  return patterns.some((pattern) =>
-    pattern === '*' ? true : pattern.endsWith('.*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type,
-  );
-}
 
 /** The tenant a subscriber may see: its own for a tenant token, the asked one (or all) for the admin. */
 function visibleTenant(actor: Actor, requested: string | null | undefined): string | null {
@@ -32,7 +25,6 @@ function streamOptions(context: GraphQLContext) {
   };
 }
 
-const idOrNull = (value: string | number | null | undefined) => (value === null || value === undefined ? null : String(value));
 
 interface ScopeFilter {
   tenantId?: string | number | null;
@@ -48,13 +40,14 @@ function scopeMatcher(actor: Actor, filter: ScopeFilter | null | undefined) {
   const endpointId = idOrNull(filter?.endpointId);
   const hookId = idOrNull(filter?.hookId);
   const eventId = idOrNull(filter?.eventId);
-  const eventTypes = filter?.eventTypes ?? null;
+  // compiled once per subscription: the check runs for every message
+  const typeMatches = filter?.eventTypes && filter.eventTypes.length > 0 ? eventTypeMatcher(filter.eventTypes) : () => true;
   return (row: { tenant_id: string; endpoint_id: string; hook_id: string | null; event_id: string }, eventType: string) =>
     (tenant === null || row.tenant_id === tenant) &&
     (endpointId === null || row.endpoint_id === endpointId) &&
     (hookId === null || row.hook_id === hookId) &&
     (eventId === null || row.event_id === eventId) &&
-    typeMatches(eventTypes, eventType);
+    typeMatches(eventType);
 }
 
 const AttemptSubscriptionFilter = builder.inputType('AttemptSubscriptionFilter', {
@@ -99,7 +92,7 @@ builder.subscriptionFields((t) => ({
   deliveryAttempts: t.field({
     type: AttemptRef,
     description: 'Every delivery attempt as it finishes (and, with includeStarted, as it starts), with its delivery.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { filter: t.arg({ type: AttemptSubscriptionFilter, description: 'Which attempts.' }) },
     subscribe: (_root, { filter }, context) => {
       const inScope = scopeMatcher(context.actor, filter);
@@ -121,7 +114,7 @@ builder.subscriptionFields((t) => ({
   deliveryUpdated: t.field({
     type: DeliveryRef,
     description: 'Every delivery state change (PENDING → SENDING → RETRYING / SUCCEEDED / FAILED …).',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { filter: t.arg({ type: DeliverySubscriptionFilter, description: 'Which deliveries.' }) },
     subscribe: (_root, { filter }, context) => {
       const inScope = scopeMatcher(context.actor, filter);
@@ -137,7 +130,7 @@ builder.subscriptionFields((t) => ({
   endpointUpdated: t.field({
     type: EndpointRef,
     description: 'An endpoint changing: disabled (manually, after failures, 410 Gone) or enabled.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { filter: t.arg({ type: EndpointSubscriptionFilter, description: 'Which endpoints.' }) },
     subscribe: (_root, { filter }, context) => {
       const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));

@@ -2,6 +2,7 @@ import { canSee, hasScope } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import type { RetryPolicy } from '../../dispatch/schedule.js';
 import { NotFoundError } from '../../errors.js';
+import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
@@ -24,8 +25,6 @@ import {
   type EndpointDisabledReason,
 } from './endpoint.service.js';
 
-const READ = { $any: { admin: true, scope: 'READ' as const } };
-const MANAGE = { $any: { admin: true, scope: 'MANAGE' as const } };
 
 export const EndpointAuthTypeEnum = builder.enumType('EndpointAuthType', {
   description: 'How Switchyard authenticates to the receiver.',
@@ -162,7 +161,7 @@ builder.objectField(TenantRef, 'endpoints', (t) =>
   t.field({
     type: EndpointConnection,
     description: "The tenant's endpoints, newest first.",
-    authScopes: READ,
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg) },
     resolve: async (tenant, args, context) => ({ page: await pageEndpoints(context.services, context.actor, tenant.id, args) }),
   }),
@@ -172,7 +171,7 @@ builder.queryFields((t) => ({
   endpoints: t.field({
     type: EndpointConnection,
     description: "Endpoints, newest first: a tenant token sees its own; the admin every tenant's, or one tenant's.",
-    authScopes: READ,
+    authScopes: READ_SCOPES,
     args: {
       ...pageArgs(t.arg),
       tenantId: t.arg.id({ required: false, description: 'Only this tenant (a tenant token sees nothing of another tenant).' }),
@@ -185,7 +184,7 @@ builder.queryFields((t) => ({
     type: EndpointRef,
     nullable: true,
     description: 'An endpoint by id; null when it does not exist or belongs to another tenant.',
-    authScopes: READ,
+    authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The endpoint, `ep_…`.' }) },
     resolve: async (_root, args, context) => {
       try {
@@ -251,7 +250,7 @@ const RevealEndpointSecretPayload = builder.objectRef<{ secret: string }>('Revea
 
 defineMutation('createEndpoint', {
   description: 'Creates an endpoint with a new signing secret, returned this once (admin, or the tenant with MANAGE).',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     tenantId: t.id({ description: 'The tenant; required for the admin, optional for a tenant token (its own).' }),
     url: t.string({ required: true, description: 'Absolute https URL (http only where the server allows it), at most 2048 characters.' }),
@@ -276,7 +275,7 @@ defineMutation('createEndpoint', {
 
 defineMutation('updateEndpoint', {
   description: 'Changes an endpoint. Omitted fields stay as they are; null resets a field to its default; `auth` replaces the whole auth.',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The endpoint.' }),
     url: t.string({ description: 'New URL (same rules as on create); null keeps the current one.' }),
@@ -296,7 +295,7 @@ defineMutation('updateEndpoint', {
 
 defineMutation('deleteEndpoint', {
   description: 'Deletes an endpoint with its hooks, signing secrets, deliveries and attempts.',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
   resolve: async ({ id }, context) => ({ endpoint: await deleteEndpoint(context.services, context.actor, String(id)) }),
@@ -304,7 +303,7 @@ defineMutation('deleteEndpoint', {
 
 defineMutation('enableEndpoint', {
   description: 'Enables an endpoint, whatever disabled it, and restarts its failure count.',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
   resolve: async ({ id }, context) => ({ endpoint: await enableEndpoint(context.services, context.actor, String(id)) }),
@@ -312,7 +311,7 @@ defineMutation('enableEndpoint', {
 
 defineMutation('disableEndpoint', {
   description: 'Disables an endpoint (reason MANUAL): nothing is sent to it until it is enabled again.',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The endpoint.' }),
     message: t.string({ description: 'Why, for people (at most 1000 characters).' }),
@@ -326,7 +325,7 @@ defineMutation('disableEndpoint', {
 defineMutation('rotateEndpointSecret', {
   description:
     'Replaces the current signing secret; the previous one keeps signing for the overlap (default 24 h), so receivers can switch without failures.',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The endpoint.' }),
     secret: t.string({ description: 'Your own new secret, `whsec_` + base64 of 24–64 bytes; generated when omitted.' }),
@@ -337,7 +336,7 @@ defineMutation('rotateEndpointSecret', {
 
 defineMutation('revealEndpointSecret', {
   description: 'Shows the current signing secret if it was never shown; otherwise a ConflictError (rotate to get a new one).',
-  authScopes: MANAGE,
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: RevealEndpointSecretPayload,
   resolve: ({ id }, context) => revealEndpointSecret(context.services, context.actor, String(id)),

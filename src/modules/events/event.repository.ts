@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { DeliveriesTable, EventsTable } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
-import type { Executor } from '../tenants/tenant.repository.js';
+import type { Executor } from '../../db/schema.js';
 
 export type EventRow = EventsTable;
 export type DeliveryRow = DeliveriesTable;

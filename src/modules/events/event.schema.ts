@@ -1,6 +1,7 @@
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { parseJson } from '../../db/json.js';
 import type { InputFieldBuilder } from '@pothos/core';
+import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
@@ -11,7 +12,6 @@ import { MAX_BATCH, sendEvent, sendEvents, type SentEvent } from './event.servic
 
 export const EventRef = builder.objectRef<EventRow>('Event');
 
-const readScopes = { $any: { admin: true, scope: 'READ' as const } };
 
 builder.node(EventRef, {
   description: 'Something that happened at the producer, sent to one tenant and delivered to its matching hooks.',
@@ -59,13 +59,13 @@ builder.queryFields((t) => ({
   events: t.field({
     type: EventConnection,
     description: 'Events, newest first.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg), filter: t.arg({ type: EventFilterInput, description: 'Which events.' }) },
     resolve: async (_root, args, context) => ({
       page: await listEvents(
         context.services.db,
         {
-          tenantId: tenantFilter(context.actor, args.filter?.tenantId ? String(args.filter.tenantId) : null),
+          tenantId: tenantFilter(context.actor, idOrNull(args.filter?.tenantId)),
           types: args.filter?.types ?? null,
           channel: args.filter?.channel ?? null,
           createdAfter: args.filter?.createdAfter?.getTime() ?? null,
@@ -79,7 +79,7 @@ builder.queryFields((t) => ({
     type: EventRef,
     nullable: true,
     description: 'An event by id (`msg_…`); null when it does not exist or is not visible.',
-    authScopes: readScopes,
+    authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The event id.' }) },
     resolve: async (_root, args, context) => {
       const event = await findEventById(context.services.db, String(args.id));
@@ -119,7 +119,7 @@ defineMutation('sendEvent', {
   resolve: (input, context) =>
     sendEvent(context.services, context.actor, {
       ...input,
-      tenantId: input.tenantId ? String(input.tenantId) : null,
+      tenantId: idOrNull(input.tenantId),
     }),
 });
 
@@ -139,7 +139,7 @@ defineMutation('sendEvents', {
     results: await sendEvents(
       context.services,
       context.actor,
-      events.map((event) => ({ ...event, tenantId: event.tenantId ? String(event.tenantId) : null })),
+      events.map((event) => ({ ...event, tenantId: idOrNull(event.tenantId) })),
     ),
   }),
 });

@@ -11,7 +11,7 @@ import { findEventTypeByName, type EventTypeRow } from '../event-types/event-typ
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.service.js';
-import type { Executor } from '../tenants/tenant.repository.js';
+import type { Executor } from '../../db/schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import {
   findEventByIdempotencyKey,

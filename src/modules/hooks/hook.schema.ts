@@ -2,6 +2,7 @@ import type { InputFieldBuilder } from '@pothos/core';
 import { canSee } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import { NotFoundError } from '../../errors.js';
+import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
@@ -134,7 +135,7 @@ builder.objectField(TenantRef, 'hooks', (t) =>
   t.field({
     type: HookConnection,
     description: "The tenant's hooks, newest first.",
-    authScopes: { $any: { admin: true, scope: 'READ' } },
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg) },
     resolve: async (tenant, args, context) => ({
       page: await pageHooks(context.services, context.actor, { tenantId: tenant.id }, args),
@@ -146,7 +147,7 @@ builder.objectField(EndpointRef, 'hooks', (t) =>
   t.field({
     type: HookConnection,
     description: 'The hooks that send to this endpoint, newest first.',
-    authScopes: { $any: { admin: true, scope: 'READ' } },
+    authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg) },
     resolve: async (endpoint, args, context) => ({
       page: await pageHooks(context.services, context.actor, { tenantId: endpoint.tenant_id, endpointId: endpoint.id }, args),
@@ -158,7 +159,7 @@ builder.queryFields((t) => ({
   hooks: t.field({
     type: HookConnection,
     description: "Hooks, newest first: a tenant sees its own; the admin every tenant's, or one tenant's.",
-    authScopes: { $any: { admin: true, scope: 'READ' } },
+    authScopes: READ_SCOPES,
     args: {
       ...pageArgs(t.arg),
       tenantId: t.arg.id({ required: false, description: 'Only this tenant.' }),
@@ -177,7 +178,7 @@ builder.queryFields((t) => ({
     type: HookRef,
     nullable: true,
     description: 'A hook by id; null when it does not exist or belongs to another tenant.',
-    authScopes: { $any: { admin: true, scope: 'READ' } },
+    authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: "The hook's id (`hook_…`)." }) },
     resolve: (_root, args, context) =>
       getHook(context.services, context.actor, String(args.id)).catch((error: unknown) => {
@@ -274,7 +275,7 @@ function toHookInput(values: HookFieldValues): HookInput {
 
 defineMutation('createHook', {
   description: 'Creates a hook (admin, or the tenant with MANAGE).',
-  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     tenantId: t.id({ description: "The tenant; a tenant token may omit it, and so may the admin (then the endpoint's tenant)." }),
     ...hookFields(t, true),
@@ -290,7 +291,7 @@ defineMutation('createHook', {
 
 defineMutation('updateHook', {
   description: 'Changes a hook (admin, or the tenant with MANAGE). Omitted fields stay; null removes the optional ones.',
-  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The hook.' }),
     ...hookFields(t, false),
@@ -303,7 +304,7 @@ defineMutation('updateHook', {
 
 defineMutation('deleteHook', {
   description: 'Deletes a hook (admin, or the tenant with MANAGE); its deliveries not yet final are cancelled.',
-  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The hook.' }) }),
   payload: HookPayload,
   resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, String(id)) }),

@@ -25,7 +25,7 @@ import {
   updateHookRow,
   type HookRow,
 } from './hook.repository.js';
-import type { Executor } from '../tenants/tenant.repository.js';
+import type { Executor } from '../../db/schema.js';
 
 export type { HttpMethod, PayloadFormat };
 
@@ -587,7 +587,7 @@ function buildMatcher(row: Pick<HookRow, 'event_types' | 'channels' | 'filter'>)
   } catch {
     return NEVER;
   }
-  const typeMatches = typeMatcher(patterns);
+  const typeMatches = eventTypeMatcher(patterns);
   const wanted = new Set(channels);
   const channelsMatch =
     wanted.size === 0
@@ -599,7 +599,8 @@ function buildMatcher(row: Pick<HookRow, 'event_types' | 'channels' | 'filter'>)
   return (event) => typeMatches(event.type) && channelsMatch(event.channels) && (filter === null || filter(event.document));
 }
 
-function typeMatcher(patterns: readonly string[]): (type: string) => boolean {
+/** A predicate for exact names, `group.*` wildcards and `*` (all), compiled once for hot paths. */
+export function eventTypeMatcher(patterns: readonly string[]): (type: string) => boolean {
   if (patterns.includes('*')) return () => true;
   const exact = new Set<string>();
   // `invoice.*` is kept as `invoice.`: the trailing dot is what keeps `invoices.x` out.

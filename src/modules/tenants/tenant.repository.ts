@@ -1,8 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, TenantsTable } from '../../db/schema.js';
+import type { Executor, TenantsTable } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 
-export type Executor = Kysely<Database> | Transaction<Database>;
 export type TenantRow = TenantsTable;
 
 export function findTenantById(db: Executor, id: string): Promise<TenantRow | undefined> {

@@ -1,6 +1,6 @@
 import type { ApiTokensTable } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-import type { Executor } from '../tenants/tenant.repository.js';
+import type { Executor } from '../../db/schema.js';
 
 export type TokenRow = ApiTokensTable;
 

@@ -1,4 +1,5 @@
 import { TOKEN_SCOPES, canSee } from '../../auth/actor.js';
+import { MANAGE_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
@@ -84,7 +85,7 @@ builder.queryFields((t) => ({
   apiTokens: t.field({
     type: ApiTokenConnection,
     description: "Tenant tokens, newest first: a tenant sees its own; the admin every tenant's, or one tenant's.",
-    authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+    authScopes: MANAGE_SCOPES,
     args: { ...pageArgs(t.arg), tenantId: t.arg.id({ required: false, description: 'Only this tenant.' }) },
     resolve: async (_root, args, context) => ({
       page: await pageTokens(context.services, context.actor, args.tenantId ? String(args.tenantId) : null, args),
@@ -128,7 +129,7 @@ const RevokeTokenPayload = builder.objectRef<{ token: TokenRow }>('RevokeApiToke
 
 defineMutation('revokeApiToken', {
   description: 'Revokes a tenant token at once (admin, or the tenant with MANAGE).',
-  authScopes: { $any: { admin: true, scope: 'MANAGE' } },
+  authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The token.' }) }),
   payload: RevokeTokenPayload,
   resolve: async ({ id }, context) => ({ token: await revokeToken(context.services, context.actor, String(id)) }),
