@@ -132,6 +132,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const signals: Signals = {
     // With Redis, every node's dispatcher hears it (API nodes accept events, workers send them).
     deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
+    // only a running dispatcher leases (the api role never starts one)
+    deliveriesWritten: (due) => services.dispatcher.leaseWritten(due),
   };
     const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
   const http = createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });

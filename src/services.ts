@@ -10,11 +10,29 @@ import type { Logger } from './log.js';
 import type { JsonSchemaCache } from './json-schema.js';
 import type { Bus } from './pubsub/bus.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { DeliveryRow } from './modules/deliveries/delivery.repository.js';
+import type { EventRow } from './modules/events/event.repository.js';
+import type { HookRow } from './modules/hooks/hook.repository.js';
 
 /** Hooks the services call after a commit; the dispatcher and the pub/sub plug in here. */
 export interface Signals {
   /** new deliveries are due now: wake the dispatcher instead of waiting for its next poll */
   deliveriesDue(): void;
+  /**
+   * Called inside the write that just created these due deliveries, before it commits: a dispatcher
+   * in this process may lease them in the same commit. True if it took them all (then deliveriesDue
+   * is not needed).
+   */
+  deliveriesWritten(due: readonly WrittenDelivery[]): boolean;
+}
+
+/** A due delivery just written, with the rows it was routed from (the dispatcher need not read them again). */
+export interface WrittenDelivery {
+  delivery: DeliveryRow;
+  event: EventRow;
+  hook: HookRow;
+  /** other hooks wait for this hook (runAfter) */
+  hasDependents: boolean;
 }
 
 export interface Services {

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
+import { createGroupCommit, type GroupCommit } from './group-commit.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,8 @@ export interface Store {
   dialect: Dialect;
   /** the raw better-sqlite3 handle, for the few hot paths that use prepared statements directly */
   sqlite: SQLite.Database | null;
+  /** the hot paths' writes (accepting events, claiming, recording attempts), sharing commits on SQLite */
+  writes: GroupCommit;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,7 @@ export function openStore(options: StoreOptions): Store {
       },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', sqlite: null, close: () => db.destroy() };
+    return { db, dialect: 'postgres', sqlite: null, writes: createGroupCommit(db, null), close: () => db.destroy() };
   }
   if (options.url !== ':memory:') mkdirSync(dirname(options.url), { recursive: true });
   const sqlite = new SQLite(options.url);
@@ -59,7 +62,7 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', sqlite, writes: createGroupCommit(db, sqlite), close: () => db.destroy() };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

@@ -39,6 +39,8 @@ export interface FastPath {
   releaseIdempotencyKey(eventId: string): void;
   /** the claim of src/dispatch/queue.ts, prepared once (the exclusion list travels as a JSON array) */
   claimDue(input: ClaimInput): DeliveryRow[];
+  /** leases these deliveries if they are still PENDING (just written, not taken by a claim meanwhile) */
+  leaseDeliveries(ids: readonly string[], now: number, leaseUntil: number): DeliveryRow[];
   /** IN_FLIGHT attempts of these deliveries become INTERRUPTED */
   interruptAttempts(deliveryIds: readonly string[], now: number, message: string): void;
   /** rows by id, for the batched look-ups of a claim */
@@ -128,6 +130,13 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
      )
      returning *`,
   );
+  const lease = db.prepare(
+    `update deliveries
+       set status = 'SENDING', due_at = @leaseUntil, lease_token = lease_token + 1,
+           attempt_count = attempt_count + 1, updated_at = @now
+     where id in (select value from json_each(@ids)) and status = 'PENDING'
+     returning *`,
+  );
   const interrupt = db.prepare(
     `update attempts set outcome = 'INTERRUPTED', error_class = 'interrupted', error_message = @message, finished_at = @now
      where delivery_id in (select value from json_each(@ids)) and outcome = 'IN_FLIGHT'`,
@@ -181,6 +190,7 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
         limit: input.limit,
         excluded: JSON.stringify(input.excludeEndpoints),
       }) as DeliveryRow[],
+    leaseDeliveries: (ids, now, leaseUntil) => lease.all({ ids: JSON.stringify(ids), now, leaseUntil }) as DeliveryRow[],
     interruptAttempts: (ids, now, message) => {
       interrupt.run({ ids: JSON.stringify(ids), now, message });
     },

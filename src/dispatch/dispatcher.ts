@@ -5,10 +5,9 @@
 // group commits (attempt + next delivery state + ripple effects in one transaction) and published
 // only after they commit.
 import { setMaxListeners } from 'node:events';
-import type { Transaction } from 'kysely';
 import { newId } from '../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../db/json.js';
-import type { AttemptTrigger, Database, DeliveryStatus } from '../db/schema.js';
+import type { AttemptTrigger, DeliveryStatus, Executor } from '../db/schema.js';
 import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
 import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
 import { loadReceiverAuth, loadSigningSecrets } from '../modules/endpoints/endpoint.service.js';
@@ -16,7 +15,7 @@ import type { EventRow } from '../modules/events/event.repository.js';
 import type { HookRow } from '../modules/hooks/hook.repository.js';
 import type { TenantRow } from '../modules/tenants/tenant.repository.js';
 import type { Publisher } from '../pubsub/topics.js';
-import type { Services } from '../services.js';
+import type { Services, WrittenDelivery } from '../services.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from './effects.js';
 import type { HttpClient, OutboundResult } from './http-client.js';
 import { decide, type AttemptResultSummary, type Decision } from './outcome.js';
@@ -192,6 +191,8 @@ export class Dispatcher {
   private readonly running_ = new Set<Promise<void>>();
   private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
   private flushing: Promise<void> | null = null;
+  /** slots promised to leases of just-written deliveries whose commit is still open */
+  private reserved = 0;
 
   /** Every request in flight listens to this one signal, so the listener warning does not apply. */
   private static newStopController(): AbortController {
@@ -229,11 +230,12 @@ export class Dispatcher {
   }
 
   private async renewLeases(): Promise<void> {
-    const held = [...this.active.values(), ...[...this.waiting.values()].flat()];
+    const recording = this.pendingCompletions.map((pending) => pending.completion.job);
+    const held = [...this.active.values(), ...[...this.waiting.values()].flat(), ...recording];
     if (held.length === 0) return;
     const dueAt = this.services.clock.now() + this.leaseMs;
     try {
-      await this.services.db.transaction().execute(async (trx) => {
+      await this.services.store.writes.run(async (trx) => {
         for (const job of held) {
           await trx
             .updateTable('deliveries')
@@ -266,6 +268,67 @@ export class Dispatcher {
         void this.pump();
       });
     }
+  }
+
+  /**
+   * Called from inside the unit of the store's group commit that has just written these due
+   * deliveries: leases the ones this dispatcher has room for in a unit that joins the same group,
+   * so the commit that accepts an event also leases its deliveries and they go out as soon as it is
+   * durable (one fsync between sendEvent and the receiver, not two, and no scan of the queue).
+   * Returns true if it took them all; otherwise the caller wakes the dispatcher after the commit.
+   */
+  leaseWritten(due: readonly WrittenDelivery[]): boolean {
+    const { services } = this;
+    const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
+    if (!this.running || !fast || !services.store.writes.open) return false;
+    const now = services.clock.now();
+    const excluded = new Set(this.excludedEndpoints(now));
+    let free = this.maxInFlight - this.load - this.reserved;
+    const taken = new Map<string, number>();
+    const chosen = new Map<string, WrittenDelivery>();
+    for (const written of due) {
+      if (free <= 0) break;
+      const endpointId = written.delivery.endpoint_id;
+      const onEndpoint = (this.perEndpoint.get(endpointId) ?? 0) + (this.waiting.get(endpointId)?.length ?? 0) + (taken.get(endpointId) ?? 0);
+      if (excluded.has(endpointId) || onEndpoint >= this.maxPerEndpoint) continue;
+      chosen.set(written.delivery.id, written);
+      taken.set(endpointId, (taken.get(endpointId) ?? 0) + 1);
+      free--;
+    }
+    if (chosen.size === 0) return false;
+    const log = newChangeLog();
+    this.reserved += chosen.size;
+    let reservedHeld = true;
+    const unreserve = () => {
+      if (reservedHeld) this.reserved -= chosen.size;
+      reservedHeld = false;
+    };
+    void services.store.writes
+      .run(
+        async (trx) => {
+          const leased = fast.leaseDeliveries([...chosen.keys()], now, now + this.leaseMs);
+          return leased.length === 0 ? [] : this.prepareJobs(trx, leased, now, log, chosen);
+        },
+        (jobs) => {
+          unreserve();
+          this.publishClaim(jobs, log);
+          // started here, at the commit, before the sender's answer is on its way
+          for (const job of jobs) {
+            if (this.running) this.admit(job);
+            else {
+              // stopped while the commit was open: give it back, as stop() does with waiting jobs
+              job.interrupted = true;
+              this.track(this.execute(job));
+            }
+          }
+        },
+      )
+      .catch((error: unknown) => {
+        unreserve();
+        services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
+        this.wake();
+      });
+    return chosen.size === due.length;
   }
 
   /** Requests in flight plus claimed deliveries waiting for their endpoint's slot. */
@@ -312,7 +375,7 @@ export class Dispatcher {
     const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
-    const jobs = await services.db.transaction().execute(async (trx) => {
+    const jobs = await services.store.writes.run(async (trx) => {
       const claimed = await trx
         .updateTable('deliveries')
         .set((eb) => ({
@@ -363,12 +426,13 @@ export class Dispatcher {
   private async pump(): Promise<void> {
     if (!this.running || this.pumping) return;
     this.pumping = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     try {
       do {
         this.pumpAgain = false;
         while (this.running) {
-          const free = this.maxInFlight - this.load;
+          const free = this.maxInFlight - this.load - this.reserved;
           // Refill in batches: a claim is a transaction, and claiming the one slot each completion
           // frees would cost a claim per delivery. Below the watermark, wait for more slots.
           if (free <= 0 || (this.load > 0 && free < this.refillWatermark)) {
@@ -411,22 +475,28 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const excludeEndpoints = this.excludedEndpoints(now);
-    const jobs = await services.db.transaction().execute(async (trx) => {
-      const claimed = await claimDue(
-        trx,
-        services.store.dialect,
-        { now, limit, leaseMs: this.leaseMs, perEndpoint: this.maxPerEndpoint, excludeEndpoints },
-        services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null,
-      );
-      if (claimed.length === 0) return [];
-      return this.prepareJobs(trx, claimed, now, log);
-    });
+    const jobs = await services.store.writes.run(
+      async (trx) => {
+        const claimed = await claimDue(
+          trx,
+          services.store.dialect,
+          { now, limit, leaseMs: this.leaseMs, perEndpoint: this.maxPerEndpoint, excludeEndpoints },
+          services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null,
+        );
+        if (claimed.length === 0) return [];
+        return this.prepareJobs(trx, claimed, now, log);
+      },
+      (claimedJobs) => this.publishClaim(claimedJobs, log),
+    );
+    return { jobs, excluded: excludeEndpoints.length };
+  }
+
+  private publishClaim(jobs: readonly Job[], log: ChangeLog): void {
     this.publishChanges(log);
     for (const job of jobs) {
       this.publisher.publish('attempt', { phase: 'started', attempt: job.attempt, delivery: job.delivery });
       this.publisher.publish('delivery', { delivery: job.delivery, previousStatus: null });
     }
-    return { jobs, excluded: excludeEndpoints.length };
   }
 
   /**
@@ -434,11 +504,20 @@ export class Dispatcher {
    * requests need in a few batched reads, fails deliveries that may no longer be attempted, and
    * writes one IN_FLIGHT attempt row per remaining claim.
    */
-  private async prepareJobs(trx: Transaction<Database>, claimed: DeliveryRow[], now: number, log: ChangeLog): Promise<Job[]> {
+  private async prepareJobs(
+    trx: Executor,
+    claimed: DeliveryRow[],
+    now: number,
+    log: ChangeLog,
+    /** just written, so never attempted, with the rows they were routed from */
+    fresh?: ReadonlyMap<string, WrittenDelivery>,
+  ): Promise<Job[]> {
     const fast = this.services.store.sqlite ? sqliteFastPath(this.services.store.sqlite) : null;
     const ids = claimed.map((d) => d.id);
     const interrupted = 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired';
-    if (fast) fast.interruptAttempts(ids, now, interrupted);
+    if (fresh) {
+      // never attempted: no earlier attempt can be left IN_FLIGHT
+    } else if (fast) fast.interruptAttempts(ids, now, interrupted);
     else {
       for (const part of chunks(ids)) {
         await trx
@@ -454,12 +533,17 @@ export class Dispatcher {
         fast ? async (part) => fast.rowsById<T>(table, part) : (part) => trx.selectFrom(table).selectAll().where('id', 'in', part).execute() as Promise<T[]>,
         wanted,
       );
-    const events = await load<EventRow>('events', claimed.map((d) => d.event_id));
-    const hooks = await load<HookRow>('hooks', claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])));
+    const known = fresh ? [...fresh.values()] : null;
+    const events = known
+      ? new Map(known.map((written) => [written.event.id, written.event]))
+      : await load<EventRow>('events', claimed.map((d) => d.event_id));
+    const hooks = known
+      ? new Map(known.map((written) => [written.hook.id, written.hook]))
+      : await load<HookRow>('hooks', claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])));
     const endpoints = await load<EndpointRow>('endpoints', claimed.map((d) => d.endpoint_id));
     const tenants = await load<TenantRow>('tenants', claimed.map((d) => d.tenant_id));
-    const withDependents = new Set<string>();
-    for (const part of chunks([...hooks.keys()])) {
+    const withDependents = new Set<string>(known ? known.filter((written) => written.hasDependents).map((written) => written.hook.id) : []);
+    for (const part of known ? [] : chunks([...hooks.keys()])) {
       const rows = fast
         ? fast.hooksWithDependents(part)
         : (await trx.selectFrom('hook_dependencies').select('depends_on_hook_id').where('depends_on_hook_id', 'in', part).execute()).map(
@@ -531,7 +615,7 @@ export class Dispatcher {
 
   /** A claimed delivery that may not be attempted any more: FAILED with the reason, no attempt row. */
   private async refuse(
-    trx: Transaction<Database>,
+    trx: Executor,
     delivery: DeliveryRow,
     reason: string,
     withDependents: ReadonlySet<string>,
@@ -564,20 +648,24 @@ export class Dispatcher {
     }
     this.perEndpoint.set(endpointId, (this.perEndpoint.get(endpointId) ?? 0) + 1);
     this.active.set(job.delivery.id, job);
-    this.track(
-      this.execute(job).finally(() => {
-        this.active.delete(job.delivery.id);
-        const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
-        if (left > 0) this.perEndpoint.set(endpointId, left);
-        else this.perEndpoint.delete(endpointId);
-        const next = this.waiting.get(endpointId)?.shift();
-        if (this.waiting.get(endpointId)?.length === 0) this.waiting.delete(endpointId);
-        if (next && this.running) this.admit(next);
-        // Look again only if work may be waiting for this freed slot; otherwise every completion
-        // would cost an empty claim transaction.
-        if (this.backlog) this.wake();
-      }),
-    );
+    // The slot is free once the request is over, before its outcome is durable: the claim that
+    // refills it can then share the commit that records the outcome.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.active.delete(job.delivery.id);
+      const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
+      if (left > 0) this.perEndpoint.set(endpointId, left);
+      else this.perEndpoint.delete(endpointId);
+      const next = this.waiting.get(endpointId)?.shift();
+      if (this.waiting.get(endpointId)?.length === 0) this.waiting.delete(endpointId);
+      if (next && this.running) this.admit(next);
+      // Look again only if work may be waiting for this freed slot; otherwise every completion
+      // would cost an empty claim.
+      if (this.backlog) this.wake();
+    };
+    this.track(this.execute(job, release).finally(release));
   }
 
   private async credentialsFor(endpoint: EndpointRow, now: number): Promise<EndpointCredentials> {
@@ -595,7 +683,7 @@ export class Dispatcher {
   }
 
   /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
-  private async execute(job: Job): Promise<AttemptRow | null> {
+  private async execute(job: Job, requestOver: () => void = () => undefined): Promise<AttemptRow | null> {
     const { services } = this;
     let built: BuiltRequest | null = null;
     let result: OutboundResult | null = null;
@@ -660,6 +748,7 @@ export class Dispatcher {
     } catch (error) {
       summary = this.classifyThrown(job, error);
     }
+    requestOver();
     const now = services.clock.now();
     const decision: Decision =
       summary.errorClass === 'interrupted'
@@ -706,9 +795,8 @@ export class Dispatcher {
     while (this.pendingCompletions.length > 0) {
       const batch = this.pendingCompletions.splice(0, 500);
       try {
-        const { attempts, publish } = await this.writeCompletions(batch.map((item) => item.completion));
+        const attempts = await this.writeCompletions(batch.map((item) => item.completion));
         batch.forEach((item, index) => item.done(attempts[index] ?? null));
-        publish();
       } catch (error) {
         // The deliveries keep their lease; when it expires they are claimed again and these attempts
         // are marked interrupted. Nothing is lost; it is only late.
@@ -719,14 +807,18 @@ export class Dispatcher {
     this.flushing = null;
   }
 
-  /** One transaction for a batch of completions; returns the final attempts and the publishing to run after the commit. */
-  private async writeCompletions(batch: Completion[]): Promise<{ attempts: AttemptRow[]; publish: () => void }> {
+  /** One unit of the group commit for a batch of completions, published at its commit; returns the final attempts. */
+  private async writeCompletions(batch: Completion[]): Promise<AttemptRow[]> {
     const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
     const finishedAttempts: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
     const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
-    await services.db.transaction().execute(async (trx) => {
+    const publish = () => {
+      for (const { attempt, delivery } of finishedAttempts) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
+      this.publishChanges(log);
+    };
+    await services.store.writes.run(async (trx) => {
       const failingChecked = new Set<string>();
       const recovered = new Set<string>();
       const endpointEnabled = new Map<string, boolean>();
@@ -837,14 +929,8 @@ export class Dispatcher {
           }
         }
       }
-    });
-    return {
-      attempts: finishedAttempts.map((item) => item.attempt),
-      publish: () => {
-        for (const { attempt, delivery } of finishedAttempts) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
-        this.publishChanges(log);
-      },
-    };
+    }, publish);
+    return finishedAttempts.map((item) => item.attempt);
   }
 
   private publishChanges(log: ChangeLog): void {

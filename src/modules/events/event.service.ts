@@ -5,7 +5,7 @@ import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
-import type { Services } from '../../services.js';
+import type { Services, WrittenDelivery } from '../../services.js';
 import { sqliteFastPath, type FastPath } from '../../db/sqlite-fast-path.js';
 import { findEventTypeByName, type EventTypeRow } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
@@ -104,27 +104,19 @@ function sqliteStore(fast: FastPath): EventStore {
   };
 }
 
-/** Runs `work` with the store; `write` makes it one transaction. */
-async function withEventStore<T>(services: Services, write: boolean, work: (store: EventStore) => Promise<T>): Promise<T> {
+/** Runs `work` with the store; `write` makes it a unit of the store's group commit. */
+async function withEventStore<T>(
+  services: Services,
+  write: boolean,
+  work: (store: EventStore) => Promise<T>,
+  committed?: (value: T) => void,
+): Promise<T> {
   const { sqlite } = services.store;
   if (sqlite) {
-    const fast = sqliteFastPath(sqlite);
-    return services.db.connection().execute(async () => {
-      if (!write) return work(sqliteStore(fast));
-      fast.begin();
-      try {
-        const result = await work(sqliteStore(fast));
-        fast.commit();
-        return result;
-      } catch (error) {
-        fast.rollback();
-        throw error;
-      }
-    });
+    const store = sqliteStore(sqliteFastPath(sqlite));
+    return write ? services.store.writes.run(() => work(store), committed) : services.db.connection().execute(() => work(store));
   }
-  return write
-    ? services.db.transaction().execute((trx) => work(kyselyStore(trx)))
-    : work(kyselyStore(services.db));
+  return write ? services.store.writes.run((trx) => work(kyselyStore(trx)), committed) : work(kyselyStore(services.db));
 }
 
 /** Lookups shared by the events of one call: a batch of 100 reads its tenant and type once, not 100 times. */
@@ -244,12 +236,9 @@ export async function sendEvents(
   });
   problems.throwIfAny('some events are not valid; none was accepted');
 
-  const results = await eventWriterOf(services).write(checked);
-  if (results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
+  const { results, leased } = await eventWriterOf(services).write(checked);
+  if (!leased && results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
     services.signals.deliveriesDue();
-  }
-  for (const result of results) {
-    for (const delivery of result.deliveries) services.bus.publish('delivery', { delivery, previousStatus: null });
   }
   return results;
 }
@@ -260,12 +249,12 @@ export async function sendEvents(
  * cost one commit instead of N, and each still answers only after its events are durable.
  */
 class EventWriter {
-  private queue: { checked: readonly CheckedEvent[]; resolve: (results: SentEvent[]) => void; reject: (error: unknown) => void }[] = [];
+  private queue: { checked: readonly CheckedEvent[]; resolve: (written: Written) => void; reject: (error: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(private readonly services: Services) {}
 
-  write(checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+  write(checked: readonly CheckedEvent[]): Promise<Written> {
     return new Promise((resolve, reject) => {
       this.queue.push({ checked, resolve, reject });
       this.flushing ??= this.flush();
@@ -278,10 +267,10 @@ class EventWriter {
     while (this.queue.length > 0) {
       const group = this.takeGroup();
       try {
-        const results = await writeWithRetryOnKeyRace(this.services, group.flatMap((item) => item.checked));
+        const { results, leased } = await writeWithRetryOnKeyRace(this.services, group.flatMap((item) => item.checked));
         let offset = 0;
         for (const item of group) {
-          item.resolve(results.slice(offset, offset + item.checked.length));
+          item.resolve({ results: results.slice(offset, offset + item.checked.length), leased });
           offset += item.checked.length;
         }
       } catch (error) {
@@ -329,23 +318,40 @@ function isUniqueViolation(error: unknown): boolean {
  * Two concurrent sends with one idempotency key: the second insert hits the unique index. Running
  * the transaction again finds the first event and answers it as a duplicate, as a serial run would.
  */
-async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<Written> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withEventStore(services, true, (store) => writeEvents(services, store, checked));
+      return await withEventStore(
+        services,
+        true,
+        (store) => writeEvents(services, store, checked),
+        // published at the commit, so a claim in the same commit is published after the deliveries it leased
+        ({ results }) => {
+          for (const result of results) {
+            for (const delivery of result.deliveries) services.bus.publish('delivery', { delivery, previousStatus: null });
+          }
+        },
+      );
     } catch (error) {
       if (attempt >= 3 || !isUniqueViolation(error)) throw error;
     }
   }
 }
 
-async function writeEvents(services: Services, store: EventStore, checked: readonly CheckedEvent[]): Promise<SentEvent[]> {
+/** What a write committed; `leased`: a local dispatcher claimed the new due deliveries in the same commit. */
+interface Written {
+  results: SentEvent[];
+  leased: boolean;
+}
+
+async function writeEvents(services: Services, store: EventStore, checked: readonly CheckedEvent[]): Promise<Written> {
   const now = services.clock.now();
   const hooksByTenant = new Map<string, HookRow[]>();
   const dependenciesByTenant = new Map<string, Map<string, string[]>>();
   const results: SentEvent[] = [];
   const newEvents: EventRow[] = [];
   const newDeliveries: DeliveryRow[] = [];
+  const due: WrittenDelivery[] = [];
   const keysInBatch = new Map<string, SentEvent>();
   for (const item of checked) {
     const key = item.input.idempotencyKey ?? null;
@@ -384,12 +390,19 @@ async function writeEvents(services: Services, store: EventStore, checked: reado
     const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now);
     newEvents.push(event);
     newDeliveries.push(...deliveries);
+    for (const delivery of deliveries) {
+      if (delivery.status !== 'PENDING') continue;
+      const hook = hooks.find((candidate) => candidate.id === delivery.hook_id);
+      if (!hook) continue;
+      const hasDependents = [...dependencies.values()].some((dependsOn) => dependsOn.includes(hook.id));
+      due.push({ delivery, event, hook, hasDependents });
+    }
     const sent = { event, duplicate: false, deliveries };
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
     results.push(sent);
   }
   await store.insert(newEvents, newDeliveries);
-  return results;
+  return { results, leased: due.length > 0 && services.signals.deliveriesWritten(due) };
 }
 
 /** One event; problems are reported under ['input', …]. */

@@ -1,0 +1,148 @@
+// One commit for every hot-path write that is ready at the same moment.
+//
+// On SQLite with synchronous=FULL each commit is an fsync, and better-sqlite3 runs it on the event
+// loop: 0.3–1 ms during which nothing else in the process moves. Accepting events, claiming
+// deliveries and recording attempts used to commit on their own, so under mixed load the process
+// spent most of its time waiting on the disk and fell behind. Here every unit queued before the
+// group starts, and every unit queued while it runs (a claim of the deliveries an accepted event
+// just created), shares one transaction and one fsync. Each unit runs inside its own savepoint, so
+// one that fails is undone and rejected alone; none is told it succeeded before the commit is
+// durable. No library does this for better-sqlite3 (it is synchronous by design), hence by hand.
+//
+// PostgreSQL keeps a transaction per unit: its commits do not block the event loop, a pool runs
+// them side by side, and holding row locks of unrelated work for one another would only add waits.
+import type SQLite from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { Database, Executor } from './schema.js';
+
+export type WriteUnit<T> = (db: Executor) => Promise<T>;
+
+export interface GroupCommit {
+  /**
+   * Runs `work` in a transaction shared with the other units of its group; resolves after the commit.
+   * `committed` runs right after the commit, before any unit's promise resolves, in the order the
+   * units ran: what they publish reaches subscribers in commit order. A unit must not await another
+   * unit (it would wait for its own group's commit).
+   */
+  run<T>(work: WriteUnit<T>, committed?: (value: T) => void): Promise<T>;
+  /** Whether a group is open right now: a unit queued now joins it (and its commit). */
+  readonly open: boolean;
+}
+
+interface Queued {
+  work: WriteUnit<unknown>;
+  committed: ((value: unknown) => void) | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Enough to amortise the fsync, few enough that one group does not hold the writer for long. */
+const MAX_UNITS_PER_GROUP = 256;
+
+export function createGroupCommit(
+  db: Kysely<Database>,
+  sqlite: SQLite.Database | null,
+  reportCommittedError: (error: unknown) => void = (error) => console.error('after commit:', error),
+): GroupCommit {
+  if (!sqlite) {
+    return {
+      run: async (work, committed) => {
+        const value = await db.transaction().execute((trx) => work(trx));
+        committed?.(value);
+        return value;
+      },
+      open: false,
+    };
+  }
+  const begin = sqlite.prepare('begin immediate');
+  const commit = sqlite.prepare('commit');
+  const rollback = sqlite.prepare('rollback');
+  const savepoint = sqlite.prepare('savepoint unit');
+  const release = sqlite.prepare('release unit');
+  const rollbackTo = sqlite.prepare('rollback to unit');
+  let queue: Queued[] = [];
+  let scheduled = false;
+  let open = false;
+
+  const flush = async () => {
+    scheduled = false;
+    // Kysely's SQLite driver guards its one connection with a mutex: holding it keeps other
+    // Kysely transactions (mutations, retention) from interleaving with this group.
+    await db.connection().execute(async (connection) => {
+      while (queue.length > 0) {
+        const settled: { unit: Queued; ok: boolean; value: unknown }[] = [];
+        let current: Queued | null = null;
+        open = true;
+        try {
+          begin.run();
+          while (queue.length > 0 && settled.length < MAX_UNITS_PER_GROUP) {
+            const unit = queue.shift()!;
+            current = unit;
+            savepoint.run();
+            try {
+              const value = await unit.work(connection);
+              release.run();
+              settled.push({ unit, ok: true, value });
+            } catch (error) {
+              // Some errors (disk full, I/O) end the whole transaction; then the group fails.
+              if (!sqlite.inTransaction) throw error;
+              rollbackTo.run();
+              release.run();
+              settled.push({ unit, ok: false, value: error });
+            }
+            current = null;
+          }
+          commit.run();
+        } catch (error) {
+          open = false;
+          if (sqlite.inTransaction) rollback.run();
+          for (const { unit } of settled) unit.reject(error);
+          current?.reject(error);
+          continue;
+        } finally {
+          open = false;
+        }
+        for (const { unit, ok, value } of settled) {
+          if (!ok || !unit.committed) continue;
+          try {
+            unit.committed(value);
+          } catch (error) {
+            // publishing is best effort; the write is durable either way
+            reportCommittedError(error);
+          }
+        }
+        for (const { unit, ok, value } of settled) (ok ? unit.resolve : unit.reject)(value);
+      }
+    });
+  };
+
+  const schedule = () => {
+    if (scheduled || open) return;
+    scheduled = true;
+    // setImmediate: the writes that arrive in this turn of the event loop join the group.
+    setImmediate(() => {
+      flush().catch((error: unknown) => {
+        const failed = queue;
+        queue = [];
+        for (const unit of failed) unit.reject(error);
+      });
+    });
+  };
+
+  return {
+    run<T>(work: WriteUnit<T>, committed?: (value: T) => void): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({
+          work,
+          committed: committed as ((value: unknown) => void) | undefined,
+          resolve: resolve as (value: unknown) => void,
+          reject,
+        });
+        schedule();
+      });
+    },
+    get open() {
+      return open;
+    },
+  };
+}
