@@ -61,6 +61,12 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // The default page cache (2 MiB) holds a few thousand index pages; with a few hundred thousand
+  // deliveries every insert then reads index pages back from the OS. 32 MiB keeps the hot index
+  // paths cached (measured: inserts and claims ~2× faster with 100k+ rows); temp_store keeps the
+  // claim's small sorts off disk.
+  sqlite.pragma('cache_size = -32768');
+  sqlite.pragma('temp_store = MEMORY');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', sqlite, writes: createGroupCommit(db, sqlite), close: () => db.destroy() };
 }

@@ -24,9 +24,17 @@ export interface GroupCommit {
    * units ran: what they publish reaches subscribers in commit order. A unit must not await another
    * unit (it would wait for its own group's commit).
    */
-  run<T>(work: WriteUnit<T>, committed?: (value: T) => void): Promise<T>;
+  run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions): Promise<T>;
   /** Whether a group is open right now: a unit queued now joins it (and its commit). */
   readonly open: boolean;
+}
+
+export interface RunOptions {
+  /**
+   * How long this unit may wait for others to share its commit (default 0: the next turn of the
+   * event loop). A unit that may not wait (a claim, an accepted event) takes waiting ones along.
+   */
+  mayWaitMs?: number;
 }
 
 interface Queued {
@@ -46,7 +54,7 @@ export function createGroupCommit(
 ): GroupCommit {
   if (!sqlite) {
     return {
-      run: async (work, committed) => {
+      run: async (work, committed, _options) => {
         const value = await db.transaction().execute((trx) => work(trx));
         committed?.(value);
         return value;
@@ -116,21 +124,31 @@ export function createGroupCommit(
     });
   };
 
-  const schedule = () => {
+  let timer: NodeJS.Timeout | null = null;
+  const start = () => {
+    scheduled = false;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    flush().catch((error: unknown) => {
+      const failed = queue;
+      queue = [];
+      for (const unit of failed) unit.reject(error);
+    });
+  };
+  const schedule = (mayWaitMs: number) => {
+    // an open group takes the unit; a scheduled one will
     if (scheduled || open) return;
+    if (mayWaitMs > 0) {
+      timer ??= setTimeout(start, mayWaitMs);
+      return;
+    }
     scheduled = true;
     // setImmediate: the writes that arrive in this turn of the event loop join the group.
-    setImmediate(() => {
-      flush().catch((error: unknown) => {
-        const failed = queue;
-        queue = [];
-        for (const unit of failed) unit.reject(error);
-      });
-    });
+    setImmediate(start);
   };
 
   return {
-    run<T>(work: WriteUnit<T>, committed?: (value: T) => void): Promise<T> {
+    run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({
           work,
@@ -138,7 +156,7 @@ export function createGroupCommit(
           resolve: resolve as (value: unknown) => void,
           reject,
         });
-        schedule();
+        schedule(options?.mayWaitMs ?? 0);
       });
     },
     get open() {

@@ -46,9 +46,10 @@ export interface DispatcherOptions {
   /** Jitter source for the retry schedule (tests pin it). Default Math.random. */
   random?: () => number;
   /**
-   * Under load, how long finished attempts may wait to share one commit. Each commit syncs the store
-   * to disk, so batching them is what lets throughput grow; the request itself is never delayed.
-   * Default 2 ms; an idle dispatcher commits at once.
+   * Under load, how long finished attempts may wait to share one commit (a claim, which never
+   * waits, takes them along earlier). Each commit syncs the store to disk, so batching them is what
+   * lets throughput grow; neither the request nor its slot waits for it. Default 10 ms; an idle
+   * dispatcher commits at once.
    */
   commitGatherMs?: number;
 }
@@ -190,7 +191,10 @@ export class Dispatcher {
   private readonly credentials = new Map<string, EndpointCredentials>();
   private readonly running_ = new Set<Promise<void>>();
   private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
-  private flushing: Promise<void> | null = null;
+  private completionsQueued = false;
+  /** jobs whose outcome is being written: their leases are still ours */
+  private readonly recording = new Set<Job>();
+  private readonly writing = new Set<Promise<void>>();
   /** slots promised to leases of just-written deliveries whose commit is still open */
   private reserved = 0;
 
@@ -214,7 +218,7 @@ export class Dispatcher {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
     this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.maxInFlight / 4)));
-    this.commitGatherMs = options.commitGatherMs ?? 2;
+    this.commitGatherMs = options.commitGatherMs ?? 10;
   }
 
   /** Starts claiming; safe to call once. */
@@ -230,8 +234,7 @@ export class Dispatcher {
   }
 
   private async renewLeases(): Promise<void> {
-    const recording = this.pendingCompletions.map((pending) => pending.completion.job);
-    const held = [...this.active.values(), ...[...this.waiting.values()].flat(), ...recording];
+    const held = [...this.active.values(), ...[...this.waiting.values()].flat(), ...this.recording];
     if (held.length === 0) return;
     const dueAt = this.services.clock.now() + this.leaseMs;
     try {
@@ -280,7 +283,8 @@ export class Dispatcher {
   leaseWritten(due: readonly WrittenDelivery[]): boolean {
     const { services } = this;
     const fast = services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null;
-    if (!this.running || !fast || !services.store.writes.open) return false;
+    // With older deliveries still waiting, new ones must not overtake them: the claim takes them in order.
+    if (!this.running || !fast || !services.store.writes.open || this.backlog) return false;
     const now = services.clock.now();
     const excluded = new Set(this.excludedEndpoints(now));
     let free = this.maxInFlight - this.load - this.reserved;
@@ -364,7 +368,7 @@ export class Dispatcher {
       this.stopController.abort(new Error('dispatcher stopped'));
       await Promise.allSettled([...this.running_]);
     }
-    await this.flushing;
+    await Promise.allSettled([...this.writing]);
   }
 
   /**
@@ -779,36 +783,44 @@ export class Dispatcher {
 
   /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */
   private complete(completion: Completion): Promise<AttemptRow | null> {
-    return new Promise<AttemptRow | null>((resolve) => {
-      this.pendingCompletions.push({ completion, done: resolve });
-      if (!this.flushing) this.flushing = this.flush();
+    return new Promise<AttemptRow | null>((done) => {
+      this.recording.add(completion.job);
+      this.pendingCompletions.push({ completion, done });
+      if (this.completionsQueued) return;
+      this.completionsQueued = true;
+      // The completions of this turn of the event loop become one unit of the group commit.
+      setImmediate(() => this.queueCompletions());
     });
   }
 
-  private async flush(): Promise<void> {
-    // Let completions that arrive in the same turn join this commit; with many requests in flight,
-    // wait a moment longer so a commit carries dozens of attempts rather than one or two.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (this.active.size > this.pendingCompletions.length * 4 && this.commitGatherMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, this.commitGatherMs));
-    }
-    while (this.pendingCompletions.length > 0) {
-      const batch = this.pendingCompletions.splice(0, 500);
-      try {
-        const attempts = await this.writeCompletions(batch.map((item) => item.completion));
-        batch.forEach((item, index) => item.done(attempts[index] ?? null));
-      } catch (error) {
+  private queueCompletions(): void {
+    this.completionsQueued = false;
+    const batch = this.pendingCompletions.splice(0);
+    if (batch.length === 0) return;
+    // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
+    // outcomes. Idle: commit at once.
+    const mayWaitMs = this.active.size > batch.length * 4 ? this.commitGatherMs : 0;
+    const written = this.writeCompletions(
+      batch.map((item) => item.completion),
+      mayWaitMs,
+    ).then(
+      (attempts) => batch.forEach((item, index) => item.done(attempts[index] ?? null)),
+      (error: unknown) => {
         // The deliveries keep their lease; when it expires they are claimed again and these attempts
         // are marked interrupted. Nothing is lost; it is only late.
         this.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
         for (const item of batch) item.done(null);
-      }
-    }
-    this.flushing = null;
+      },
+    );
+    const tracked = written.finally(() => {
+      for (const item of batch) this.recording.delete(item.completion.job);
+      this.writing.delete(tracked);
+    });
+    this.writing.add(tracked);
   }
 
   /** One unit of the group commit for a batch of completions, published at its commit; returns the final attempts. */
-  private async writeCompletions(batch: Completion[]): Promise<AttemptRow[]> {
+  private async writeCompletions(batch: Completion[], mayWaitMs: number): Promise<AttemptRow[]> {
     const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
@@ -929,7 +941,7 @@ export class Dispatcher {
           }
         }
       }
-    }, publish);
+    }, publish, { mayWaitMs });
     return finishedAttempts.map((item) => item.attempt);
   }
 
