@@ -335,7 +335,7 @@ async function figureE2E() {
     );
     if (inserted.deliveries !== count) throw new Error(`expected ${count} deliveries, sendEvents made ${inserted.deliveries}`);
     const drain = () =>
-      server.child.call<{ ms: number; succeeded: number; failed: number; retrying: number; timedOut: boolean }>(
+      server.child.call<{ ms: number; succeeded: number; failed: number; retrying: number; timedOut: boolean; commits: number; unitsPerCommit: number }>(
         'drain',
         { expected: count, timeoutMs: drainTimeout(count) },
         drainTimeout(count) + 30_000,
@@ -366,7 +366,8 @@ async function figureE2E() {
     log(
       `  round ${round + 1}: raw ${fmtNum(rawRate)}/s (${r.errors} errors) · Switchyard ${fmtNum(rate)}/s ` +
         `(${s.drained.succeeded} succeeded, ${s.drained.failed} failed, ${s.drained.retrying} retrying, receiver saw ${s.received}; ` +
-        `event-loop delay max ${fmtMs(s.loop.max)}) · ` +
+        `event-loop delay max ${fmtMs(s.loop.max)}; ${fmtNum(s.drained.commits)} commits, ` +
+        `${fmtNum(s.drained.succeeded / Math.max(1, s.drained.commits))} deliveries and ${s.drained.unitsPerCommit.toFixed(1)} units per commit) · ` +
         `insert via sendEvents service ${fmtNum((n * 1000) / s.inserted.ms)} events/s`,
     );
   }

@@ -87,14 +87,17 @@ async function drain({ expected, timeoutMs }: { expected: number; timeoutMs: num
     else if (delivery.status === 'RETRYING') retrying++;
   });
   const timer = setTimeout(resolveDone, timeoutMs);
+  const before = services.store.writes.stats();
   const started = performance.now();
   services.dispatcher.start();
   await done;
   const ms = performance.now() - started;
+  const after = services.store.writes.stats();
   clearTimeout(timer);
   unsubscribe();
   await services.dispatcher.stop();
-  return { ms, succeeded, failed, retrying, timedOut: succeeded < expected };
+  const commits = after.commits - before.commits;
+  return { ms, succeeded, failed, retrying, timedOut: succeeded < expected, commits, unitsPerCommit: commits ? (after.units - before.units) / commits : 0 };
 }
 
 async function statusCounts(): Promise<Record<string, number>> {

@@ -27,6 +27,8 @@ export interface GroupCommit {
   run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions): Promise<T>;
   /** Whether a group is open right now: a unit queued now joins it (and its commit). */
   readonly open: boolean;
+  /** commits and units so far (the bench reports units per commit) */
+  stats(): { commits: number; units: number };
 }
 
 export interface RunOptions {
@@ -60,6 +62,7 @@ export function createGroupCommit(
         return value;
       },
       open: false,
+      stats: () => ({ commits: 0, units: 0 }),
     };
   }
   const begin = sqlite.prepare('begin immediate');
@@ -71,6 +74,8 @@ export function createGroupCommit(
   let queue: Queued[] = [];
   let scheduled = false;
   let open = false;
+  let commits = 0;
+  let units = 0;
 
   const flush = async () => {
     scheduled = false;
@@ -101,6 +106,8 @@ export function createGroupCommit(
             current = null;
           }
           commit.run();
+          commits++;
+          units += settled.length;
         } catch (error) {
           open = false;
           if (sqlite.inTransaction) rollback.run();
@@ -162,5 +169,6 @@ export function createGroupCommit(
     get open() {
       return open;
     },
+    stats: () => ({ commits, units }),
   };
 }
