@@ -834,6 +834,22 @@ export class Dispatcher {
       const failingChecked = new Set<string>();
       const recovered = new Set<string>();
       const endpointEnabled = new Map<string, boolean>();
+      if (services.store.dialect === 'postgres') {
+        // Another transaction (a worker elsewhere, or this one's next batch) may be disabling an
+        // endpoint this batch is about to retry on: lock the rows this batch may read or change,
+        // in id order (so two batches never wait on each other in a cycle), and read them fresh.
+        const touched = [
+          ...new Set(
+            batch
+              .filter(({ decision, job }) => decision.kind !== 'succeeded' || job.endpoint.failing_since !== null)
+              .map(({ job }) => job.endpoint.id),
+          ),
+        ].sort();
+        if (touched.length > 0) {
+          const rows = await trx.selectFrom('endpoints').select(['id', 'enabled']).where('id', 'in', touched).orderBy('id').forUpdate().execute();
+          for (const row of rows) endpointEnabled.set(row.id, row.enabled === 1);
+        }
+      }
       // An endpoint disabled meanwhile (410 Gone, failing too long, by hand — possibly earlier in this
       // very batch) gets no further attempts: a failure that would be retried fails instead.
       const stillEnabled = async (endpointId: string) => {
