@@ -1,0 +1,50 @@
+// On SQLite, the commit that accepts an event also leases its deliveries when the dispatcher has
+// room: one fsync between sendEvent and the request, not two. Live subscribers still see the
+// delivery PENDING before SENDING, and a full dispatcher leaves new deliveries to the queue.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { sendEvent, setup, waitForDelivery } from '../helpers/fixtures.js';
+import { hang, startReceiver, type Receiver } from '../helpers/receiver.js';
+
+describe('leasing in the accepting commit (sqlite)', () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  before(async () => {
+    t = await startTestApp({ env: { SWITCHYARD_MAX_IN_FLIGHT: '1', SWITCHYARD_REQUEST_TIMEOUT_MS: '400' } });
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await t.stop();
+    await receiver.close();
+  });
+
+  test('an idle dispatcher leases a sent event in the commit that accepts it', async () => {
+    const s = await setup(t, `${receiver.url}/hook`);
+    const { bus, store } = t.app.services;
+    const seen: string[] = [];
+    const unsubscribe = bus.subscribe('delivery', ({ delivery }) => seen.push(delivery.status));
+    const before = store.writes.stats();
+    const sent = await sendEvent(t, s.tenantId, { n: 1 });
+    const afterAccept = store.writes.stats();
+    // the first byte may even arrive before the answer: the request starts at the commit
+    await receiver.waitFor(1);
+    await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'SUCCEEDED');
+    unsubscribe();
+    assert.equal(afterAccept.commits - before.commits, 1, 'accepting and leasing took one commit');
+    assert.ok(afterAccept.units - before.units >= 2, 'the event and the lease were units of that commit');
+    assert.deepEqual(seen, ['PENDING', 'SENDING', 'SUCCEEDED']);
+  });
+
+  test('with no room, a new delivery waits in the queue and goes out once there is', async () => {
+    const s = await setup(t, `${receiver.url}/slow`);
+    receiver.enqueue(hang);
+    const first = await sendEvent(t, s.tenantId, { n: 'first' });
+    await waitForDelivery(t, (d) => d.event_id === first.event.id, 'SENDING');
+    const second = await sendEvent(t, s.tenantId, { n: 'second' });
+    const waiting = await t.app.services.db.selectFrom('deliveries').select('status').where('event_id', '=', second.event.id).executeTakeFirstOrThrow();
+    assert.equal(waiting.status, 'PENDING', 'the only slot is taken: no lease');
+    // the hanging request times out (400 ms), freeing the slot for the waiting delivery
+    await waitForDelivery(t, (d) => d.event_id === second.event.id, 'SUCCEEDED');
+  });
+});
