@@ -76,6 +76,8 @@ export function createGroupCommit(
   let open = false;
   let commits = 0;
   let units = 0;
+  let lastCommitEnd = -Infinity;
+  let lastCommitMs = 0;
 
   const flush = async () => {
     scheduled = false;
@@ -105,7 +107,10 @@ export function createGroupCommit(
             }
             current = null;
           }
+          const syncing = performance.now();
           commit.run();
+          lastCommitEnd = performance.now();
+          lastCommitMs = lastCommitEnd - syncing;
           commits++;
           units += settled.length;
         } catch (error) {
@@ -150,8 +155,14 @@ export function createGroupCommit(
       return;
     }
     scheduled = true;
-    // setImmediate: the writes that arrive in this turn of the event loop join the group.
-    setImmediate(start);
+    // Back to back with the last commit (under load), wait as long as that commit's sync took: the
+    // process then spends at most half its time syncing, and the wait fills the next group. After a
+    // pause, setImmediate: only the writes of this turn of the event loop join, and nobody waits.
+    const wait = lastCommitEnd + lastCommitMs - performance.now();
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (wait >= 0.5) timer = setTimeout(start, wait);
+    else setImmediate(start);
   };
 
   return {
