@@ -354,17 +354,26 @@ async function figureE2E() {
   const warmRate = (warm.drained.succeeded * 1000) / warm.drained.ms;
   const n = config.e2eDeliveries ?? Math.min(30_000, Math.max(5_000, Math.round((warmRate * config.e2eRoundTargetMs) / 1000 / 1000) * 1000));
   log(`  warm-up ${fmtNum(warmRate)}/s → ${fmtNum(n)} deliveries per round (raw ${fmtNum(rawN)})`);
+  const bares: number[] = [];
   for (let round = 0; round < config.rounds; round++) {
     const r = await server.child.call<{ ms: number; ok: number; errors: number }>('raw', rawArgs(rawN), 90_000);
     const rawRate = (r.ok * 1000) / r.ms;
+    const bare = await server.child.call<{ ms: number; ok: number; errors: number; commits: number }>(
+      'bareDurable',
+      { ...rawArgs(n), dir: join(tmpRoot, 'a') },
+      90_000,
+    );
+    const bareRate = (bare.ok * 1000) / bare.ms;
+    bares.push(bareRate);
     const s = await switchyardRound(n, `e2e-drain-r${round + 1}`);
     const rate = s.drained.timedOut ? NaN : (s.drained.succeeded * 1000) / s.drained.ms;
     raws.push(rawRate);
     e2e.push(rate);
     inserts.push((n * 1000) / s.inserted.ms);
-    roundsDetail.push({ raw: r, switchyard: s });
+    roundsDetail.push({ raw: r, bareDurable: bare, switchyard: s });
     log(
-      `  round ${round + 1}: raw ${fmtNum(rawRate)}/s (${r.errors} errors) · Switchyard ${fmtNum(rate)}/s ` +
+      `  round ${round + 1}: raw ${fmtNum(rawRate)}/s (${r.errors} errors) · bare durable loop ${fmtNum(bareRate)}/s ` +
+        `(${bare.errors} errors, ${fmtNum(bare.commits)} commits) · Switchyard ${fmtNum(rate)}/s ` +
         `(${s.drained.succeeded} succeeded, ${s.drained.failed} failed, ${s.drained.retrying} retrying, receiver saw ${s.received}; ` +
         `event-loop delay max ${fmtMs(s.loop.max)}; ${fmtNum(s.drained.commits)} commits, ` +
         `${fmtNum(s.drained.succeeded / Math.max(1, s.drained.commits))} deliveries and ${s.drained.unitsPerCommit.toFixed(1)} units per commit) · ` +
@@ -375,7 +384,20 @@ async function figureE2E() {
   const rawR = rounds(raws);
   const e2eR = rounds(e2e);
   e2eMax = Math.max(...e2e.filter(Number.isFinite));
-  results.e2e = { pairedRatio: pairedRatio(e2e, raws), deliveriesPerRound: n, rawRequestsPerRound: rawN, raw: rawR, switchyard: e2eR, insertViaService: rounds(inserts), statuses, rounds: roundsDetail };
+  const bareR = rounds(bares);
+  results.e2e = {
+    pairedRatio: pairedRatio(e2e, raws),
+    bareDurablePairedRatio: pairedRatio(bares, raws),
+    switchyardToBareDurable: pairedRatio(e2e, bares),
+    deliveriesPerRound: n,
+    rawRequestsPerRound: rawN,
+    raw: rawR,
+    bareDurable: bareR,
+    switchyard: e2eR,
+    insertViaService: rounds(inserts),
+    statuses,
+    rounds: roundsDetail,
+  };
   // Each Switchyard round is paired with the raw round just before it, so noise that drifts
   // between rounds (a shared machine) cancels out of the ratio.
   const e2eRatio = pairedRatio(e2e, raws);
@@ -387,6 +409,14 @@ async function figureE2E() {
     ratio: fmtRatio(e2eRatio),
     target: '≥ 0.5× raw',
     pass: pass(ok),
+  });
+  rows.push({
+    figure: `(1') the least a durable delivery costs here: pending row → signed POST → attempt row, one commit per batch (bench/server.ts bareDurable)`,
+    switchyard: `bare loop ${fmtRounds(bareR)}; Switchyard ${fmtRatio(pairedRatio(e2e, bares))} of it`,
+    ceiling: `raw undici ${fmtRounds(rawR)}`,
+    ratio: fmtRatio(pairedRatio(bares, raws)),
+    target: '— (bound)',
+    pass: '—',
   });
 }
 

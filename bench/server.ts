@@ -2,7 +2,9 @@
 // same path as `npm start`), fill the queue through the real `sendEvents` service, start the
 // dispatcher and time the drain, publish synthetic attempts on the live bus, read RSS. The raw
 // undici ceiling of figure (1) runs here too, so it gets the same process and core as the dispatcher.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import { Agent, request } from 'undici';
@@ -166,6 +168,114 @@ async function raw(args: { urls: string[]; n: number; concurrency: number; conne
 }
 
 /**
+ * A second ceiling for figure (1): the least a durable delivery loop can do on this machine, the
+ * loop the issue's prototype describes. Pending rows in a SQLite file (WAL, synchronous=FULL, the
+ * same page cache as Switchyard) → claimed in batches (one UPDATE … RETURNING and a commit) → signed
+ * POST with the same headers and concurrency as `raw` → an attempt row (with the response) and the
+ * row's final state, all the completions of a turn in one commit. No lease renewal, fencing token,
+ * retries, routing, hooks, per-endpoint bounds, secondary indexes or live updates: what is left is
+ * the storage and HTTP a durable delivery cannot avoid.
+ */
+async function bareDurable(args: { dir: string; urls: string[]; n: number; concurrency: number; connections: number; type: string; payload: unknown; timeoutMs: number }) {
+  const path = join(args.dir, 'bare-durable.db');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  const db = new SQLite(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('cache_size = -32768');
+  db.exec(`create table queue (id integer primary key, url text not null, payload text not null, status text not null, due_at integer);
+           create index queue_due on queue (due_at) where due_at is not null;
+           create table attempts (id integer primary key, queue_id integer not null, status integer, response text, started_at integer, finished_at integer)`);
+  const data = JSON.stringify(args.payload);
+  const insert = db.prepare('insert into queue (id, url, payload, status, due_at) values (?, ?, ?, ?, ?)');
+  const created = Date.now();
+  db.transaction(() => {
+    for (let i = 1; i <= args.n; i++) insert.run(i, args.urls[i % args.urls.length], data, 'PENDING', created);
+  })();
+  const claim = db.prepare(
+    `update queue set status = 'SENDING', due_at = ? where id in (select id from queue where due_at <= ? order by due_at limit ?) returning id, url, payload`,
+  );
+  const attempt = db.prepare('insert into attempts (queue_id, status, response, started_at, finished_at) values (?, ?, ?, ?, ?)');
+  const finish = db.prepare(`update queue set status = ?, due_at = null where id = ?`);
+  const key = randomBytes(32);
+  const agent = new Agent({ connections: args.connections, keepAliveTimeout: 30_000 });
+  const deadline = performance.now() + args.timeoutMs;
+  const started = performance.now();
+  let inFlight = 0;
+  let ok = 0;
+  let errors = 0;
+  let commits = 0;
+  let done = 0;
+  let pending: { id: number; status: number; response: string; startedAt: number; finishedAt: number }[] = [];
+  let flushScheduled = false;
+  return new Promise<{ ms: number; ok: number; errors: number; commits: number }>((resolve) => {
+    const finishRun = () => {
+      void agent.close();
+      db.close();
+      resolve({ ms: performance.now() - started, ok, errors, commits });
+    };
+    const flush = () => {
+      flushScheduled = false;
+      const batch = pending;
+      pending = [];
+      db.transaction(() => {
+        for (const item of batch) {
+          attempt.run(item.id, item.status, item.response, item.startedAt, item.finishedAt);
+          finish.run(item.status === 200 ? 'SUCCEEDED' : 'FAILED', item.id);
+        }
+      })();
+      commits++;
+      done += batch.length;
+      if (done >= args.n || performance.now() > deadline) finishRun();
+      else refill();
+    };
+    const send = (row: { id: number; url: string; payload: string }) => {
+      inFlight++;
+      const startedAt = Date.now();
+      const timestamp = String(Math.floor(startedAt / 1000));
+      const body = `{"type":${JSON.stringify(args.type)},"timestamp":"${new Date(startedAt).toISOString()}","data":${row.payload}}`;
+      const id = `msg_${String(row.id).padStart(26, '0')}`;
+      const signature = `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+      const settle = (status: number, response: string) => {
+        inFlight--;
+        pending.push({ id: row.id, status, response, startedAt, finishedAt: Date.now() });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
+      };
+      request(row.url, {
+        dispatcher: agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Switchyard/0.1.0', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+        body,
+      }).then(
+        async (response) => {
+          const text = await response.body.text();
+          if (response.statusCode === 200) ok++;
+          else errors++;
+          settle(response.statusCode, text);
+        },
+        (error: unknown) => {
+          errors++;
+          settle(0, String(error));
+        },
+      );
+    };
+    const refill = () => {
+      const free = args.concurrency - inFlight;
+      // claim in batches, as the dispatcher does (a quarter of the window at least)
+      if (free < args.concurrency / 4 && inFlight > 0) return;
+      const now = Date.now();
+      const rows = db.transaction(() => claim.all(now + 60_000, now, free) as { id: number; url: string; payload: string }[])();
+      commits++;
+      for (const row of rows) send(row);
+    };
+    refill();
+  });
+}
+
+/**
  * Figure (4): synthetic finished attempts published on the live bus at a fixed rate, each a fresh
  * object (the shared execution caches per message) carrying its publish time in error_message.
  */
@@ -294,6 +404,7 @@ serveCommands({
   drain,
   statusCounts,
   raw,
+  bareDurable,
   publishAttempts,
   seed,
   dispatcher: async ({ on }: { on: boolean }) => {
