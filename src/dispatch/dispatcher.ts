@@ -1,9 +1,11 @@
 // The dispatcher: claims due deliveries from the store, sends them, and records every attempt.
 //
-// One claim transaction takes a batch (lease + fencing token), writes an IN_FLIGHT attempt row per
-// delivery and commits; requests then run with no transaction open; completions are written in
-// group commits (attempt + next delivery state + ripple effects in one transaction) and published
-// only after they commit.
+// A claim takes a batch (lease + fencing token) and writes an IN_FLIGHT attempt row per delivery;
+// requests then run with no transaction open; each outcome (attempt + next delivery state + ripple
+// effects) is written after its request, and everything is published only once committed. Claims
+// and outcomes are units of the store's group commit (src/db/group-commit.ts): on SQLite the claim
+// that refills freed slots shares one fsync with the outcomes that freed them, and a sent event's
+// deliveries are leased in the very commit that accepts the event (leaseWritten).
 import { setMaxListeners } from 'node:events';
 import { newId } from '../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../db/json.js';
@@ -473,7 +475,7 @@ export class Dispatcher {
     this.timer.unref?.();
   }
 
-  /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one transaction. */
+  /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one unit of the group commit. */
   private async claim(limit: number): Promise<{ jobs: Job[]; excluded: number }> {
     const { services } = this;
     const now = services.clock.now();
