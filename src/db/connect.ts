@@ -6,7 +6,6 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
-import { startCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -25,8 +24,6 @@ export interface StoreOptions {
   url: string;
   /** PostgreSQL pool size; default 10 */
   poolSize?: number;
-  /** SQLite: checkpoint the WAL from a worker thread (default true; false for short-lived tools) */
-  checkpointInWorker?: boolean;
 }
 
 const PG_INT8 = 20;
@@ -70,23 +67,8 @@ export function openStore(options: StoreOptions): Store {
   // claim's small sorts off disk.
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');
-  // A file database checkpoints from a worker thread (src/db/checkpointer.ts); :memory: has no WAL.
-  const checkpointer =
-    options.url === ':memory:' || options.checkpointInWorker === false
-      ? null
-      : startCheckpointer(options.url, (error) => console.error('sqlite checkpointer:', error.message));
-  if (checkpointer) sqlite.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return {
-    db,
-    dialect: 'sqlite',
-    sqlite,
-    writes: createGroupCommit(db, sqlite),
-    close: async () => {
-      await checkpointer?.close();
-      await db.destroy();
-    },
-  };
+  return { db, dialect: 'sqlite', sqlite, writes: createGroupCommit(db, sqlite), close: () => db.destroy() };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
