@@ -458,9 +458,13 @@ async function figureAPI() {
   await drive(server.url, { clients: config.batchClients, durationMs: warmMs, maxRequests, body: batch, check: checks.batch });
   for (let round = 0; round < config.rounds; round++) {
     const c = await drive(yogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename });
+    type CommitStats = { commits: number; units: number };
+    const before = await server.child.call<CommitStats>('commits');
     const s = await withProfile(server.child, 'api', `api-sendEvent-r${round + 1}`, () =>
       drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: single, check: checks.single }),
     );
+    const after = await server.child.call<CommitStats>('commits');
+    const commitsPerSecond = ((after.commits - before.commits) * 1000) / durationMs;
     const b = await withProfile(server.child, 'api', `api-sendEvents-r${round + 1}`, () =>
       drive(server.url, { clients: config.batchClients, durationMs, maxRequests, body: batch, check: checks.batch }),
     );
@@ -468,7 +472,8 @@ async function figureAPI() {
     sendEvent.push(s.perSecond);
     sendEvents.push(b.perSecond * config.batchSize);
     log(
-      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s · sendEvent ${fmtNum(s.perSecond)} events/s · ` +
+      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s · sendEvent ${fmtNum(s.perSecond)} events/s ` +
+        `(${fmtNum(commitsPerSecond)} commits/s, ${(s.perSecond / Math.max(1, commitsPerSecond)).toFixed(1)} events each) · ` +
         `sendEvents ${fmtNum(b.perSecond * config.batchSize)} events/s (${fmtNum(b.perSecond)} req/s)`,
     );
   }

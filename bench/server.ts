@@ -412,6 +412,8 @@ serveCommands({
     else await need().services.dispatcher.stop();
   },
   memory: () => process.memoryUsage(),
+  /** commits and units of the group commit so far */
+  commits: () => need().services.store.writes.stats(),
   /** event-loop delay since the last reset, in ms */
   loop: ({ reset }: { reset: boolean }) => {
     // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
