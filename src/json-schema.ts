@@ -14,7 +14,10 @@ const MAX_CACHED = 5_000;
 export interface JsonSchemaCache {
   /** Problems that make `schema` unusable (not a schema, unresolvable $ref, …); empty when fine. */
   check(schema: unknown): FieldProblem[];
-  /** Validates `value` against the schema cached under `key` (compiled on first use). */
+  /**
+   * Validates `value` against the schema cached under `key`, compiled on first use; `schema` may be
+   * a function giving it, so the hot path does not parse a stored schema it already has compiled.
+   */
   validate(key: string, schema: unknown, value: unknown): FieldProblem[];
 }
 
@@ -71,6 +74,7 @@ export function createJsonSchemaCache(): JsonSchemaCache {
     validate(key, schema, value) {
       let validator = compiled.get(key);
       if (!validator) {
+        if (typeof schema === 'function') schema = (schema as () => unknown)();
         // A new version of a schema may keep its $id; ajv refuses a second schema with the same id.
         const id = (schema as { $id?: unknown }).$id;
         if (typeof id === 'string') ajv.removeSchema(id);

@@ -31,6 +31,8 @@ export interface FastPath {
   rollback(): void;
   tenantExists(id: string): boolean;
   eventTypeByName(name: string): EventTypesTable | undefined;
+  /** tenantExists and eventTypeByName in one statement: each read outside a transaction costs ~10 µs under load */
+  tenantAndEventType(tenantId: string, name: string): { tenantExists: boolean; eventType: EventTypesTable | undefined };
   /** active hooks of the tenant on enabled endpoints */
   routableHooks(tenantId: string): HooksTable[];
   /** runAfter edges among these hooks */
@@ -156,6 +158,10 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
   const rollback = db.prepare('rollback');
   const tenant = db.prepare('select 1 from tenants where id = ?').pluck();
   const eventType = db.prepare('select * from event_types where name = ?');
+  const tenantAndType = db.prepare(
+    `select exists (select 1 from tenants where id = @tenantId) as tenant_exists, event_types.*
+     from (select 1) left join event_types on event_types.name = @name`,
+  );
   const hooks = db.prepare(
     `select hooks.* from hooks join endpoints on endpoints.id = hooks.endpoint_id
      where hooks.tenant_id = ? and hooks.active = 1 and endpoints.enabled = 1`,
@@ -175,6 +181,10 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
     },
     tenantExists: (id) => tenant.get(id) !== undefined,
     eventTypeByName: (name) => eventType.get(name) as EventTypesTable | undefined,
+    tenantAndEventType: (tenantId, name) => {
+      const { tenant_exists, ...row } = tenantAndType.get({ tenantId, name }) as EventTypesTable & { tenant_exists: number };
+      return { tenantExists: tenant_exists === 1, eventType: row.id === null ? undefined : row };
+    },
     routableHooks: (tenantId) => hooks.all(tenantId) as HooksTable[],
     dependencyEdges: (hookIds) =>
       hookIds.length === 0 ? [] : (edges.all(JSON.stringify(hookIds)) as { hook_id: string; depends_on_hook_id: string }[]),

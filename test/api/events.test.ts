@@ -111,6 +111,16 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(await storedCounts(t, tenantId), { events: 0, deliveries: 0, attempts: 0 });
     });
 
+    test('an unknown tenant is refused at input.tenantId, alone or with an unknown type', async () => {
+      await ensureEventType(t, 'invoice.paid');
+      const missing = 'tnt_01JAAAAAAAAAAAAAAAAAAAAAAA';
+      const tenantOnly = await refused({ tenantId: missing, type: 'invoice.paid', payload: {} });
+      assert.deepEqual(paths(tenantOnly), ['input/tenantId']);
+      assert.match(tenantOnly[0]!.message, /does not exist/);
+      const both = await refused({ tenantId: missing, type: 'nope.nothing', payload: {} });
+      assert.deepEqual(paths(both).sort(), ['input/tenantId', 'input/type']);
+    });
+
     test("a payload failing the type's JSON Schema lists each JSON path", async () => {
       const { tenantId } = await catchAllTenant();
       const missing = await refused({ tenantId, type: 'payment.made', payload: { id: 'p_1' } });

@@ -175,8 +175,9 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     input.payload !== undefined && input.payload !== null
       ? input.payload
       : (parseJsonOrNull(hook.test_payload) ?? parseJson<unknown[]>(eventType?.examples ?? '[]')[0] ?? {});
-  if (eventType?.schema) {
-    problems.addAll(['input', 'payload'], services.jsonSchemas.validate(schemaKey(eventType), parseJson(eventType.schema), payload));
+  const schema = eventType?.schema;
+  if (eventType && schema) {
+    problems.addAll(['input', 'payload'], services.jsonSchemas.validate(schemaKey(eventType), () => parseJson(schema), payload));
   }
   problems.throwIfAny();
   // Refuse before writing anything: a refused test must leave no event behind.
