@@ -1,8 +1,8 @@
 // The per-row writes of the hot paths (accepting events, claiming and finishing attempts) as
 // statements prepared once on SQLite. Kysely compiles and prepares each query anew (tens of
 // microseconds, more for a multi-row insert); at thousands of rows per second that dominates.
-// They run on the same better-sqlite3 connection, inside the Kysely transaction that is open, so
-// callers use them only from within `db.transaction().execute(…)`.
+// They run on the same better-sqlite3 connection, so callers use them only while they hold it:
+// inside a unit of the group commit (src/db/group-commit.ts) or `db.connection().execute(…)`.
 import type SQLite from 'better-sqlite3';
 import type { AttemptsTable, DeliveriesTable, EventTypesTable, EventsTable, HooksTable } from './schema.js';
 
@@ -26,9 +26,6 @@ export interface ClaimInput {
 }
 
 export interface FastPath {
-  begin(): void;
-  commit(): void;
-  rollback(): void;
   tenantExists(id: string): boolean;
   eventTypeByName(name: string): EventTypesTable | undefined;
   /** tenantExists and eventTypeByName in one statement: each read outside a transaction costs ~10 µs under load */
@@ -153,9 +150,6 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
   const dependents = db
     .prepare('select distinct depends_on_hook_id from hook_dependencies where depends_on_hook_id in (select value from json_each(?))')
     .pluck();
-  const begin = db.prepare('begin immediate');
-  const commit = db.prepare('commit');
-  const rollback = db.prepare('rollback');
   const tenant = db.prepare('select 1 from tenants where id = ?').pluck();
   const eventType = db.prepare('select * from event_types where name = ?');
   const tenantAndType = db.prepare(
@@ -170,15 +164,6 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
   const byKey = db.prepare('select * from events where tenant_id = ? and idempotency_key = ?');
   const releaseKey = db.prepare('update events set idempotency_key = null where id = ?');
   const statements: FastPath = {
-    begin: () => {
-      begin.run();
-    },
-    commit: () => {
-      commit.run();
-    },
-    rollback: () => {
-      if (db.inTransaction) rollback.run();
-    },
     tenantExists: (id) => tenant.get(id) !== undefined,
     eventTypeByName: (name) => eventType.get(name) as EventTypesTable | undefined,
     tenantAndEventType: (tenantId, name) => {
