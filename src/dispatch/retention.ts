@@ -2,6 +2,7 @@
 // deleted in the background, in small batches, so a purge never holds the store for long.
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, DeliveryStatus } from '../db/schema.js';
+import { idFloor } from '../db/ids.js';
 import type { Services } from '../services.js';
 
 const OPEN: DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
@@ -21,7 +22,8 @@ export async function purgeOnce(services: Services, batchSize = 500): Promise<Pu
   const oldAttempts = await db
     .selectFrom('attempts')
     .select('id')
-    .where('started_at', '<', cutoff)
+    // ids carry their creation time: an id range on the primary key, no time index needed
+    .where('id', '<', idFloor('attempt', cutoff))
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -50,7 +52,7 @@ export async function purgeOnce(services: Services, batchSize = 500): Promise<Pu
           .where('deliveries.status', 'in', OPEN),
       ),
     );
-  const oldEvents = await db.selectFrom('events').select('id').where('created_at', '<', cutoff).where(noOpenDelivery).limit(batchSize).execute();
+  const oldEvents = await db.selectFrom('events').select('id').where('id', '<', idFloor('event', cutoff)).where(noOpenDelivery).limit(batchSize).execute();
   if (oldEvents.length > 0) {
     await db
       .deleteFrom('events')
