@@ -80,7 +80,6 @@ export function createGroupCommit(
   let lastCommitMs = 0;
 
   const flush = async () => {
-    scheduled = false;
     // Kysely's SQLite driver guards its one connection with a mutex: holding it keeps other
     // Kysely transactions (mutations, retention) from interleaving with this group.
     await db.connection().execute(async (connection) => {

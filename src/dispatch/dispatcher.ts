@@ -485,7 +485,6 @@ export class Dispatcher {
       async (trx) => {
         const claimed = await claimDue(
           trx,
-          services.store.dialect,
           { now, limit, leaseMs: this.leaseMs, perEndpoint: this.maxPerEndpoint, excludeEndpoints },
           services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null,
         );

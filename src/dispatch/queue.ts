@@ -2,7 +2,6 @@
 // lease expiry) and bumps lease_token, the fencing token every later write must present; a worker
 // whose lease was taken over can no longer change the delivery.
 import { sql } from 'kysely';
-import type { Dialect } from '../db/connect.js';
 import type { DeliveryStatus, Executor } from '../db/schema.js';
 import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
 import type { FastPath } from '../db/sqlite-fast-path.js';
@@ -24,12 +23,12 @@ const SCAN_FACTOR = 4;
 
 /**
  * Claims due deliveries (PENDING/RETRYING that are due, and SENDING whose lease expired) and
- * returns them as they are after the claim. SQLite: one UPDATE … RETURNING (SQLite has one writer,
- * so no row can be claimed twice). PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers
- * take disjoint rows without waiting on each other. On SQLite the same statement runs prepared
- * through `fast` when given (src/db/sqlite-fast-path.ts).
+ * returns them as they are after the claim. SQLite (`fast`, src/db/sqlite-fast-path.ts): one
+ * prepared UPDATE … RETURNING (SQLite has one writer, so no row can be claimed twice). PostgreSQL
+ * (`fast` null): FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without waiting
+ * on each other.
  */
-export async function claimDue(db: Executor, dialect: Dialect, options: ClaimOptions, fast: FastPath | null = null): Promise<DeliveryRow[]> {
+export async function claimDue(db: Executor, options: ClaimOptions, fast: FastPath | null): Promise<DeliveryRow[]> {
   const { now, limit, leaseMs, perEndpoint, excludeEndpoints } = options;
   const leaseUntil = now + leaseMs;
   const scan = limit * SCAN_FACTOR;
@@ -37,24 +36,6 @@ export async function claimDue(db: Executor, dialect: Dialect, options: ClaimOpt
     excludeEndpoints.length > 0 ? sql`and endpoint_id not in (${sql.join(excludeEndpoints.map((id) => sql`${id}`))})` : sql``;
   const statuses = sql.join(CLAIMABLE.map((status) => sql`${status}`));
   if (fast) return fast.claimDue({ now, leaseUntil, scan, perEndpoint, limit, excludeEndpoints });
-  if (dialect === 'sqlite') {
-    const result = await sql<DeliveryRow>`
-      update deliveries
-      set status = 'SENDING', due_at = ${leaseUntil}, lease_token = lease_token + 1,
-          attempt_count = attempt_count + 1, updated_at = ${now}
-      where id in (
-        select id from (
-          select id, due_at, row_number() over (partition by endpoint_id order by due_at) as rank
-          from (
-            select id, endpoint_id, due_at from deliveries
-            where due_at <= ${now} and status in (${statuses}) ${exclusion}
-            order by due_at limit ${scan}
-          )
-        ) where rank <= ${perEndpoint} order by due_at limit ${limit}
-      )
-      returning *`.execute(db);
-    return result.rows;
-  }
   const result = await sql<DeliveryRow>`
     with candidates as (
       select id, endpoint_id, due_at from deliveries

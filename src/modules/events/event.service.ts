@@ -355,8 +355,8 @@ interface Written {
 
 async function writeEvents(services: Services, store: EventStore, checked: readonly CheckedEvent[]): Promise<Written> {
   const now = services.clock.now();
-  const hooksByTenant = new Map<string, HookRow[]>();
-  const dependenciesByTenant = new Map<string, Map<string, string[]>>();
+  /** per tenant, read once per write: its routable hooks, their runAfter edges, the hooks others wait for */
+  const routingByTenant = new Map<string, { hooks: HookRow[]; hookById: Map<string, HookRow>; dependencies: Map<string, string[]>; waitedFor: Set<string> }>();
   const results: SentEvent[] = [];
   const newEvents: EventRow[] = [];
   const newDeliveries: DeliveryRow[] = [];
@@ -378,14 +378,14 @@ async function writeEvents(services: Services, store: EventStore, checked: reado
       }
       if (existing) await store.releaseIdempotencyKey(existing.id);
     }
-    let hooks = hooksByTenant.get(item.tenantId);
-    let dependencies = dependenciesByTenant.get(item.tenantId);
-    if (!hooks || !dependencies) {
-      hooks = await store.routableHooks(item.tenantId);
-      dependencies = await store.dependencies(hooks.map((hook) => hook.id));
-      hooksByTenant.set(item.tenantId, hooks);
-      dependenciesByTenant.set(item.tenantId, dependencies);
+    let routing = routingByTenant.get(item.tenantId);
+    if (!routing) {
+      const hooks = await store.routableHooks(item.tenantId);
+      const dependencies = await store.dependencies(hooks.map((hook) => hook.id));
+      routing = { hooks, hookById: new Map(hooks.map((hook) => [hook.id, hook])), dependencies, waitedFor: new Set([...dependencies.values()].flat()) };
+      routingByTenant.set(item.tenantId, routing);
     }
+    const { hooks, hookById, dependencies, waitedFor } = routing;
     const event: EventRow = {
       id: newId('event', now),
       tenant_id: item.tenantId,
@@ -401,10 +401,8 @@ async function writeEvents(services: Services, store: EventStore, checked: reado
     newDeliveries.push(...deliveries);
     for (const delivery of deliveries) {
       if (delivery.status !== 'PENDING') continue;
-      const hook = hooks.find((candidate) => candidate.id === delivery.hook_id);
-      if (!hook) continue;
-      const hasDependents = [...dependencies.values()].some((dependsOn) => dependsOn.includes(hook.id));
-      due.push({ delivery, event, hook, hasDependents });
+      const hook = delivery.hook_id === null ? undefined : hookById.get(delivery.hook_id);
+      if (hook) due.push({ delivery, event, hook, hasDependents: waitedFor.has(hook.id) });
     }
     const sent = { event, duplicate: false, deliveries };
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
