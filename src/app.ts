@@ -11,6 +11,7 @@ import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/
 import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './dispatch/guard.js';
 import { createHttpClient } from './dispatch/http-client.js';
+import { createThreadedHttpClient } from './dispatch/http-thread.js';
 import { createLocalBus, type Bus } from './pubsub/bus.js';
 import { createRedisBus } from './pubsub/redis-bus.js';
 import { startRetention } from './dispatch/retention.js';
@@ -135,8 +136,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // only a running dispatcher leases (the api role never starts one)
     deliveriesWritten: (due) => services.dispatcher.leaseWritten(due),
   };
-    const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
-  const http = createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });
+  const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
+  const threaded = config.httpThread
+    ? createThreadedHttpClient({
+        allowPrivateCidrs: config.allowPrivateCidrs,
+        connectTimeoutMs: config.connectTimeoutMs,
+        userAgent: USER_AGENT,
+        maxConcurrent: config.maxInFlight,
+        maxConcurrentPerKey: config.maxInFlightPerEndpoint,
+      })
+    : null;
+  const http = threaded ?? createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });
   const services = {
     config,
     store,
@@ -149,7 +159,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     signals,
     bus,
   } as Omit<Services, 'dispatcher'> as Services;
-  services.dispatcher = new Dispatcher({ services, http, publisher: bus });
+  // The thread bounds concurrency itself, so requests can wait there ready to go.
+  services.dispatcher = new Dispatcher({ services, http, publisher: bus, queueAhead: config.httpThread ? config.maxInFlight : 0 });
   wakeListeners.add(() => services.dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 
@@ -232,6 +243,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       app.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+      // The first delivery must not be the one that waits for the HTTP thread to load its code.
+      await threaded?.ready;
       if (config.role !== 'api') {
         services.dispatcher.start();
         stopRetention = startRetention(services);

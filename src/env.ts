@@ -42,6 +42,7 @@ const envSchema = z.object({
   SWITCHYARD_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   SWITCHYARD_MAX_IN_FLIGHT: int(1, 10_000).default(512),
   SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: int(1, 1_000).default(32),
+  SWITCHYARD_HTTP_THREAD: bool.optional(),
   SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
   SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
   SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
@@ -78,6 +79,8 @@ export interface Config {
   connectTimeoutMs: number;
   maxInFlight: number;
   maxInFlightPerEndpoint: number;
+  /** outbound requests run on a worker thread of their own (default), not on the thread that runs the store and GraphQL */
+  httpThread: boolean;
   autoDisableAfterMs: number;
   leaseMs: number;
   /** graphql-ws: time a client has to send connection_init */
@@ -136,6 +139,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     connectTimeoutMs: env.SWITCHYARD_CONNECT_TIMEOUT_MS,
     maxInFlight: env.SWITCHYARD_MAX_IN_FLIGHT,
     maxInFlightPerEndpoint: env.SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT,
+    httpThread: env.SWITCHYARD_HTTP_THREAD ?? true,
     autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
     leaseMs: env.SWITCHYARD_LEASE_MS,
     wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,

@@ -9,8 +9,8 @@ import type { AttemptsTable, DeliveriesTable, EventTypesTable, EventsTable, Hook
 type AttemptRow = AttemptsTable;
 type DeliveryRow = DeliveriesTable;
 
-/** what finishing an attempt writes */
-export type AttemptOutcomeColumns = Omit<AttemptRow, 'id' | 'delivery_id' | 'tenant_id' | 'event_id' | 'endpoint_id' | 'hook_id' | 'number' | 'trigger' | 'started_at'>;
+/** what finishing an attempt writes (started_at too: a request may have waited in the HTTP client before it started) */
+export type AttemptOutcomeColumns = Omit<AttemptRow, 'id' | 'delivery_id' | 'tenant_id' | 'event_id' | 'endpoint_id' | 'hook_id' | 'number' | 'trigger'>;
 type DeliveryChanges = Pick<
   DeliveryRow,
   'status' | 'due_at' | 'next_attempt_at' | 'next_trigger' | 'last_status_code' | 'last_error' | 'status_reason' | 'finished_at' | 'updated_at'
@@ -79,7 +79,7 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
   const attempt = db.prepare(
     `update attempts set outcome = ?, request_method = ?, request_url = ?, request_headers = ?, request_body = ?,
        response_status = ?, response_headers = ?, response_body = ?, response_body_encoding = ?,
-       response_body_truncated = ?, duration_ms = ?, error_class = ?, error_message = ?, finished_at = ?
+       response_body_truncated = ?, duration_ms = ?, error_class = ?, error_message = ?, started_at = ?, finished_at = ?
      where id = ?`,
   );
   const delivery = db.prepare(
@@ -199,7 +199,7 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
       attempt.run(
         c.outcome, c.request_method, c.request_url, c.request_headers, c.request_body, c.response_status, c.response_headers,
         c.response_body, c.response_body_encoding, c.response_body_truncated, c.duration_ms, c.error_class, c.error_message,
-        c.finished_at, id,
+        c.started_at, c.finished_at, id,
       );
     },
     finishDelivery: (id, leaseToken, c) =>

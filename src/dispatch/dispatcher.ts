@@ -39,6 +39,14 @@ export interface DispatcherOptions {
   maxInFlightPerEndpoint?: number;
   /** How long a claim holds a delivery before another worker may take it over. Default: config.leaseMs. */
   leaseMs?: number;
+  /**
+   * Requests handed to the HTTP client beyond maxInFlight (and, in proportion, beyond
+   * maxInFlightPerEndpoint), for a client that bounds its own concurrency at those two figures (the
+   * threaded client): they wait there and start the moment a request ends, instead of after this
+   * thread has heard of it, claimed again and committed. Default 0 (the client gets only what may
+   * run at once).
+   */
+  queueAhead?: number;
   /** Deliveries claimed per transaction. Default 200. */
   claimBatchSize?: number;
   /** Longest sleep between looks at the queue when nothing wakes the dispatcher. Default 1000 ms. */
@@ -167,8 +175,9 @@ export class Dispatcher {
   private readonly services: Services;
   private readonly http: HttpClient;
   private readonly publisher: Publisher;
-  private readonly maxInFlight: number;
-  private readonly maxPerEndpoint: number;
+  /** requests admitted at once: running in the client plus waiting there (queueAhead) */
+  private readonly window: number;
+  private readonly windowPerEndpoint: number;
   private readonly leaseMs: number;
   private readonly claimBatchSize: number;
   private readonly pollIntervalMs: number;
@@ -212,14 +221,18 @@ export class Dispatcher {
     this.services = options.services;
     this.http = options.http;
     this.publisher = options.publisher;
-    this.maxInFlight = options.maxInFlight ?? config.maxInFlight;
-    this.maxPerEndpoint = options.maxInFlightPerEndpoint ?? config.maxInFlightPerEndpoint;
+    const maxInFlight = options.maxInFlight ?? config.maxInFlight;
+    const maxPerEndpoint = options.maxInFlightPerEndpoint ?? config.maxInFlightPerEndpoint;
+    const ahead = options.queueAhead ?? 0;
+    // What this dispatcher admits: running in the client plus waiting there.
+    this.window = maxInFlight + ahead;
+    this.windowPerEndpoint = maxPerEndpoint + Math.ceil((maxPerEndpoint * ahead) / maxInFlight);
     this.leaseMs = options.leaseMs ?? config.leaseMs;
     this.claimBatchSize = options.claimBatchSize ?? 200;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
-    this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.maxInFlight / 4)));
+    this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.window / 4)));
     this.commitGatherMs = options.commitGatherMs ?? 10;
   }
 
@@ -289,14 +302,14 @@ export class Dispatcher {
     if (!this.running || !fast || !services.store.writes.open || this.backlog) return false;
     const now = services.clock.now();
     const excluded = new Set(this.excludedEndpoints(now));
-    let free = this.maxInFlight - this.load - this.reserved;
+    let free = this.window - this.load - this.reserved;
     const taken = new Map<string, number>();
     const chosen = new Map<string, WrittenDelivery>();
     for (const written of due) {
       if (free <= 0) break;
       const endpointId = written.delivery.endpoint_id;
       const onEndpoint = (this.perEndpoint.get(endpointId) ?? 0) + (this.waiting.get(endpointId)?.length ?? 0) + (taken.get(endpointId) ?? 0);
-      if (excluded.has(endpointId) || onEndpoint >= this.maxPerEndpoint) continue;
+      if (excluded.has(endpointId) || onEndpoint >= this.windowPerEndpoint) continue;
       chosen.set(written.delivery.id, written);
       taken.set(endpointId, (taken.get(endpointId) ?? 0) + 1);
       free--;
@@ -418,7 +431,7 @@ export class Dispatcher {
   private excludedEndpoints(now: number): string[] {
     const excluded: string[] = [];
     for (const [endpointId, count] of this.perEndpoint) {
-      if (count >= this.maxPerEndpoint) excluded.push(endpointId);
+      if (count >= this.windowPerEndpoint) excluded.push(endpointId);
       if (excluded.length >= MAX_EXCLUDED_ENDPOINTS) return excluded;
     }
     for (const job of this.active.values()) {
@@ -438,7 +451,7 @@ export class Dispatcher {
       do {
         this.pumpAgain = false;
         while (this.running) {
-          const free = this.maxInFlight - this.load - this.reserved;
+          const free = this.window - this.load - this.reserved;
           // Refill in batches: a claim is a transaction, and claiming the one slot each completion
           // frees would cost a claim per delivery. Below the watermark, wait for more slots.
           if (free <= 0 || (this.load > 0 && free < this.refillWatermark)) {
@@ -447,6 +460,7 @@ export class Dispatcher {
           }
           const limit = Math.min(free, this.claimBatchSize);
           const { jobs, excluded } = await this.claim(limit);
+          { const g = ((globalThis as any).__claims ??= []); g.push(jobs.length); }
           for (const job of jobs) this.admit(job);
           this.backlog = excluded > 0 || jobs.length >= limit;
           if (jobs.length < limit) break;
@@ -485,7 +499,7 @@ export class Dispatcher {
       async (trx) => {
         const claimed = await claimDue(
           trx,
-          { now, limit, leaseMs: this.leaseMs, perEndpoint: this.maxPerEndpoint, excludeEndpoints },
+          { now, limit, leaseMs: this.leaseMs, perEndpoint: this.windowPerEndpoint, excludeEndpoints },
           services.store.sqlite ? sqliteFastPath(services.store.sqlite) : null,
         );
         if (claimed.length === 0) return [];
@@ -645,7 +659,7 @@ export class Dispatcher {
   /** Starts a job now, or queues it behind its endpoint's concurrency bound. */
   private admit(job: Job): void {
     const endpointId = job.endpoint.id;
-    if ((this.perEndpoint.get(endpointId) ?? 0) >= this.maxPerEndpoint) {
+    if ((this.perEndpoint.get(endpointId) ?? 0) >= this.windowPerEndpoint) {
       const queue = this.waiting.get(endpointId) ?? [];
       queue.push(job);
       this.waiting.set(endpointId, queue);
@@ -740,6 +754,7 @@ export class Dispatcher {
           headers: built.headers,
           body: built.body,
           timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs,
+          key: job.endpoint.id,
         },
         this.stopController.signal,
       );
@@ -798,6 +813,7 @@ export class Dispatcher {
     this.completionsQueued = false;
     const batch = this.pendingCompletions.splice(0);
     if (batch.length === 0) return;
+    { const g = ((globalThis as any).__compl ??= []); g.push(batch.length); }
     // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
     // outcomes. Idle: commit at once.
     const mayWaitMs = this.active.size > batch.length * 4 ? this.commitGatherMs : 0;
@@ -887,6 +903,8 @@ export class Dispatcher {
           duration_ms: result ? Math.round(result.durationMs * 1000) / 1000 : completion.finishedAt - job.attempt.started_at,
           error_class: summary.errorClass,
           error_message: summary.errorMessage,
+          // claimed at started_at, sent once a slot in the HTTP client was free
+          started_at: job.attempt.started_at + Math.round(result?.waitedMs ?? 0),
           finished_at: completion.finishedAt,
         };
         const attempt: AttemptRow = { ...job.attempt, ...attemptChanges };

@@ -70,8 +70,10 @@ for (const dialect of TEST_DIALECTS) {
         .where('endpoint_id', '=', slowEndpoint.endpointId)
         .execute();
       assert.equal(slowRows.length, 20);
-      assert.equal(slowRows.filter((d) => d.status === 'SENDING').length, 2, 'no hanging request has ended yet');
-      assert.equal(slowRows.filter((d) => d.status === 'PENDING').length, 18);
+      const claimed = slowRows.filter((d) => d.status === 'SENDING').length;
+      assert.equal(claimed + slowRows.filter((d) => d.status === 'PENDING').length, 20, 'no hanging request has ended yet');
+      // claimed: the 2 in flight, and at most as many again waiting in the HTTP thread for their slot
+      assert.ok(claimed >= 2 && claimed <= 4, `${claimed} claimed`);
       const lastHealthy = Math.max(...healthy.requests.map((r) => r.receivedAt)) - started;
       console.log(
         `[${dialect}] 20 healthy deliveries next to a hanging endpoint: all succeeded ${elapsed.toFixed(0)} ms after the send ` +

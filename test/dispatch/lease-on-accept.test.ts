@@ -38,13 +38,21 @@ describe('leasing in the accepting commit (sqlite)', () => {
 
   test('with no room, a new delivery waits in the queue and goes out once there is', async () => {
     const s = await setup(t, `${receiver.url}/slow`);
+    const seenBefore = receiver.requests.length;
     receiver.enqueue(hang);
     const first = await sendEvent(t, s.tenantId, { n: 'first' });
     await waitForDelivery(t, (d) => d.event_id === first.event.id, 'SENDING');
+    // The HTTP thread keeps one request ready behind each slot (queueAhead): the second is leased
+    // and waits there, the third finds the dispatcher full and stays in the queue.
     const second = await sendEvent(t, s.tenantId, { n: 'second' });
-    const waiting = await t.app.services.db.selectFrom('deliveries').select('status').where('event_id', '=', second.event.id).executeTakeFirstOrThrow();
-    assert.equal(waiting.status, 'PENDING', 'the only slot is taken: no lease');
-    // the hanging request times out (400 ms), freeing the slot for the waiting delivery
+    const third = await sendEvent(t, s.tenantId, { n: 'third' });
+    const status = async (eventId: string) =>
+      (await t.app.services.db.selectFrom('deliveries').select('status').where('event_id', '=', eventId).executeTakeFirstOrThrow()).status;
+    assert.equal(await status(second.event.id), 'SENDING', 'leased, waiting in the HTTP thread for the slot');
+    assert.equal(await status(third.event.id), 'PENDING', 'the dispatcher is full: no lease');
+    assert.equal(receiver.requests.length - seenBefore, 1, 'one request at a time (SWITCHYARD_MAX_IN_FLIGHT=1)');
+    // the hanging request times out (400 ms), freeing the slot for the waiting deliveries
     await waitForDelivery(t, (d) => d.event_id === second.event.id, 'SUCCEEDED');
+    await waitForDelivery(t, (d) => d.event_id === third.event.id, 'SUCCEEDED');
   });
 });

@@ -1,0 +1,175 @@
+// The worker side of src/dispatch/http-thread.ts: the in-process exchanger, fed and read over the
+// port, behind a concurrency gate (overall and per key) so a request that waits starts the moment a
+// slot frees here, not after the news has travelled to the main thread and a new request back.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createAddressPolicy } from './guard.js';
+import { createExchanger } from './http-client.js';
+import type { FromThread, ThreadInit, ToThread, WireRequest, WireResult } from './http-thread.js';
+
+const port = parentPort;
+if (port === null) throw new Error('http-thread-worker runs only as a worker thread');
+const init = workerData as ThreadInit;
+const exchanger = createExchanger({
+  policy: createAddressPolicy(init.allowPrivateCidrs),
+  ...(init.connectTimeoutMs !== undefined ? { connectTimeoutMs: init.connectTimeoutMs } : {}),
+  ...(init.maxResponseBodyBytes !== undefined ? { maxResponseBodyBytes: init.maxResponseBodyBytes } : {}),
+  ...(init.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: init.keepAliveTimeoutMs } : {}),
+  ...(init.connectionsPerOrigin !== undefined ? { connectionsPerOrigin: init.connectionsPerOrigin } : {}),
+  ...(init.userAgent !== undefined ? { userAgent: init.userAgent } : {}),
+});
+const maxConcurrent = init.maxConcurrent ?? Infinity;
+const maxPerKey = init.maxConcurrentPerKey ?? Infinity;
+const NO_KEY = '';
+
+const running = new Map<number, { key: string; cancel: (reason: unknown) => void }>();
+const runningByKey = new Map<string, number>();
+/** waiting requests per key; the Map keeps keys in the order they last got a slot (round robin) */
+const waiting = new Map<string, WireRequest[]>();
+let waitingCount = 0;
+let outbox: WireResult[] = [];
+let flushScheduled = false;
+let closing = false;
+/** when each waiting request arrived, for the result's waitedMs */
+const arrivedAt = new WeakMap<WireRequest, number>();
+
+function flush(): void {
+  flushScheduled = false;
+  const results = outbox;
+  outbox = [];
+  if (results.length > 0) port!.postMessage({ type: 'results', results } satisfies FromThread);
+}
+
+function answer(result: WireResult): void {
+  outbox.push(result);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    // The results of this turn of the event loop travel as one message.
+    setImmediate(flush);
+  }
+}
+
+function wireError(error: unknown): NonNullable<WireResult['error']> {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined };
+}
+
+function start(request: WireRequest): void {
+  const key = request.key ?? NO_KEY;
+  const arrived = arrivedAt.get(request);
+  const waitedMs = arrived === undefined ? 0 : performance.now() - arrived;
+  let cancel: (reason: unknown) => void;
+  try {
+    cancel = exchanger.start(
+      {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: request.body === null ? null : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength),
+        ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+      },
+      (outcome) => {
+        if (!release(request.id)) return; // cancelled: the caller has already given up on it
+        if (outcome.ok) {
+          const { body, ...rest } = outcome.result;
+          // a copy of exactly its bytes: a pooled Buffer would drag its whole slab across
+          answer({ id: request.id, result: { ...rest, waitedMs, body: new Uint8Array(body) } });
+        } else answer({ id: request.id, error: wireError(outcome.error) });
+      },
+    );
+  } catch (error) {
+    // refused before anything was sent (bad URL, scheme or header): the caller's error
+    answer({ id: request.id, error: wireError(error) });
+    return;
+  }
+  running.set(request.id, { key, cancel });
+  runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
+}
+
+/** Frees the slot of a running exchange; false if it was not running (already released). */
+function release(id: number): boolean {
+  const entry = running.get(id);
+  if (entry === undefined) return false;
+  running.delete(id);
+  const left = (runningByKey.get(entry.key) ?? 1) - 1;
+  if (left > 0) runningByKey.set(entry.key, left);
+  else runningByKey.delete(entry.key);
+  startWaiting();
+  if (closing && running.size === 0 && waitingCount === 0) void finishClosing();
+  return true;
+}
+
+function canStart(key: string): boolean {
+  return running.size < maxConcurrent && (runningByKey.get(key) ?? 0) < maxPerKey;
+}
+
+/** Starts waiting requests while slots are free: keys in turn, each key's requests in order. */
+function startWaiting(): void {
+  for (const [key, queue] of waiting) {
+    if (running.size >= maxConcurrent || waitingCount === 0) return;
+    if (!canStart(key)) continue;
+    const next = queue.shift()!;
+    waitingCount--;
+    // to the back of the line: the next free slot goes to another key first
+    waiting.delete(key);
+    if (queue.length > 0) waiting.set(key, queue);
+    start(next);
+  }
+}
+
+function dropWaiting(id: number): void {
+  for (const [key, queue] of waiting) {
+    const index = queue.findIndex((request) => request.id === id);
+    if (index < 0) continue;
+    queue.splice(index, 1);
+    waitingCount--;
+    if (queue.length === 0) waiting.delete(key);
+    return;
+  }
+}
+
+let closed: Promise<void> | null = null;
+function finishClosing(): Promise<void> {
+  closed ??= exchanger.close().then(() => {
+    flush();
+    port!.postMessage({ type: 'closed' } satisfies FromThread);
+    port!.close();
+  });
+  return closed;
+}
+
+port.postMessage({ type: 'ready' } satisfies FromThread);
+
+port.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'send':
+      for (const request of message.requests) {
+        const key = request.key ?? NO_KEY;
+        const queue = waiting.get(key);
+        if (queue === undefined && canStart(key)) {
+          start(request);
+          continue;
+        }
+        if (queue === undefined) waiting.set(key, [request]);
+        else queue.push(request);
+        waitingCount++;
+        arrivedAt.set(request, performance.now());
+      }
+      break;
+    case 'abort':
+      for (const id of message.ids) {
+        const entry = running.get(id);
+        if (entry === undefined) {
+          dropWaiting(id);
+          continue;
+        }
+        release(id);
+        entry.cancel(new Error('aborted by the caller'));
+      }
+      break;
+    case 'close':
+      closing = true;
+      if (running.size === 0 && waitingCount === 0) void finishClosing();
+      break;
+  }
+});

@@ -1,0 +1,252 @@
+// The outbound HTTP client on a thread of its own. undici's per-request work (building the request,
+// parsing the response, socket writes, timers) is about a third of what a delivery costs the
+// process; on the thread that also runs SQLite (whose commits block it for the fsync) and GraphQL,
+// that caps deliveries per second at what one core does. Here the exchanges run on a worker thread
+// with the very same client (createHttpClient: guard, deadline, capped body), and the main thread
+// only posts requests and reads results, a few of each per message.
+//
+// Nothing here is a library's: worker_threads gives a message port, not a request/response client.
+import { Worker } from 'node:worker_threads';
+import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
+
+export interface ThreadedHttpClientOptions {
+  /** CIDRs the SSRF guard allows besides public addresses (the policy is rebuilt on the thread from these). */
+  allowPrivateCidrs: readonly string[];
+  /** Same as HttpClientOptions.connectTimeoutMs. */
+  connectTimeoutMs?: number;
+  /** Same as HttpClientOptions.maxResponseBodyBytes. */
+  maxResponseBodyBytes?: number;
+  /** Same as HttpClientOptions.keepAliveTimeoutMs. */
+  keepAliveTimeoutMs?: number;
+  /** Same as HttpClientOptions.connectionsPerOrigin. */
+  connectionsPerOrigin?: number;
+  /** Same as HttpClientOptions.userAgent. */
+  userAgent?: string;
+  /**
+   * Requests the thread runs at once; further sends wait in the thread, in order, and start the
+   * moment one ends, without a round trip through the caller's thread. Default: no bound.
+   */
+  maxConcurrent?: number;
+  /** Requests of one `key` (OutboundRequest.key) the thread runs at once; the rest of that key wait. Default: no bound. */
+  maxConcurrentPerKey?: number;
+}
+
+/** What the thread's client is built from: plain data, since functions do not cross threads. */
+export type ThreadInit = ThreadedHttpClientOptions;
+
+export interface WireRequest {
+  id: number;
+  method: OutboundRequest['method'];
+  url: string;
+  headers: Record<string, string>;
+  /** a copy of exactly the body's bytes (a pooled Buffer would drag its whole slab across) */
+  body: Uint8Array | null;
+  timeoutMs: number | undefined;
+  key: string | undefined;
+}
+
+export interface WireResult {
+  id: number;
+  result?: Omit<OutboundResult, 'body'> & { body: Uint8Array };
+  /** send rejected (a caller error): rebuilt as an Error of the same name, message and code */
+  error?: { name: string; message: string; code: string | undefined };
+}
+
+export type ToThread =
+  | { type: 'send'; requests: WireRequest[] }
+  | { type: 'abort'; ids: number[] }
+  | { type: 'close' };
+
+export type FromThread = { type: 'ready' } | { type: 'results'; results: WireResult[] } | { type: 'closed' };
+
+interface Pending {
+  resolve: (result: OutboundResult) => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+}
+
+/** The code for a worker that runs TypeScript when this module does (tsx), plain JavaScript otherwise. */
+function workerSource(): { source: string; eval: true } | { source: URL; eval: false } {
+  const entry = new URL(`./http-thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return { source: entry, eval: false };
+  // Loader hooks registered on the main thread do not reach workers on Node 20: register tsx in the thread first.
+  return {
+    source: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+    eval: true,
+  };
+}
+
+function copyBytes(body: Buffer | null): Uint8Array | null {
+  return body === null ? null : new Uint8Array(body);
+}
+
+function rebuildError(error: NonNullable<WireResult['error']>): Error {
+  const rebuilt = error.name === 'TypeError' ? new TypeError(error.message) : error.name === 'RangeError' ? new RangeError(error.message) : new Error(error.message);
+  if (error.code !== undefined) Object.assign(rebuilt, { code: error.code });
+  return rebuilt;
+}
+
+export interface ThreadedHttpClient extends HttpClient {
+  /**
+   * Resolves once the thread has started and loaded its code (a few hundred ms with tsx): await it
+   * before the first delivery so that one is not the one that waits. Rejects if the thread failed
+   * to start; sends then still work, each starting a new thread.
+   */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Creates an HttpClient whose exchanges run on one worker thread, started at once. Same contract as
+ * createHttpClient. If the thread dies, the requests it held resolve as `network` failures (they
+ * are retried like any other) and the next send starts a new thread.
+ */
+export function createThreadedHttpClient(options: ThreadedHttpClientOptions): ThreadedHttpClient {
+  const init: ThreadInit = { ...options, allowPrivateCidrs: [...options.allowPrivateCidrs] };
+  let worker: Worker | null = null;
+  let nextId = 1;
+  let outbox: WireRequest[] = [];
+  let flushScheduled = false;
+  let closed = false;
+  const pending = new Map<number, Pending>();
+  // One abort listener per signal, not per request: the dispatcher passes the same stop signal to all.
+  const bySignal = new WeakMap<AbortSignal, Set<number>>();
+
+  const settle = (id: number): Pending | undefined => {
+    const entry = pending.get(id);
+    if (entry === undefined) return undefined;
+    pending.delete(id);
+    if (entry.signal) bySignal.get(entry.signal)?.delete(id);
+    if (pending.size === 0) holdProcess();
+    return entry;
+  };
+
+  // Idle, the thread must not keep the process alive; busy or closing, it must (someone waits on it).
+  const holdProcess = () => {
+    if (closed || pending.size > 0) worker?.ref();
+    else worker?.unref();
+  };
+
+  const failAll = (message: string) => {
+    outbox = [];
+    for (const id of [...pending.keys()]) {
+      settle(id)?.resolve({
+        status: null,
+        headers: null,
+        body: Buffer.alloc(0),
+        bodyTruncated: false,
+        durationMs: 0,
+        waitedMs: 0,
+        timeToFirstByteMs: null,
+        errorClass: 'network',
+        errorMessage: message,
+      });
+    }
+  };
+
+  const spawn = (): Worker => {
+    const { source, eval: isEval } = workerSource();
+    const thread = new Worker(source, { eval: isEval, workerData: init, name: 'switchyard-http' });
+    thread.on('message', (message: FromThread) => {
+      if (message.type !== 'results') return;
+      for (const wire of message.results) {
+        const entry = settle(wire.id);
+        if (entry === undefined) continue; // aborted meanwhile: already rejected
+        if (wire.error) entry.reject(rebuildError(wire.error));
+        else if (wire.result) {
+          const { body, ...rest } = wire.result;
+          entry.resolve({ ...rest, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
+        }
+      }
+    });
+    thread.on('error', (error) => {
+      if (worker === thread) worker = null;
+      failAll(`the HTTP thread failed: ${error.message}`);
+    });
+    thread.on('exit', (code) => {
+      if (worker === thread) worker = null;
+      if (pending.size > 0) failAll(`the HTTP thread exited (code ${code})`);
+    });
+    thread.unref();
+    return thread;
+  };
+
+  const flush = () => {
+    flushScheduled = false;
+    if (outbox.length === 0) return;
+    const requests = outbox;
+    outbox = [];
+    worker ??= spawn();
+    holdProcess();
+    worker.postMessage({ type: 'send', requests } satisfies ToThread);
+  };
+
+  const onAbort = (signal: AbortSignal) => {
+    const ids = bySignal.get(signal);
+    if (!ids || ids.size === 0) return;
+    const queued = new Set(ids);
+    ids.clear();
+    // Not yet posted: drop them here; posted: the thread destroys their sockets.
+    outbox = outbox.filter((request) => !queued.has(request.id));
+    for (const id of queued) settle(id)?.reject(signal.reason);
+    worker?.postMessage({ type: 'abort', ids: [...queued] } satisfies ToThread);
+  };
+
+  worker = spawn();
+  const first = worker;
+  const ready = new Promise<void>((resolve, reject) => {
+    first.on('message', (message: FromThread) => {
+      if (message.type === 'ready') resolve();
+    });
+    first.once('error', reject);
+    first.once('exit', (code) => reject(new Error(`the HTTP thread exited (code ${code}) before it was ready`)));
+  });
+  // A failed start is reported to whoever awaits `ready`; nobody awaiting it must not crash the process.
+  ready.catch(() => undefined);
+
+  return {
+    ready,
+    send(request: OutboundRequest, signal?: AbortSignal): Promise<OutboundResult> {
+      if (closed) return Promise.reject(new Error('the HTTP client is closed'));
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      const id = nextId++;
+      return new Promise<OutboundResult>((resolve, reject) => {
+        worker ??= spawn();
+        pending.set(id, { resolve, reject, signal });
+        if (pending.size === 1) holdProcess();
+        if (signal) {
+          let ids = bySignal.get(signal);
+          if (ids === undefined) {
+            ids = new Set();
+            bySignal.set(signal, ids);
+            signal.addEventListener('abort', () => onAbort(signal), { once: true });
+          }
+          ids.add(id);
+        }
+        outbox.push({
+          id,
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          body: copyBytes(request.body),
+          timeoutMs: request.timeoutMs,
+          key: request.key,
+        });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          // The sends of this turn of the event loop travel as one message.
+          setImmediate(flush);
+        }
+      });
+    },
+    async close() {
+      closed = true;
+      flush();
+      const thread = worker;
+      if (thread === null) return;
+      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      holdProcess();
+      thread.postMessage({ type: 'close' } satisfies ToThread);
+      await exited;
+    },
+  };
+}
