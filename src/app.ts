@@ -12,6 +12,7 @@ import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './dispatch/guard.js';
 import { createHttpClient } from './dispatch/http-client.js';
 import { createThreadedHttpClient } from './dispatch/http-thread.js';
+import { createDeliverer } from './dispatch/deliverer.js';
 import { createLocalBus, type Bus } from './pubsub/bus.js';
 import { createRedisBus } from './pubsub/redis-bus.js';
 import { startRetention } from './dispatch/retention.js';
@@ -146,7 +147,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
         maxConcurrentPerKey: config.maxInFlightPerEndpoint,
       })
     : null;
-  const http = threaded ?? createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT });
+  const deliverer = createDeliverer(
+    threaded ?? createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT }),
+  );
   const services = {
     config,
     store,
@@ -160,7 +163,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bus,
   } as Omit<Services, 'dispatcher'> as Services;
   // The thread bounds concurrency itself, so requests can wait there ready to go.
-  services.dispatcher = new Dispatcher({ services, http, publisher: bus, queueAhead: config.httpThread ? config.maxInFlight : 0 });
+  services.dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: config.httpThread ? config.maxInFlight : 0 });
   wakeListeners.add(() => services.dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 
@@ -244,7 +247,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       app.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
       // The first delivery must not be the one that waits for the HTTP thread to load its code.
-      await threaded?.ready;
+      await deliverer.ready;
       if (config.role !== 'api') {
         services.dispatcher.start();
         stopRetention = startRetention(services);
@@ -263,7 +266,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await stopRetention?.();
       await services.dispatcher.stop();
       wakeListeners.clear();
-      await http.close();
+      await deliverer.close();
       await bus.close();
       await store.close();
     },

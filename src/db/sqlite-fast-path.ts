@@ -112,6 +112,32 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
       a.finished_at,
     );
   };
+  // Claimed rows come back as arrays (raw), in DELIVERY_COLUMNS order, made into objects here: with
+  // named columns better-sqlite3 builds each row property by property, ~1 µs a row more (measured).
+  const returning = DELIVERY_COLUMNS.join(', ');
+  const deliveryRow = (v: unknown[]): DeliveryRow => ({
+    id: v[0] as string,
+    tenant_id: v[1] as string,
+    event_id: v[2] as string,
+    hook_id: v[3] as string | null,
+    endpoint_id: v[4] as string,
+    event_type: v[5] as string,
+    status: v[6] as DeliveryRow['status'],
+    attempt_count: v[7] as number,
+    due_at: v[8] as number | null,
+    next_attempt_at: v[9] as number | null,
+    lease_token: v[10] as number,
+    next_trigger: v[11] as DeliveryRow['next_trigger'],
+    last_status_code: v[12] as number | null,
+    last_error: v[13] as string | null,
+    status_reason: v[14] as string | null,
+    created_at: v[15] as number,
+    updated_at: v[16] as number,
+    finished_at: v[17] as number | null,
+  });
+  // The positions above must follow DELIVERY_COLUMNS: a row of the column names themselves maps each name to itself.
+  const probe = deliveryRow([...DELIVERY_COLUMNS]) as unknown as Record<string, unknown>;
+  for (const column of DELIVERY_COLUMNS) if (probe[column] !== column) throw new Error(`deliveryRow maps ${column} from the wrong position`);
   // rowid, not id: the scan then reads only the (covering) due index, never the table.
   const claim = db.prepare(
     `update deliveries
@@ -128,15 +154,15 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
          )
        ) where rank <= @perEndpoint order by due_at limit @limit
      )
-     returning *`,
-  );
+     returning ${returning}`,
+  ).raw(true);
   const lease = db.prepare(
     `update deliveries
        set status = 'SENDING', due_at = @leaseUntil, lease_token = lease_token + 1,
            attempt_count = attempt_count + 1, updated_at = @now
      where id in (select value from json_each(@ids)) and status = 'PENDING'
-     returning *`,
-  );
+     returning ${returning}`,
+  ).raw(true);
   const interrupt = db.prepare(
     `update attempts set outcome = 'INTERRUPTED', error_class = 'interrupted', error_message = @message, finished_at = @now
      where delivery_id in (select value from json_each(@ids)) and outcome = 'IN_FLIGHT'`,
@@ -178,15 +204,15 @@ export function sqliteFastPath(db: SQLite.Database): FastPath {
       releaseKey.run(eventId);
     },
     claimDue: (input) =>
-      claim.all({
+      (claim.all({
         now: input.now,
         leaseUntil: input.leaseUntil,
         scan: input.scan,
         perEndpoint: input.perEndpoint,
         limit: input.limit,
         excluded: JSON.stringify(input.excludeEndpoints),
-      }) as DeliveryRow[],
-    leaseDeliveries: (ids, now, leaseUntil) => lease.all({ ids: JSON.stringify(ids), now, leaseUntil }) as DeliveryRow[],
+      }) as unknown[][]).map(deliveryRow),
+    leaseDeliveries: (ids, now, leaseUntil) => (lease.all({ ids: JSON.stringify(ids), now, leaseUntil }) as unknown[][]).map(deliveryRow),
     interruptAttempts: (ids, now, message) => {
       interrupt.run({ ids: JSON.stringify(ids), now, message });
     },

@@ -19,11 +19,11 @@ import type { TenantRow } from '../modules/tenants/tenant.repository.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services, WrittenDelivery } from '../services.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from './effects.js';
-import type { HttpClient, OutboundResult } from './http-client.js';
+import type { Deliverer, EndpointSpec, HookSpec, SentRequest, StoredResponse } from './deliverer.js';
 import { decide, type AttemptResultSummary, type Decision } from './outcome.js';
 import { claimDue, nextDueAt } from './queue.js';
 import { sqliteFastPath, type AttemptOutcomeColumns } from '../db/sqlite-fast-path.js';
-import { buildRequest, RequestBuildError, type BuiltRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth } from './request.js';
+import { RequestBuildError, type HttpMethod, type PayloadFormat } from './request.js';
 import type { RetryPolicy } from './schedule.js';
 import { secretKey } from './signing.js';
 
@@ -31,7 +31,8 @@ export const USER_AGENT = 'Switchyard/0.1.0';
 
 export interface DispatcherOptions {
   services: Services;
-  http: HttpClient;
+  /** builds and sends the requests (on this thread, or on the HTTP thread) */
+  deliverer: Deliverer;
   publisher: Publisher;
   /** Requests in flight at once, over all endpoints. Default: config.maxInFlight. */
   maxInFlight?: number;
@@ -78,36 +79,24 @@ interface Job {
 
 interface Completion {
   job: Job;
-  built: BuiltRequest | null;
-  result: OutboundResult | null;
+  /** the request as sent; null when none was built */
+  sent: SentRequest | null;
+  response: StoredResponse | null;
   summary: AttemptResultSummary;
   decision: Decision;
   finishedAt: number;
 }
 
-interface EndpointCredentials {
+interface LoadedEndpoint {
+  /** id@updated_at of the row it was made from */
   key: string;
   loadedAt: number;
-  /** decoded once: signing then costs one HMAC per secret, not a base64 decode too */
-  secrets: Buffer[];
-  auth: ReceiverAuth;
+  spec: EndpointSpec;
 }
 
 const MAX_EXCLUDED_ENDPOINTS = 500;
 const CREDENTIALS_TTL_MS = 5_000;
-const RESPONSE_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A response body as stored: UTF-8 text when it is, base64 otherwise (binary, cut mid-character, or NUL). */
-export function encodeResponseBody(body: Buffer): { text: string; encoding: 'utf8' | 'base64' } {
-  if (!body.includes(0)) {
-    try {
-      return { text: RESPONSE_UTF8.decode(body), encoding: 'utf8' };
-    } catch {
-      // not valid UTF-8: fall through to base64
-    }
-  }
-  return { text: body.toString('base64'), encoding: 'base64' };
-}
+export { encodeResponseBody } from './deliverer.js';
 
 /** "5 days", "3 hours", "2 minutes": for messages people read. */
 export function humanDuration(ms: number): string {
@@ -173,7 +162,7 @@ class RateLimiter {
 
 export class Dispatcher {
   private readonly services: Services;
-  private readonly http: HttpClient;
+  private readonly deliverer: Deliverer;
   private readonly publisher: Publisher;
   /** requests admitted at once: running in the client plus waiting there (queueAhead) */
   private readonly window: number;
@@ -199,7 +188,9 @@ export class Dispatcher {
   private readonly perEndpoint = new Map<string, number>();
   private readonly waiting = new Map<string, Job[]>();
   private readonly limiter = new RateLimiter();
-  private readonly credentials = new Map<string, EndpointCredentials>();
+  private readonly endpointSpecs = new Map<string, LoadedEndpoint>();
+  private readonly hookSpecs = new Map<string, HookSpec>();
+  private endpointLoads = 0;
   private readonly running_ = new Set<Promise<void>>();
   private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
   private completionsQueued = false;
@@ -219,7 +210,7 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     const { config } = options.services;
     this.services = options.services;
-    this.http = options.http;
+    this.deliverer = options.deliverer;
     this.publisher = options.publisher;
     const maxInFlight = options.maxInFlight ?? config.maxInFlight;
     const maxPerEndpoint = options.maxInFlightPerEndpoint ?? config.maxInFlightPerEndpoint;
@@ -687,83 +678,79 @@ export class Dispatcher {
     this.track(this.execute(job, release).finally(release));
   }
 
-  private async credentialsFor(endpoint: EndpointRow, now: number): Promise<EndpointCredentials> {
+  /** The hook as requests are built from it, made once per version. */
+  private hookSpec(hook: HookRow): HookSpec {
+    const ref = `${hook.id}@${hook.updated_at}`;
+    let spec = this.hookSpecs.get(hook.id);
+    if (spec === undefined || spec.ref !== ref) {
+      spec = {
+        ref,
+        id: hook.id,
+        name: hook.name,
+        method: hook.method as HttpMethod,
+        path: hook.path,
+        format: hook.format as PayloadFormat,
+        transform: hook.transform,
+        settings: hook.settings,
+      };
+      this.hookSpecs.set(hook.id, spec);
+    }
+    return spec;
+  }
+
+  /** The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS (secrets expire by time). */
+  private async loadEndpointSpec(endpoint: EndpointRow, now: number): Promise<LoadedEndpoint> {
     const key = `${endpoint.id}@${endpoint.updated_at}`;
-    const cached = this.credentials.get(endpoint.id);
-    if (cached && cached.key === key && now - cached.loadedAt < CREDENTIALS_TTL_MS) return cached;
-    const loaded: EndpointCredentials = {
+    const loaded: LoadedEndpoint = {
       key,
       loadedAt: now,
-      secrets: (await loadSigningSecrets(this.services, endpoint.id, now)).map(secretKey),
-      auth: await loadReceiverAuth(this.services, endpoint),
+      spec: {
+        ref: `${key}#${++this.endpointLoads}`,
+        id: endpoint.id,
+        url: endpoint.url,
+        headers: endpoint.headers,
+        auth: loadReceiverAuth(this.services, endpoint),
+        // each key in memory of its own, not a view into a shared slab: it crosses to the HTTP thread with every new ref
+        secrets: (await loadSigningSecrets(this.services, endpoint.id, now)).map((secret) => new Uint8Array(secretKey(secret))),
+      },
     };
-    this.credentials.set(endpoint.id, loaded);
+    this.endpointSpecs.set(endpoint.id, loaded);
     return loaded;
   }
 
   /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
   private async execute(job: Job, requestOver: () => void = () => undefined): Promise<AttemptRow | null> {
     const { services } = this;
-    let built: BuiltRequest | null = null;
-    let result: OutboundResult | null = null;
+    let sent: SentRequest | null = null;
+    let response: StoredResponse | null = null;
     let summary: AttemptResultSummary;
     try {
       if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
       const wait = this.limiter.take(job.endpoint.id, job.endpoint.rate_limit_per_second, services.clock.now());
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const credentials = await this.credentialsFor(job.endpoint, services.clock.now());
-      let parsedPayload: unknown;
-      built = await buildRequest({
-        event: {
-          id: job.event.id,
-          type: job.event.type,
-          // parsed only if a transform or a path template reads it: most requests splice the text
-          get payload() {
-            return (parsedPayload ??= parseJson(job.event.payload));
-          },
-          payloadJson: job.event.payload,
-          channels: parseJson<string[]>(job.event.channels),
-          occurredAt: new Date(job.event.occurred_at),
-          createdAt: new Date(job.event.created_at),
-        },
-        hook: {
-          id: job.hook.id,
-          name: job.hook.name,
-          method: job.hook.method as HttpMethod,
-          path: job.hook.path,
-          format: job.hook.format as PayloadFormat,
-          transform: job.hook.transform,
-          settings: parseJson<Record<string, unknown>>(job.hook.settings),
-        },
-        endpoint: {
-          id: job.endpoint.id,
-          url: job.endpoint.url,
-          auth: credentials.auth,
-          headers: parseJson<Record<string, string>>(job.endpoint.headers),
-          secrets: credentials.secrets,
-        },
-        tenant: { id: job.tenant.id, name: job.tenant.name },
-        deliveryId: job.delivery.id,
-        timestamp: Math.floor(services.clock.now() / 1000),
-        userAgent: USER_AGENT,
-      });
-      result = await this.http.send(
+      const endpoint = this.endpointSpecs.get(job.endpoint.id);
+      const current = endpoint && endpoint.key === `${job.endpoint.id}@${job.endpoint.updated_at}` && services.clock.now() - endpoint.loadedAt < CREDENTIALS_TTL_MS;
+      const delivered = await this.deliverer.deliver(
         {
-          method: built.method,
-          url: built.url,
-          headers: built.headers,
-          body: built.body,
-          timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs,
-          key: job.endpoint.id,
+          event: job.event,
+          hook: this.hookSpec(job.hook),
+          endpoint: current ? endpoint.spec : (await this.loadEndpointSpec(job.endpoint, services.clock.now())).spec,
+          tenant: { id: job.tenant.id, name: job.tenant.name },
+          deliveryId: job.delivery.id,
+          timestamp: Math.floor(services.clock.now() / 1000),
+          userAgent: USER_AGENT,
         },
+        { timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
         this.stopController.signal,
       );
-      const ok = result.errorClass === null && result.status !== null && result.status >= 200 && result.status < 300;
+      sent = delivered.request;
+      response = delivered.response;
+      const ok = response.errorClass === null && response.status !== null && response.status >= 200 && response.status < 300;
       summary = {
-        status: result.status,
-        errorClass: result.errorClass ?? (ok ? null : 'http_status'),
-        errorMessage: result.errorMessage ?? (ok ? null : `the receiver answered ${result.status}`),
-        retryAfter: result.headers?.['retry-after'] ?? null,
+        status: response.status,
+        errorClass: response.errorClass ?? (ok ? null : 'http_status'),
+        errorMessage: response.errorMessage ?? (ok ? null : `the receiver answered ${response.status}`),
+        retryAfter: response.retryAfter,
       };
     } catch (error) {
       summary = this.classifyThrown(job, error);
@@ -781,7 +768,7 @@ export class Dispatcher {
             now,
             random: this.random,
           });
-    return this.complete({ job, built, result, summary, decision, finishedAt: now });
+    return this.complete({ job, sent, response, summary, decision, finishedAt: now });
   }
 
   private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
@@ -883,28 +870,27 @@ export class Dispatcher {
         endpointEnabled.set(endpointId, false);
       };
       for (const completion of batch) {
-        const { job, built, result, summary } = completion;
+        const { job, sent, response, summary } = completion;
         let decision = completion.decision;
         if (decision.kind === 'retry' && summary.errorClass !== 'interrupted' && !(await stillEnabled(job.endpoint.id))) {
           decision = { kind: 'failed', reason: `${decision.reason}; not retried: the endpoint is disabled` };
         }
-        const body = result ? encodeResponseBody(result.body) : null;
         const attemptChanges: AttemptOutcomeColumns = {
           outcome: summary.errorClass === 'interrupted' ? 'INTERRUPTED' : decision.kind === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
-          request_method: built?.method ?? job.attempt.request_method,
-          request_url: built?.url ?? job.attempt.request_url,
-          request_headers: JSON.stringify(built?.redactedHeaders ?? {}),
-          request_body: built?.body ? built.body.toString('utf8') : null,
-          response_status: result?.status ?? null,
-          response_headers: result?.headers ? JSON.stringify(result.headers) : null,
-          response_body: body ? body.text : null,
-          response_body_encoding: body ? body.encoding : 'utf8',
-          response_body_truncated: result?.bodyTruncated ? 1 : 0,
-          duration_ms: result ? Math.round(result.durationMs * 1000) / 1000 : completion.finishedAt - job.attempt.started_at,
+          request_method: sent?.method ?? job.attempt.request_method,
+          request_url: sent?.url ?? job.attempt.request_url,
+          request_headers: sent?.redactedHeadersJson ?? '{}',
+          request_body: sent?.body ?? null,
+          response_status: response?.status ?? null,
+          response_headers: response?.headersJson ?? null,
+          response_body: response ? response.body : null,
+          response_body_encoding: response ? response.bodyEncoding : 'utf8',
+          response_body_truncated: response?.bodyTruncated ? 1 : 0,
+          duration_ms: response ? Math.round(response.durationMs * 1000) / 1000 : completion.finishedAt - job.attempt.started_at,
           error_class: summary.errorClass,
           error_message: summary.errorMessage,
           // claimed at started_at, sent once a slot in the HTTP client was free
-          started_at: job.attempt.started_at + Math.round(result?.waitedMs ?? 0),
+          started_at: job.attempt.started_at + Math.round(response?.waitedMs ?? 0),
           finished_at: completion.finishedAt,
         };
         const attempt: AttemptRow = { ...job.attempt, ...attemptChanges };

@@ -3,8 +3,17 @@
 // slot frees here, not after the news has travelled to the main thread and a new request back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAddressPolicy } from './guard.js';
+import { storedResponse } from './deliverer.js';
 import { createExchanger } from './http-client.js';
-import type { FromThread, ThreadInit, ToThread, WireRequest, WireResult } from './http-thread.js';
+import {
+  ownBytes,
+  toWireError,
+  type FromThread,
+  type ThreadInit,
+  type ToThread,
+  type WireRequest,
+  type WireResult,
+} from './http-thread.js';
 
 const port = parentPort;
 if (port === null) throw new Error('http-thread-worker runs only as a worker thread');
@@ -24,13 +33,16 @@ const NO_KEY = '';
 const running = new Map<number, { key: string; cancel: (reason: unknown) => void }>();
 const runningByKey = new Map<string, number>();
 /** waiting requests per key; the Map keeps keys in the order they last got a slot (round robin) */
-const waiting = new Map<string, WireRequest[]>();
+const waiting = new Map<string, Queued[]>();
 let waitingCount = 0;
 let outbox: WireResult[] = [];
 let flushScheduled = false;
 let closing = false;
-/** when each waiting request arrived, for the result's waitedMs */
-const arrivedAt = new WeakMap<WireRequest, number>();
+interface Queued {
+  request: WireRequest;
+  /** set while it waits for a slot, for the result's waitedMs */
+  arrivedAt: number | null;
+}
 
 function flush(): void {
   flushScheduled = false;
@@ -48,38 +60,29 @@ function answer(result: WireResult): void {
   }
 }
 
-function wireError(error: unknown): NonNullable<WireResult['error']> {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const code = (e as { code?: unknown }).code;
-  return { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined };
+function timeout(request: WireRequest): { timeoutMs?: number } {
+  return request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs };
 }
 
-function start(request: WireRequest): void {
+function start({ request, arrivedAt }: Queued): void {
   const key = request.key ?? NO_KEY;
-  const arrived = arrivedAt.get(request);
-  const waitedMs = arrived === undefined ? 0 : performance.now() - arrived;
+  const waitedMs = arrivedAt === null ? 0 : performance.now() - arrivedAt;
+  const body = request.body === null ? null : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
   let cancel: (reason: unknown) => void;
   try {
-    cancel = exchanger.start(
-      {
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        body: request.body === null ? null : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength),
-        ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
-      },
-      (outcome) => {
-        if (!release(request.id)) return; // cancelled: the caller has already given up on it
-        if (outcome.ok) {
-          const { body, ...rest } = outcome.result;
-          // a copy of exactly its bytes: a pooled Buffer would drag its whole slab across
-          answer({ id: request.id, result: { ...rest, waitedMs, body: new Uint8Array(body) } });
-        } else answer({ id: request.id, error: wireError(outcome.error) });
-      },
-    );
+    cancel = exchanger.start({ method: request.method, url: request.url, headers: request.headers, body, ...timeout(request) }, (outcome) => {
+      if (!release(request.id)) return; // cancelled: the caller has already given up on it
+      if (!outcome.ok) answer({ id: request.id, error: toWireError(outcome.error) });
+      else if (request.kind === 'store') answer({ id: request.id, stored: storedResponse({ ...outcome.result, waitedMs }) });
+      else {
+        const { body: received, ...rest } = outcome.result;
+        // a copy of exactly its bytes: a pooled Buffer would drag its whole slab across
+        answer({ id: request.id, result: { ...rest, waitedMs, body: ownBytes(received) } });
+      }
+    });
   } catch (error) {
     // refused before anything was sent (bad URL, scheme or header): the caller's error
-    answer({ id: request.id, error: wireError(error) });
+    answer({ id: request.id, error: toWireError(error) });
     return;
   }
   running.set(request.id, { key, cancel });
@@ -119,7 +122,7 @@ function startWaiting(): void {
 
 function dropWaiting(id: number): void {
   for (const [key, queue] of waiting) {
-    const index = queue.findIndex((request) => request.id === id);
+    const index = queue.findIndex((queued) => queued.request.id === id);
     if (index < 0) continue;
     queue.splice(index, 1);
     waitingCount--;
@@ -144,16 +147,17 @@ port.on('message', (message: ToThread) => {
   switch (message.type) {
     case 'send':
       for (const request of message.requests) {
+        const queued: Queued = { request, arrivedAt: null };
         const key = request.key ?? NO_KEY;
         const queue = waiting.get(key);
         if (queue === undefined && canStart(key)) {
-          start(request);
+          start(queued);
           continue;
         }
-        if (queue === undefined) waiting.set(key, [request]);
-        else queue.push(request);
+        queued.arrivedAt = performance.now();
+        if (queue === undefined) waiting.set(key, [queued]);
+        else queue.push(queued);
         waitingCount++;
-        arrivedAt.set(request, performance.now());
       }
       break;
     case 'abort':

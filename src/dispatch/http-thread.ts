@@ -1,12 +1,17 @@
-// The outbound HTTP client on a thread of its own. undici's per-request work (building the request,
-// parsing the response, socket writes, timers) is about a third of what a delivery costs the
-// process; on the thread that also runs SQLite (whose commits block it for the fsync) and GraphQL,
-// that caps deliveries per second at what one core does. Here the exchanges run on a worker thread
-// with the very same client (createHttpClient: guard, deadline, capped body), and the main thread
-// only posts requests and reads results, a few of each per message.
+// Outbound requests on a thread of their own. undici's per-request work (request set-up, response
+// parsing, socket writes, timers) was about a third of what a delivery cost the main thread, which
+// also runs SQLite (whose commits block it for the fsync) and GraphQL; that capped deliveries per
+// second at what one core does. Here the exchanges run on a worker thread with the very same code
+// (the guarded exchanger of http-client.ts), and the main thread only posts requests and reads
+// results, a few of each per message. A concurrency gate on the thread (overall and per key) lets
+// the dispatcher hand over more than may run at once: the next request starts the moment one ends.
+//
+// Requests are built (body, signature) on the main thread: measured, building them on this one cost
+// more in all than it saved there (a bigger message each way, and the thread's own slower turns).
 //
 // Nothing here is a library's: worker_threads gives a message port, not a request/response client.
 import { Worker } from 'node:worker_threads';
+import { storedResponse, type StoredResponse, type StoringHttpClient } from './deliverer.js';
 import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
 
 export interface ThreadedHttpClientOptions {
@@ -23,7 +28,7 @@ export interface ThreadedHttpClientOptions {
   /** Same as HttpClientOptions.userAgent. */
   userAgent?: string;
   /**
-   * Requests the thread runs at once; further sends wait in the thread, in order, and start the
+   * Requests the thread runs at once; further ones wait in the thread, in order, and start the
    * moment one ends, without a round trip through the caller's thread. Default: no bound.
    */
   maxConcurrent?: number;
@@ -34,8 +39,16 @@ export interface ThreadedHttpClientOptions {
 /** What the thread's client is built from: plain data, since functions do not cross threads. */
 export type ThreadInit = ThreadedHttpClientOptions;
 
+interface WireCommon {
+  id: number;
+  timeoutMs: number | undefined;
+  key: string | undefined;
+}
+
 export interface WireRequest {
   id: number;
+  /** `send`: answer with the OutboundResult; `store`: with the StoredResponse (made on the thread) */
+  kind: 'send' | 'store';
   method: OutboundRequest['method'];
   url: string;
   headers: Record<string, string>;
@@ -45,11 +58,20 @@ export interface WireRequest {
   key: string | undefined;
 }
 
+export interface WireError {
+  name: string;
+  message: string;
+  code: string | undefined;
+}
+
 export interface WireResult {
   id: number;
+  /** a `send`'s result */
   result?: Omit<OutboundResult, 'body'> & { body: Uint8Array };
-  /** send rejected (a caller error): rebuilt as an Error of the same name, message and code */
-  error?: { name: string; message: string; code: string | undefined };
+  /** a `store`'s response: plain strings cross cheaply */
+  stored?: StoredResponse;
+  /** rejected: rebuilt as an Error of the same name, message and code */
+  error?: WireError;
 }
 
 export type ToThread =
@@ -60,7 +82,8 @@ export type ToThread =
 export type FromThread = { type: 'ready' } | { type: 'results'; results: WireResult[] } | { type: 'closed' };
 
 interface Pending {
-  resolve: (result: OutboundResult) => void;
+  kind: WireRequest['kind'];
+  resolve: (value: OutboundResult | StoredResponse) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
 }
@@ -76,29 +99,36 @@ function workerSource(): { source: string; eval: true } | { source: URL; eval: f
   };
 }
 
-function copyBytes(body: Buffer | null): Uint8Array | null {
-  return body === null ? null : new Uint8Array(body);
+/** Exactly these bytes in a buffer of their own: a small Buffer is a view into a shared 8 KiB slab, which a copy would drag along whole. */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
-function rebuildError(error: NonNullable<WireResult['error']>): Error {
+export function toWireError(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined };
+}
+
+function rebuildError(error: WireError): Error {
   const rebuilt = error.name === 'TypeError' ? new TypeError(error.message) : error.name === 'RangeError' ? new RangeError(error.message) : new Error(error.message);
   if (error.code !== undefined) Object.assign(rebuilt, { code: error.code });
   return rebuilt;
 }
 
-export interface ThreadedHttpClient extends HttpClient {
+export interface ThreadedHttpClient extends StoringHttpClient {
   /**
    * Resolves once the thread has started and loaded its code (a few hundred ms with tsx): await it
    * before the first delivery so that one is not the one that waits. Rejects if the thread failed
-   * to start; sends then still work, each starting a new thread.
+   * to start; requests then still work, each starting a new thread.
    */
   readonly ready: Promise<void>;
 }
 
 /**
- * Creates an HttpClient whose exchanges run on one worker thread, started at once. Same contract as
- * createHttpClient. If the thread dies, the requests it held resolve as `network` failures (they
- * are retried like any other) and the next send starts a new thread.
+ * Creates an HttpClient whose requests are exchanged on one worker thread, started at once. Same
+ * contract as createHttpClient. If the thread dies, the requests it held resolve as `network`
+ * failures (they are retried like any other) and the next request starts a new thread.
  */
 export function createThreadedHttpClient(options: ThreadedHttpClientOptions): ThreadedHttpClient {
   const init: ThreadInit = { ...options, allowPrivateCidrs: [...options.allowPrivateCidrs] };
@@ -110,6 +140,11 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
   const pending = new Map<number, Pending>();
   // One abort listener per signal, not per request: the dispatcher passes the same stop signal to all.
   const bySignal = new WeakMap<AbortSignal, Set<number>>();
+  // Idle, the thread must not keep the process alive; busy or closing, it must (someone waits on it).
+  const holdProcess = () => {
+    if (closed || pending.size > 0) worker?.ref();
+    else worker?.unref();
+  };
 
   const settle = (id: number): Pending | undefined => {
     const entry = pending.get(id);
@@ -120,16 +155,11 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
     return entry;
   };
 
-  // Idle, the thread must not keep the process alive; busy or closing, it must (someone waits on it).
-  const holdProcess = () => {
-    if (closed || pending.size > 0) worker?.ref();
-    else worker?.unref();
-  };
-
   const failAll = (message: string) => {
     outbox = [];
     for (const id of [...pending.keys()]) {
-      settle(id)?.resolve({
+      const entry = settle(id)!;
+      const result: OutboundResult = {
         status: null,
         headers: null,
         body: Buffer.alloc(0),
@@ -139,7 +169,8 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
         timeToFirstByteMs: null,
         errorClass: 'network',
         errorMessage: message,
-      });
+      };
+      entry.resolve(entry.kind === 'send' ? result : storedResponse(result));
     }
   };
 
@@ -152,6 +183,7 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
         const entry = settle(wire.id);
         if (entry === undefined) continue; // aborted meanwhile: already rejected
         if (wire.error) entry.reject(rebuildError(wire.error));
+        else if (wire.stored) entry.resolve(wire.stored);
         else if (wire.result) {
           const { body, ...rest } = wire.result;
           entry.resolve({ ...rest, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
@@ -183,12 +215,47 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
   const onAbort = (signal: AbortSignal) => {
     const ids = bySignal.get(signal);
     if (!ids || ids.size === 0) return;
-    const queued = new Set(ids);
+    const aborted = new Set(ids);
     ids.clear();
-    // Not yet posted: drop them here; posted: the thread destroys their sockets.
-    outbox = outbox.filter((request) => !queued.has(request.id));
-    for (const id of queued) settle(id)?.reject(signal.reason);
-    worker?.postMessage({ type: 'abort', ids: [...queued] } satisfies ToThread);
+    // Not yet posted: dropped here; posted: the thread ends them and closes their connections.
+    outbox = outbox.filter((request) => !aborted.has(request.id));
+    for (const id of aborted) settle(id)?.reject(signal.reason);
+    worker?.postMessage({ type: 'abort', ids: [...aborted] } satisfies ToThread);
+  };
+
+  const enqueue = <T extends OutboundResult | StoredResponse>(kind: WireRequest['kind'], request: OutboundRequest, signal: AbortSignal | undefined): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the HTTP client is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      worker ??= spawn();
+      pending.set(id, { kind, resolve: resolve as (value: OutboundResult | StoredResponse) => void, reject, signal });
+      if (pending.size === 1) holdProcess();
+      if (signal) {
+        let ids = bySignal.get(signal);
+        if (ids === undefined) {
+          ids = new Set();
+          bySignal.set(signal, ids);
+          signal.addEventListener('abort', () => onAbort(signal), { once: true });
+        }
+        ids.add(id);
+      }
+      outbox.push({
+        id,
+        kind,
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: request.body === null ? null : ownBytes(request.body),
+        timeoutMs: request.timeoutMs,
+        key: request.key,
+      });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        // The requests of this turn of the event loop travel as one message.
+        setImmediate(flush);
+      }
+    });
   };
 
   worker = spawn();
@@ -205,39 +272,8 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
 
   return {
     ready,
-    send(request: OutboundRequest, signal?: AbortSignal): Promise<OutboundResult> {
-      if (closed) return Promise.reject(new Error('the HTTP client is closed'));
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      const id = nextId++;
-      return new Promise<OutboundResult>((resolve, reject) => {
-        worker ??= spawn();
-        pending.set(id, { resolve, reject, signal });
-        if (pending.size === 1) holdProcess();
-        if (signal) {
-          let ids = bySignal.get(signal);
-          if (ids === undefined) {
-            ids = new Set();
-            bySignal.set(signal, ids);
-            signal.addEventListener('abort', () => onAbort(signal), { once: true });
-          }
-          ids.add(id);
-        }
-        outbox.push({
-          id,
-          method: request.method,
-          url: request.url,
-          headers: request.headers,
-          body: copyBytes(request.body),
-          timeoutMs: request.timeoutMs,
-          key: request.key,
-        });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          // The sends of this turn of the event loop travel as one message.
-          setImmediate(flush);
-        }
-      });
-    },
+    send: (request, signal) => enqueue<OutboundResult>('send', request, signal),
+    sendAndStore: (request, signal) => enqueue<StoredResponse>('store', request, signal),
     async close() {
       closed = true;
       flush();

@@ -19,7 +19,7 @@ export interface ClaimOptions {
 
 const CLAIMABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
 /** how far past `limit` the candidate scan looks, so the per-endpoint cap still fills a batch */
-const SCAN_FACTOR = 4;
+const SCAN_FACTOR = 2;
 
 /**
  * Claims due deliveries (PENDING/RETRYING that are due, and SENDING whose lease expired) and
