@@ -144,8 +144,8 @@ export interface Delivered {
 
 /** An HttpClient that can also answer with the response as stored, made where the exchange ran. */
 export interface StoringHttpClient extends HttpClient {
-  /** send(), answered with storedResponse(result) */
-  sendAndStore(request: OutboundRequest, signal?: AbortSignal): Promise<StoredResponse>;
+  /** send(), answered with storedResponse(result); `bodyText`, when given, is `request.body` as text (cheaper to pass on than bytes) */
+  sendAndStore(request: OutboundRequest, signal?: AbortSignal, bodyText?: string | null): Promise<StoredResponse>;
   /** resolves once the client can send at once */
   readonly ready: Promise<void>;
 }
@@ -220,9 +220,9 @@ export function createDeliverer(http: HttpClient | StoringHttpClient): Deliverer
           method: built.method,
           url: built.url,
           redactedHeadersJson: JSON.stringify(built.redactedHeaders),
-          body: built.body?.toString('utf8') ?? null,
+          body: built.bodyText,
         },
-        response: storing ? await storing.sendAndStore(outbound, signal) : storedResponse(await http.send(outbound, signal)),
+        response: storing ? await storing.sendAndStore(outbound, signal, built.bodyText) : storedResponse(await http.send(outbound, signal)),
       };
     },
     ready: storing?.ready ?? Promise.resolve(),

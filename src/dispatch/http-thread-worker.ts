@@ -67,7 +67,8 @@ function timeout(request: WireRequest): { timeoutMs?: number } {
 function start({ request, arrivedAt }: Queued): void {
   const key = request.key ?? NO_KEY;
   const waitedMs = arrivedAt === null ? 0 : performance.now() - arrivedAt;
-  const body = request.body === null ? null : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  const sent = request.body;
+  const body = sent === null ? null : typeof sent === 'string' ? Buffer.from(sent, 'utf8') : Buffer.from(sent.buffer, sent.byteOffset, sent.byteLength);
   let cancel: (reason: unknown) => void;
   try {
     cancel = exchanger.start({ method: request.method, url: request.url, headers: request.headers, body, ...timeout(request) }, (outcome) => {

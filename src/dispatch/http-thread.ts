@@ -52,8 +52,12 @@ export interface WireRequest {
   method: OutboundRequest['method'];
   url: string;
   headers: Record<string, string>;
-  /** a copy of exactly the body's bytes (a pooled Buffer would drag its whole slab across) */
-  body: Uint8Array | null;
+  /**
+   * The body as text when the caller has it (a string crosses as a plain copy; bytes need an
+   * ArrayBuffer of their own on each side), else a copy of exactly its bytes (a pooled Buffer
+   * would drag its whole slab across).
+   */
+  body: string | Uint8Array | null;
   timeoutMs: number | undefined;
   key: string | undefined;
 }
@@ -223,7 +227,12 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
     worker?.postMessage({ type: 'abort', ids: [...aborted] } satisfies ToThread);
   };
 
-  const enqueue = <T extends OutboundResult | StoredResponse>(kind: WireRequest['kind'], request: OutboundRequest, signal: AbortSignal | undefined): Promise<T> => {
+  const enqueue = <T extends OutboundResult | StoredResponse>(
+    kind: WireRequest['kind'],
+    request: OutboundRequest,
+    signal: AbortSignal | undefined,
+    bodyText?: string | null,
+  ): Promise<T> => {
     if (closed) return Promise.reject(new Error('the HTTP client is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = nextId++;
@@ -246,7 +255,7 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
         method: request.method,
         url: request.url,
         headers: request.headers,
-        body: request.body === null ? null : ownBytes(request.body),
+        body: request.body === null ? null : typeof bodyText === 'string' ? bodyText : ownBytes(request.body),
         timeoutMs: request.timeoutMs,
         key: request.key,
       });
@@ -273,7 +282,7 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
   return {
     ready,
     send: (request, signal) => enqueue<OutboundResult>('send', request, signal),
-    sendAndStore: (request, signal) => enqueue<StoredResponse>('store', request, signal),
+    sendAndStore: (request, signal, bodyText) => enqueue<StoredResponse>('store', request, signal, bodyText),
     async close() {
       closed = true;
       flush();

@@ -65,6 +65,8 @@ export interface BuiltRequest {
   redactedHeaders: Record<string, string>;
   /** the exact bytes sent and signed; null for GET/HEAD */
   body: Buffer | null;
+  /** the same body as the text it was made from (what the attempt log stores) */
+  bodyText: string | null;
 }
 
 /**
@@ -175,6 +177,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   const url = hook.path ? resolvePath(hook.path, endpoint.url, getScope()) : endpoint.url;
 
   let body: Buffer | null = null;
+  let bodyText: string | null = null;
   let contentType: string | null = null;
   const isCloudEvents = hook.format === 'CLOUDEVENTS' || hook.format === 'CLOUDEVENTS_BINARY';
   // Structured mode has nowhere to put the event without a body, so GET/HEAD fall back to binary mode.
@@ -207,6 +210,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
         contentType = JSON_TYPE;
     }
     body = Buffer.from(text, 'utf8');
+    bodyText = text;
   }
 
   // A Map until the end: insertion order is kept and a name like `__proto__` stays an ordinary header.
@@ -267,7 +271,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
       ALWAYS_REDACTED.has(name) || name === apiKeyHeader ? REDACTED : value,
     ]),
   );
-  return { method: hook.method, url, headers: sent, redactedHeaders: redacted, body };
+  return { method: hook.method, url, headers: sent, redactedHeaders: redacted, body, bodyText };
 }
 
 // ---------------------------------------------------------------------------------------------
