@@ -191,7 +191,7 @@ export class Dispatcher {
   private readonly endpointSpecs = new Map<string, LoadedEndpoint>();
   private readonly hookSpecs = new Map<string, HookSpec>();
   private endpointLoads = 0;
-  private readonly running_ = new Set<Promise<void>>();
+  private readonly running_ = new Set<Promise<unknown>>();
   private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
   private completionsQueued = false;
   /** jobs whose outcome is being written: their leases are still ours */
@@ -414,9 +414,13 @@ export class Dispatcher {
   }
 
   private track(promise: Promise<unknown>): void {
-    const settled = promise.then(() => undefined);
-    this.running_.add(settled);
-    void settled.finally(() => this.running_.delete(settled));
+    this.running_.add(promise);
+    const done = () => this.running_.delete(promise);
+    promise.then(done, (error: unknown) => {
+      done();
+      // A bug, not a failed attempt: the delivery keeps its lease and is claimed again when it expires.
+      this.services.log.error('dispatcher: an attempt could not be recorded', { error: String(error) });
+    });
   }
 
   private excludedEndpoints(now: number): string[] {
@@ -675,7 +679,8 @@ export class Dispatcher {
       // would cost an empty claim.
       if (this.backlog) this.wake();
     };
-    this.track(this.execute(job, release).finally(release));
+    // execute calls release once its request is over, whatever happens (release is idempotent)
+    this.track(this.execute(job, release));
   }
 
   /** The hook as requests are built from it, made once per version. */
@@ -754,8 +759,9 @@ export class Dispatcher {
       };
     } catch (error) {
       summary = this.classifyThrown(job, error);
+    } finally {
+      requestOver();
     }
-    requestOver();
     const now = services.clock.now();
     const decision: Decision =
       summary.errorClass === 'interrupted'
