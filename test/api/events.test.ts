@@ -111,6 +111,26 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(await storedCounts(t, tenantId), { events: 0, deliveries: 0, attempts: 0 });
     });
 
+    test('the next send sees every change to event types and tenants (SQLite keeps them in memory)', async () => {
+      const { tenantId } = await catchAllTenant();
+      const accepted = async (input: Record<string, unknown>) => assert.equal((await t.ok(SEND, { input })).sendEvent.__typename, 'SendEventPayload');
+      // Each step first makes the answer known (and so remembered), then changes it.
+      assert.deepEqual(paths(await refused({ tenantId, type: 'later.created', payload: {} })), ['input/type']);
+      await ensureEventType(t, 'later.created');
+      await accepted({ tenantId, type: 'later.created', payload: {} });
+      await t.ok(`mutation { archiveEventType(input: {name: "later.created"}) { __typename } }`);
+      assert.match((await refused({ tenantId, type: 'later.created', payload: {} }))[0]!.message, /archived/);
+      await t.ok(`mutation { createEventType(input: {name: "later.created", schema: {type: "object", required: ["n"]}}) { __typename } }`);
+      assert.deepEqual(paths(await refused({ tenantId, type: 'later.created', payload: {} })), ['input/payload/n']);
+      await t.ok(`mutation { updateEventType(input: {name: "later.created", schema: {type: "object"}}) { __typename } }`);
+      await accepted({ tenantId, type: 'later.created', payload: {} });
+
+      const gone = await createTenant(t, 'short-lived');
+      await accepted({ tenantId: gone, type: 'later.created', payload: {} });
+      await t.ok(`mutation($id: ID!) { deleteTenant(input: {id: $id, force: true}) { __typename } }`, { id: gone });
+      assert.deepEqual(paths(await refused({ tenantId: gone, type: 'later.created', payload: {} })), ['input/tenantId']);
+    });
+
     test('an unknown tenant is refused at input.tenantId, alone or with an unknown type', async () => {
       await ensureEventType(t, 'invoice.paid');
       const missing = 'tnt_01JAAAAAAAAAAAAAAAAAAAAAAA';

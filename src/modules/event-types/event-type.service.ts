@@ -2,6 +2,7 @@ import { newId } from '../../db/ids.js';
 import { parseJsonOrNull, toJson, toJsonOrNull } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
+import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
 import {
   findEventTypeByName,
@@ -63,7 +64,7 @@ function checkInput(services: Services, input: EventTypeInput, schema: unknown):
 /** Creates a type; creating an archived type again unarchives it with the new definition. */
 export async function createEventType(services: Services, input: EventTypeInput): Promise<EventTypeRow> {
   checkInput(services, input, input.schema);
-  return services.db.transaction().execute(async (trx) => {
+  const created = await services.db.transaction().execute(async (trx) => {
     const existing = await findEventTypeByName(trx, input.name);
     const now = services.clock.now();
     if (existing && !existing.archived) throw new ConflictError(`event type ${input.name} already exists`);
@@ -91,6 +92,8 @@ export async function createEventType(services: Services, input: EventTypeInput)
     await insertEventType(trx, row);
     return row;
   });
+  invalidateCatalog(services);
+  return created;
 }
 
 export async function updateEventType(services: Services, input: EventTypeInput): Promise<EventTypeRow> {
@@ -106,6 +109,7 @@ export async function updateEventType(services: Services, input: EventTypeInput)
   if (input.schema !== undefined) changes.schema = toJsonOrNull(input.schema);
   if (input.examples !== undefined && input.examples !== null) changes.examples = toJson(input.examples);
   await updateEventTypeRow(services.db, existing.id, changes);
+  invalidateCatalog(services);
   return { ...existing, ...changes };
 }
 
@@ -115,6 +119,7 @@ export async function archiveEventType(services: Services, name: string): Promis
   if (existing.archived) return existing;
   const changes = { archived: 1, updated_at: Math.max(services.clock.now(), existing.updated_at + 1) };
   await updateEventTypeRow(services.db, existing.id, changes);
+  invalidateCatalog(services);
   return { ...existing, ...changes };
 }
 

@@ -13,6 +13,7 @@ import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook
 import { compileHookMatcher } from '../hooks/hook.service.js';
 import type { Executor } from '../../db/schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
+import { catalogCache } from './catalog-cache.js';
 import {
   findEventByIdempotencyKey,
   insertDeliveries,
@@ -138,9 +139,12 @@ async function checkEvent(
   store: EventStore,
 ): Promise<CheckedEvent | null> {
   const before = problems.problems.length;
+  const catalog = catalogCache(services);
   let tenantId = '';
   try {
     tenantId = targetTenant(actor, input.tenantId);
+    if (catalog && !cache.tenants.has(tenantId) && catalog.tenants.has(tenantId)) cache.tenants.set(tenantId, Promise.resolve(catalog.tenants.get(tenantId)!));
+    if (catalog && !cache.types.has(input.type) && catalog.types.has(input.type)) cache.types.set(input.type, Promise.resolve(catalog.types.get(input.type)));
     if (store.tenantAndEventType && !cache.tenants.has(tenantId) && !cache.types.has(input.type)) {
       const both = store.tenantAndEventType(tenantId, input.type);
       cache.tenants.set(tenantId, Promise.resolve(both.tenantExists));
@@ -148,7 +152,9 @@ async function checkEvent(
     }
     let exists = cache.tenants.get(tenantId);
     if (!exists) cache.tenants.set(tenantId, (exists = Promise.resolve(store.tenantExists(tenantId))));
-    if (!(await exists)) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
+    const found = await exists;
+    catalog?.tenants.set(tenantId, found);
+    if (!found) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
   } catch (error) {
     problems.add([...prefix, 'tenantId'], (error as Error).message);
   }
@@ -160,6 +166,7 @@ async function checkEvent(
   let typeLookup = cache.types.get(input.type);
   if (!typeLookup) cache.types.set(input.type, (typeLookup = Promise.resolve(store.eventType(input.type))));
   const type = await typeLookup;
+  catalog?.types.set(input.type, type);
   if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
   else if (type.schema !== null && size <= services.config.maxPayloadBytes) {

@@ -3,6 +3,7 @@ import { newId } from '../../db/ids.js';
 import { toJson } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
+import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
 import {
   countTenantEndpoints,
@@ -57,6 +58,7 @@ export async function createTenant(services: Services, input: TenantInput): Prom
     updated_at: now,
   };
   await insertTenant(services.db, row);
+  invalidateCatalog(services);
   return row;
 }
 
@@ -77,7 +79,7 @@ export async function updateTenant(services: Services, actor: Actor, id: string,
 
 /** Refused while the tenant has endpoints, unless `force` (then everything of the tenant goes). */
 export async function deleteTenant(services: Services, actor: Actor, id: string, force: boolean): Promise<TenantRow> {
-  return services.db.transaction().execute(async (trx) => {
+  const deleted = await services.db.transaction().execute(async (trx) => {
     const tenant = await findTenantById(trx, id);
     if (!tenant || !canSee(actor, tenant.id)) throw new NotFoundError('Tenant', id);
     const endpoints = await countTenantEndpoints(trx, id);
@@ -87,6 +89,8 @@ export async function deleteTenant(services: Services, actor: Actor, id: string,
     await deleteTenantRow(trx, id);
     return tenant;
   });
+  invalidateCatalog(services);
+  return deleted;
 }
 
 export function pageTenants(services: Services, args: PageArgs) {
