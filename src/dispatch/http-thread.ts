@@ -261,8 +261,10 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
       });
       if (!flushScheduled) {
         flushScheduled = true;
-        // The requests of this turn of the event loop travel as one message.
-        setImmediate(flush);
+        // The requests made in this run of the event loop's callbacks (the dispatcher starts a whole
+        // claim's worth in one synchronous pass) travel as one message, posted without waiting for
+        // the loop's next turn: idle, that turn is latency nobody needs.
+        queueMicrotask(flush);
       }
     });
   };
