@@ -8,7 +8,7 @@
 // deliveries are leased in the very commit that accepts the event (leaseWritten).
 import { setMaxListeners } from 'node:events';
 import { newId } from '../db/ids.js';
-import { parseJson, parseJsonOrNull } from '../db/json.js';
+import { parseJsonOrNull } from '../db/json.js';
 import type { AttemptTrigger, DeliveryStatus, Executor } from '../db/schema.js';
 import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
 import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
@@ -455,7 +455,6 @@ export class Dispatcher {
           }
           const limit = Math.min(free, this.claimBatchSize);
           const { jobs, excluded } = await this.claim(limit);
-          { const g = ((globalThis as any).__claims ??= []); g.push(jobs.length); }
           for (const job of jobs) this.admit(job);
           this.backlog = excluded > 0 || jobs.length >= limit;
           if (jobs.length < limit) break;
@@ -806,7 +805,6 @@ export class Dispatcher {
     this.completionsQueued = false;
     const batch = this.pendingCompletions.splice(0);
     if (batch.length === 0) return;
-    { const g = ((globalThis as any).__compl ??= []); g.push(batch.length); }
     // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
     // outcomes. Idle: commit at once.
     const mayWaitMs = this.active.size > batch.length * 4 ? this.commitGatherMs : 0;

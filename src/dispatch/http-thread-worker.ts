@@ -30,6 +30,12 @@ const maxConcurrent = init.maxConcurrent ?? Infinity;
 const maxPerKey = init.maxConcurrentPerKey ?? Infinity;
 const NO_KEY = '';
 
+interface Queued {
+  request: WireRequest;
+  /** set while it waits for a slot, for the result's waitedMs */
+  arrivedAt: number | null;
+}
+
 const running = new Map<number, { key: string; cancel: (reason: unknown) => void }>();
 const runningByKey = new Map<string, number>();
 /** waiting requests per key; the Map keeps keys in the order they last got a slot (round robin) */
@@ -38,11 +44,6 @@ let waitingCount = 0;
 let outbox: WireResult[] = [];
 let flushScheduled = false;
 let closing = false;
-interface Queued {
-  request: WireRequest;
-  /** set while it waits for a slot, for the result's waitedMs */
-  arrivedAt: number | null;
-}
 
 function flush(): void {
   flushScheduled = false;
