@@ -96,9 +96,11 @@ interface Pending {
 function workerSource(): { source: string; eval: true } | { source: URL; eval: false } {
   const entry = new URL(`./http-thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   if (!import.meta.url.endsWith('.ts')) return { source: entry, eval: false };
-  // Loader hooks registered on the main thread do not reach workers on Node 20: register tsx in the thread first.
+  // Loader hooks registered on the main thread do not reach workers on Node 20: register tsx in the
+  // thread first. Resolved here, from this file: the eval'd code would resolve from the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
   return {
-    source: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+    source: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
     eval: true,
   };
 }
@@ -202,7 +204,8 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
       if (worker === thread) worker = null;
       if (pending.size > 0) failAll(`the HTTP thread exited (code ${code})`);
     });
-    thread.unref();
+    // Starting, it keeps the process alive (someone may be awaiting `ready`); then only while busy.
+    thread.once('message', () => holdProcess());
     return thread;
   };
 

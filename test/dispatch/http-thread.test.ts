@@ -2,6 +2,10 @@
 // suite, run against createThreadedHttpClient, plus what only the thread has (its concurrency gate,
 // the response as stored).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { createThreadedHttpClient, type ThreadedHttpClient } from '../../src/dispatch/http-thread.js';
 import type { OutboundRequest } from '../../src/dispatch/http-client.js';
@@ -63,6 +67,12 @@ describe('the HTTP thread', () => {
     await Promise.all(running);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(!receiver.requests.some((r) => r.url === '/never'), 'the aborted request never reached the receiver');
+  });
+
+  test('the thread loads whatever the working directory (npm start from elsewhere)', async () => {
+    const child = fileURLToPath(new URL('../helpers/http-thread-child.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), child], { cwd: tmpdir(), timeout: 30_000 });
+    assert.equal(stdout.trim(), 'ready');
   });
 
   test('sendAndStore answers with the response as the attempt log stores it', async () => {
