@@ -163,7 +163,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bus,
   } as Omit<Services, 'dispatcher'> as Services;
   // The thread bounds concurrency itself, so requests can wait there ready to go.
-  services.dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: config.httpThread ? config.maxInFlight : 0 });
+  services.dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: threaded ? config.maxInFlight : 0 });
   wakeListeners.add(() => services.dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 

@@ -4,33 +4,24 @@
 // of src/dispatch/http-thread.ts, which also turns the response into the stored text there).
 import { parseJson } from '../db/json.js';
 import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
-import { buildRequest, type HttpMethod, type PayloadFormat, type ReceiverAuth, type RequestContext } from './request.js';
+import { buildRequest, type HttpMethod, type RequestContext } from './request.js';
 
 /**
  * A hook as requests are built from it. `ref` names this version (id and updated_at): the same ref
  * always comes with the same fields, so a deliverer parses (and the HTTP thread is sent) each once.
  */
-export interface HookSpec {
+export interface HookSpec extends Omit<RequestContext['hook'], 'settings'> {
   ref: string;
-  id: string;
-  name: string;
-  method: HttpMethod;
-  path: string | null;
-  format: PayloadFormat;
-  transform: string | null;
   /** JSON text, as stored */
   settings: string;
 }
 
 /** An endpoint with its decrypted credentials, as requests are built from it; `ref` as for HookSpec (a reload of the credentials gets a new one). */
-export interface EndpointSpec {
+export interface EndpointSpec extends Omit<RequestContext['endpoint'], 'headers' | 'secrets'> {
   ref: string;
-  id: string;
-  url: string;
   /** JSON text, as stored */
   headers: string;
-  auth: ReceiverAuth;
-  /** valid signing keys, newest first (RequestContext.endpoint.secrets) */
+  /** valid signing keys, newest first (RequestContext.endpoint.secrets); plain bytes once they have crossed threads */
   secrets: readonly (string | Uint8Array)[];
 }
 

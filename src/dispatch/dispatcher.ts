@@ -94,10 +94,10 @@ interface LoadedEndpoint {
   spec: EndpointSpec;
 }
 
+const endpointKey = (endpoint: EndpointRow) => `${endpoint.id}@${endpoint.updated_at}`;
+
 const MAX_EXCLUDED_ENDPOINTS = 500;
 const CREDENTIALS_TTL_MS = 5_000;
-export { encodeResponseBody } from './deliverer.js';
-
 /** "5 days", "3 hours", "2 minutes": for messages people read. */
 export function humanDuration(ms: number): string {
   const units: [number, string][] = [
@@ -702,9 +702,15 @@ export class Dispatcher {
     return spec;
   }
 
-  /** The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS (secrets expire by time). */
-  private async loadEndpointSpec(endpoint: EndpointRow, now: number): Promise<LoadedEndpoint> {
-    const key = `${endpoint.id}@${endpoint.updated_at}`;
+  /** The loaded spec of this version of the endpoint, unless it is CREDENTIALS_TTL_MS old (secrets expire by time). */
+  private currentEndpointSpec(endpoint: EndpointRow, now: number): EndpointSpec | undefined {
+    const loaded = this.endpointSpecs.get(endpoint.id);
+    return loaded && loaded.key === endpointKey(endpoint) && now - loaded.loadedAt < CREDENTIALS_TTL_MS ? loaded.spec : undefined;
+  }
+
+  /** The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS. */
+  private async loadEndpointSpec(endpoint: EndpointRow, now: number): Promise<EndpointSpec> {
+    const key = endpointKey(endpoint);
     const loaded: LoadedEndpoint = {
       key,
       loadedAt: now,
@@ -719,7 +725,7 @@ export class Dispatcher {
       },
     };
     this.endpointSpecs.set(endpoint.id, loaded);
-    return loaded;
+    return loaded.spec;
   }
 
   /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
@@ -732,13 +738,11 @@ export class Dispatcher {
       if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
       const wait = this.limiter.take(job.endpoint.id, job.endpoint.rate_limit_per_second, services.clock.now());
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const endpoint = this.endpointSpecs.get(job.endpoint.id);
-      const current = endpoint && endpoint.key === `${job.endpoint.id}@${job.endpoint.updated_at}` && services.clock.now() - endpoint.loadedAt < CREDENTIALS_TTL_MS;
       const delivered = await this.deliverer.deliver(
         {
           event: job.event,
           hook: this.hookSpec(job.hook),
-          endpoint: current ? endpoint.spec : (await this.loadEndpointSpec(job.endpoint, services.clock.now())).spec,
+          endpoint: this.currentEndpointSpec(job.endpoint, services.clock.now()) ?? (await this.loadEndpointSpec(job.endpoint, services.clock.now())),
           tenant: { id: job.tenant.id, name: job.tenant.name },
           deliveryId: job.delivery.id,
           timestamp: Math.floor(services.clock.now() / 1000),

@@ -443,8 +443,6 @@ export function createExchanger(options: HttpClientOptions): Exchanger {
     let controller: Dispatcher.DispatchController | null = null;
     /** set once the outcome is decided (by undici, the deadline or the caller); later news is ignored */
     let settled = false;
-    /** why we ended it before undici did: the deadline or the caller's reason */
-    let endedBy: { deadline: DeadlineExceededError } | { caller: unknown } | null = null;
 
     const result = (errorClass: ErrorClass | null, errorMessage: string | null): OutboundResult => ({
       status,
@@ -470,7 +468,6 @@ export function createExchanger(options: HttpClientOptions): Exchanger {
 
     const deadline = setTimeout(() => {
       const error = new DeadlineExceededError(timeoutMs);
-      endedBy = { deadline: error };
       finish({ ok: true, result: result('timeout', error.message) });
       end(error);
     }, timeoutMs);
@@ -478,7 +475,8 @@ export function createExchanger(options: HttpClientOptions): Exchanger {
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(requestController) {
         controller = requestController;
-        if (endedBy !== null) requestController.abort(new Error('the exchange had already ended'));
+        // ended (deadline or caller) while it waited for a connection
+        if (settled) requestController.abort(new Error('the exchange had already ended'));
       },
       onResponseStart(_controller, statusCode, rawHeaders) {
         if (statusCode < 200) return; // 1xx informational: the final answer is still to come
@@ -504,8 +502,8 @@ export function createExchanger(options: HttpClientOptions): Exchanger {
         finish({ ok: true, result: result(null, null) });
       },
       onResponseError(_controller, error) {
+        // the deadline, the caller or the body cap ended it, and said so already
         if (settled) return;
-        if (endedBy !== null && 'caller' in endedBy) return finish({ ok: false, error: endedBy.caller });
         if (CALLER_ERROR_CODES.has(errorCode(error))) return finish({ ok: false, error });
         finish({ ok: true, result: result(classifyError(error), describeError(error)) });
       },
@@ -533,7 +531,6 @@ export function createExchanger(options: HttpClientOptions): Exchanger {
 
     return (reason: unknown) => {
       if (settled) return;
-      endedBy = { caller: reason };
       finish({ ok: false, error: reason });
       end(reason instanceof Error ? reason : new Error(String(reason)));
     };

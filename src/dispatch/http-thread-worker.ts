@@ -137,7 +137,7 @@ let closed: Promise<void> | null = null;
 function finishClosing(): Promise<void> {
   closed ??= exchanger.close().then(() => {
     flush();
-    port!.postMessage({ type: 'closed' } satisfies FromThread);
+    // the port was the last thing keeping the thread: it exits, which the main side waits for
     port!.close();
   });
   return closed;

@@ -83,7 +83,7 @@ export type ToThread =
   | { type: 'abort'; ids: number[] }
   | { type: 'close' };
 
-export type FromThread = { type: 'ready' } | { type: 'results'; results: WireResult[] } | { type: 'closed' };
+export type FromThread = { type: 'ready' } | { type: 'results'; results: WireResult[] };
 
 interface Pending {
   kind: WireRequest['kind'];

@@ -17,9 +17,8 @@ const MAX_ENTRIES = 10_000;
 
 const caches = new WeakMap<Services, CatalogCache>();
 
-/** The cache of this app's store, or null where it would not be kept up to date (PostgreSQL). */
-export function catalogCache(services: Services): CatalogCache | null {
-  if (services.store.dialect !== 'sqlite') return null;
+/** The cache of this app's SQLite store (on PostgreSQL nothing calls it: it would not be kept up to date). */
+export function catalogCache(services: Services): CatalogCache {
   let cache = caches.get(services);
   if (cache === undefined) {
     cache = { tenants: new Map(), types: new Map() };

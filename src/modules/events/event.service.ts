@@ -13,7 +13,7 @@ import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook
 import { compileHookMatcher } from '../hooks/hook.service.js';
 import type { Executor } from '../../db/schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { catalogCache } from './catalog-cache.js';
+import { catalogCache, type CatalogCache } from './catalog-cache.js';
 import {
   findEventByIdempotencyKey,
   insertDeliveries,
@@ -84,11 +84,29 @@ function kyselyStore(db: Executor): EventStore {
   };
 }
 
-function sqliteStore(fast: FastPath): EventStore {
+/** `catalog`: answers remembered between calls; each is stored as it is read, so an invalidation that follows a read always wins. */
+function sqliteStore(fast: FastPath, catalog: CatalogCache): EventStore {
+  const tenantExists = (id: string) => {
+    let exists = catalog.tenants.get(id);
+    if (exists === undefined) catalog.tenants.set(id, (exists = fast.tenantExists(id)));
+    return exists;
+  };
+  const eventType = (name: string) => {
+    if (catalog.types.has(name)) return catalog.types.get(name);
+    const row = fast.eventTypeByName(name);
+    catalog.types.set(name, row);
+    return row;
+  };
   return {
-    tenantExists: (id) => fast.tenantExists(id),
-    tenantAndEventType: (tenantId, name) => fast.tenantAndEventType(tenantId, name),
-    eventType: (name) => fast.eventTypeByName(name),
+    tenantExists,
+    tenantAndEventType: (tenantId, name) => {
+      if (catalog.tenants.has(tenantId) || catalog.types.has(name)) return { tenantExists: tenantExists(tenantId), eventType: eventType(name) };
+      const both = fast.tenantAndEventType(tenantId, name);
+      catalog.tenants.set(tenantId, both.tenantExists);
+      catalog.types.set(name, both.eventType);
+      return both;
+    },
+    eventType,
     routableHooks: (tenantId) => fast.routableHooks(tenantId),
     dependencies: (hookIds) => {
       const edges = new Map<string, string[]>();
@@ -117,7 +135,7 @@ async function withEventStore<T>(
 ): Promise<T> {
   const { sqlite } = services.store;
   if (sqlite) {
-    const store = sqliteStore(sqliteFastPath(sqlite));
+    const store = sqliteStore(sqliteFastPath(sqlite), catalogCache(services));
     return write ? services.store.writes.run(() => work(store), committed) : services.db.connection().execute(() => work(store));
   }
   return write ? services.store.writes.run((trx) => work(kyselyStore(trx)), committed) : work(kyselyStore(services.db));
@@ -139,12 +157,9 @@ async function checkEvent(
   store: EventStore,
 ): Promise<CheckedEvent | null> {
   const before = problems.problems.length;
-  const catalog = catalogCache(services);
   let tenantId = '';
   try {
     tenantId = targetTenant(actor, input.tenantId);
-    if (catalog && !cache.tenants.has(tenantId) && catalog.tenants.has(tenantId)) cache.tenants.set(tenantId, Promise.resolve(catalog.tenants.get(tenantId)!));
-    if (catalog && !cache.types.has(input.type) && catalog.types.has(input.type)) cache.types.set(input.type, Promise.resolve(catalog.types.get(input.type)));
     if (store.tenantAndEventType && !cache.tenants.has(tenantId) && !cache.types.has(input.type)) {
       const both = store.tenantAndEventType(tenantId, input.type);
       cache.tenants.set(tenantId, Promise.resolve(both.tenantExists));
@@ -152,9 +167,7 @@ async function checkEvent(
     }
     let exists = cache.tenants.get(tenantId);
     if (!exists) cache.tenants.set(tenantId, (exists = Promise.resolve(store.tenantExists(tenantId))));
-    const found = await exists;
-    catalog?.tenants.set(tenantId, found);
-    if (!found) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
+    if (!(await exists)) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
   } catch (error) {
     problems.add([...prefix, 'tenantId'], (error as Error).message);
   }
@@ -166,7 +179,6 @@ async function checkEvent(
   let typeLookup = cache.types.get(input.type);
   if (!typeLookup) cache.types.set(input.type, (typeLookup = Promise.resolve(store.eventType(input.type))));
   const type = await typeLookup;
-  catalog?.types.set(input.type, type);
   if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
   else if (type.schema !== null && size <= services.config.maxPayloadBytes) {
