@@ -1,5 +1,6 @@
 // Prefixed, time-ordered ids (prefix + ULID). Time order keeps B-tree inserts at the right edge
 // (several times faster than random ids at volume) and makes `ORDER BY id` mean "by creation".
+import { randomFillSync } from 'node:crypto';
 import { encodeTime, monotonicFactory } from 'ulid';
 
 export const ID_PREFIXES = {
@@ -16,7 +17,20 @@ export const ID_PREFIXES = {
 
 export type IdKind = keyof typeof ID_PREFIXES;
 
-const nextUlid = monotonicFactory();
+// ulid's default source calls crypto.getRandomValues once per character (16 calls, 16 small
+// allocations per id in a new millisecond): on an idle process that alone cost ~0.1 ms per sent
+// event. The same CSPRNG, drawn 4 KiB at a time, costs a fraction of it.
+const randomPool = Buffer.allocUnsafe(4096);
+let randomOffset = randomPool.length;
+function pooledRandom(): number {
+  if (randomOffset === randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  return randomPool[randomOffset++]! / 256;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${nextUlid(now)}`;
