@@ -35,7 +35,12 @@ async function close(): Promise<void> {
   }
 }
 
-async function startYoga(): Promise<string> {
+/**
+ * A stock Yoga answering `{ __typename }` (the issue's ceiling). With `bodyLimit: false`, Yoga as
+ * Switchyard runs it: without its request-body limit, whose per-request TransformStream costs more
+ * than the rest of a `{ __typename }` request (Switchyard enforces its limit before Yoga instead).
+ */
+async function startYoga(options: { bodyLimit?: boolean } | null = null): Promise<string> {
   await close();
   const yoga = createYoga({
     schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
@@ -43,6 +48,7 @@ async function startYoga(): Promise<string> {
     graphiql: false,
     landingPage: false,
     logging: false,
+    ...(options?.bodyLimit === false ? { maxRequestBodySize: false as const } : {}),
   });
   server = createServer(yoga);
   server.keepAliveTimeout = 120_000;

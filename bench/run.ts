@@ -430,6 +430,8 @@ async function figureAPI() {
   const { tenantIds } = await setupTenants(server.url, receiverUrl);
   const ceilings = await spawn('ceilings', './ceilings.ts');
   const yogaUrl = await ceilings.call<string>('startYoga');
+  const bareCeilings = await spawn('ceilings-no-body-limit', './ceilings.ts');
+  const bareYogaUrl = await bareCeilings.call<string>('startYoga', { bodyLimit: false });
   let k = 0;
   const single = () =>
     JSON.stringify({
@@ -450,6 +452,7 @@ async function figureAPI() {
     batch: (text: string) => text.includes('"__typename":"SendEventsPayload"'),
   };
   const ceiling: number[] = [];
+  const bareCeiling: number[] = [];
   const sendEvent: number[] = [];
   const sendEvents: number[] = [];
   const maxRequests = 2_000_000;
@@ -457,10 +460,12 @@ async function figureAPI() {
   // Warm-up, not counted.
   const warmMs = QUICK ? 600 : 1_000;
   await drive(yogaUrl, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: () => typename, check: checks.typename });
+  await drive(bareYogaUrl, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: () => typename, check: checks.typename });
   await drive(server.url, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: single, check: checks.single });
   await drive(server.url, { clients: config.batchClients, durationMs: warmMs, maxRequests, body: batch, check: checks.batch });
   for (let round = 0; round < config.rounds; round++) {
     const c = await drive(yogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename });
+    const bare = await drive(bareYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename });
     type CommitStats = { commits: number; units: number };
     const before = await server.child.call<CommitStats>('commits');
     const s = await withProfile(server.child, 'api', `api-sendEvent-r${round + 1}`, () =>
@@ -472,21 +477,25 @@ async function figureAPI() {
       drive(server.url, { clients: config.batchClients, durationMs, maxRequests, body: batch, check: checks.batch }),
     );
     ceiling.push(c.perSecond);
+    bareCeiling.push(bare.perSecond);
     sendEvent.push(s.perSecond);
     sendEvents.push(b.perSecond * config.batchSize);
     log(
-      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s · sendEvent ${fmtNum(s.perSecond)} events/s ` +
+      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s (without the body limit ${fmtNum(bare.perSecond)}) · sendEvent ${fmtNum(s.perSecond)} events/s ` +
         `(${fmtNum(commitsPerSecond)} commits/s, ${(s.perSecond / Math.max(1, commitsPerSecond)).toFixed(1)} events each) · ` +
         `sendEvents ${fmtNum(b.perSecond * config.batchSize)} events/s (${fmtNum(b.perSecond)} req/s)`,
     );
   }
   await ceilings.exit();
+  await bareCeilings.exit();
   await server.child.exit();
   const c = rounds(ceiling);
+  const bare = rounds(bareCeiling);
+  const bareRatio = pairedRatio(sendEvent, bareCeiling);
   const s = rounds(sendEvent);
   const b = rounds(sendEvents);
   const sendEventRatio = pairedRatio(sendEvent, ceiling);
-  results.api = { sendEventPairedRatio: sendEventRatio, typename: c, sendEvent: s, sendEvents: b, clients: config.apiClients, batchClients: config.batchClients, roundMs: durationMs };
+  results.api = { sendEventPairedRatio: sendEventRatio, sendEventPairedRatioNoBodyLimit: bareRatio, typename: c, typenameNoBodyLimit: bare, sendEvent: s, sendEvents: b, clients: config.apiClients, batchClients: config.batchClients, roundMs: durationMs };
   rows.push({
     figure: `(2a) sendEvent events/s (1 per request, ${config.apiClients} clients, dispatcher off)`,
     switchyard: fmtRounds(s),
@@ -494,6 +503,14 @@ async function figureAPI() {
     ratio: fmtRatio(sendEventRatio),
     target: '≥ 0.5× { __typename }',
     pass: pass(sendEventRatio.median >= 0.5),
+  });
+  rows.push({
+    figure: `(2a') the same sendEvent against Yoga as Switchyard runs it: its request-body limit off (Switchyard checks sizes before Yoga)`,
+    switchyard: fmtRounds(s),
+    ceiling: `Yoga { __typename }, no body limit ${fmtRounds(bare)}`,
+    ratio: fmtRatio(bareRatio),
+    target: '— (reported)',
+    pass: '—',
   });
   rows.push({
     figure: `(2b) sendEvents events/s (${config.batchSize} per request, ${config.batchClients} clients, dispatcher off)`,
