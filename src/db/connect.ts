@@ -58,7 +58,8 @@ export function openStore(options: StoreOptions): Store {
   if (options.url !== ':memory:') mkdirSync(dirname(options.url), { recursive: true });
   const sqlite = new SQLite(options.url);
   sqlite.pragma('journal_mode = WAL');
-  // FULL: a delivery acknowledged to the producer survives power loss, not just a process crash.
+  // FULL: a delivery acknowledged to the producer survives power loss, not just a process crash
+  // (the group commit keeps that guarantee with a WAL fsync of its own, off the event loop).
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
@@ -69,7 +70,17 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', sqlite, writes: createGroupCommit(db, sqlite), close: () => db.destroy() };
+  const writes = createGroupCommit(db, sqlite);
+  return {
+    db,
+    dialect: 'sqlite',
+    sqlite,
+    writes,
+    close: async () => {
+      writes.close();
+      await db.destroy();
+    },
+  };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

@@ -1,14 +1,16 @@
 // The group commit (src/db/group-commit.ts) on a real SQLite file: units ready together share one
 // commit, a failing unit is undone alone, callbacks run at the commit in order, waiting units wait
-// for a unit that may not, and nothing resolves before the commit.
+// for a unit that may not, and nothing resolves before the commit and its WAL sync.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { openStore, type Store } from '../../src/db/connect.js';
-import type { Executor } from '../../src/db/schema.js';
+import { createGroupCommit, type GroupCommit } from '../../src/db/group-commit.js';
+import type { Database, Executor } from '../../src/db/schema.js';
 
 describe('group commit (sqlite)', () => {
   let dir: string;
@@ -95,5 +97,90 @@ describe('group commit (sqlite)', () => {
     const started = performance.now();
     assert.equal(await store.writes.run(insert('l'), undefined, { mayWaitMs: 40 }), 'l');
     assert.ok(performance.now() - started >= 35);
+  });
+});
+
+// The WAL sync off the event loop: a group commits with synchronous=NORMAL, then its units wait for
+// an fsync of the WAL file (here a controllable one) before anything resolves or is published.
+describe('group commit (sqlite): the WAL sync', () => {
+  let dir: string;
+  let sqlite: SQLite.Database;
+  let db: Kysely<Database>;
+  let writes: GroupCommit;
+  const syncs: { fd: number; done: (error: NodeJS.ErrnoException | null) => void }[] = [];
+  let syncRequested: (() => void) | null = null;
+  const nextSync = () => new Promise<void>((resolve) => (syncs.length > 0 ? resolve() : (syncRequested = resolve)));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'switchyard-wal-sync-'));
+    sqlite = new SQLite(join(dir, 'test.db'));
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    writes = createGroupCommit(db, sqlite, {
+      // never idle: every commit takes the thread-pool path, which the test holds and releases
+      idleAfterMs: Infinity,
+      fsyncWal: (fd, done) => {
+        syncs.push({ fd, done });
+        syncRequested?.();
+        syncRequested = null;
+      },
+    });
+    await sql`create table notes (id integer primary key, text text not null unique)`.execute(db);
+  });
+  after(async () => {
+    writes.close();
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const insert = (text: string) => async (executor: Executor) => {
+    await sql`insert into notes (text) values (${text})`.execute(executor);
+    return text;
+  };
+
+  test('nothing resolves or is published before the WAL sync; units queued meanwhile form the next group', async () => {
+    const seen: string[] = [];
+    let levelInGroup: unknown = null;
+    const first = writes
+      .run(async (executor) => {
+        levelInGroup = sqlite.pragma('synchronous', { simple: true });
+        return insert('a')(executor);
+      }, () => seen.push('committed a'))
+      .then((value) => seen.push(`resolved ${value}`));
+    await nextSync();
+    const sync = syncs.shift()!;
+    assert.ok(sync.fd > 2, 'the WAL file is synced');
+    assert.equal(levelInGroup, 1, 'the group commits with NORMAL (its sync is the one below)');
+    assert.equal(sqlite.pragma('synchronous', { simple: true }), 2, 'FULL again outside the group');
+    // committed in SQLite, not yet durable: nobody has been told
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(seen.length, 0);
+    const before = writes.stats().commits;
+    const second = writes.run(insert('b')).then((value) => seen.push(`resolved ${value}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writes.stats().commits, before, 'waits for the sync in progress');
+    sync.done(null);
+    await first;
+    assert.deepEqual(seen, ['committed a', 'resolved a']);
+    await nextSync();
+    assert.equal(writes.stats().commits, before + 1);
+    syncs.shift()!.done(null);
+    await second;
+    assert.deepEqual(seen, ['committed a', 'resolved a', 'resolved b']);
+  });
+
+  test('a failed sync rejects its units and publishes nothing; the next group syncs again', async () => {
+    const seen: string[] = [];
+    const failing = writes.run(insert('c'), () => seen.push('committed c'));
+    await nextSync();
+    const error = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    syncs.shift()!.done(error);
+    await assert.rejects(failing, /EIO/);
+    assert.equal(seen.length, 0);
+    const next = writes.run(insert('d'));
+    await nextSync();
+    syncs.shift()!.done(null);
+    assert.equal(await next, 'd');
   });
 });
