@@ -118,8 +118,7 @@ describe('group commit (sqlite): the WAL sync', () => {
     sqlite.pragma('synchronous = FULL');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     writes = createGroupCommit(db, sqlite, {
-      // never idle: every commit takes the thread-pool path, which the test holds and releases
-      idleAfterMs: Infinity,
+      // the sync the test holds and releases
       fsyncWal: (fd, done) => {
         syncs.push({ fd, done });
         syncRequested?.();
