@@ -101,7 +101,8 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
   const openWal = (): number | null => {
     if (walPath === null) return null;
     try {
-      walFd ??= openSync(walPath, 'r');
+      // read-write although nothing is written through it: Windows flushes only handles opened for writing
+      walFd ??= openSync(walPath, 'r+');
     } catch {
       return null; // not there (yet): this commit syncs as configured
     }
