@@ -526,10 +526,12 @@ export class Dispatcher {
     fresh?: ReadonlyMap<string, WrittenDelivery>,
   ): Promise<Job[]> {
     const fast = this.services.store.sqlite ? sqliteFastPath(this.services.store.sqlite) : null;
-    const ids = claimed.map((d) => d.id);
+    // Only a delivery attempted before (this claim counted its second attempt or later) can have an
+    // attempt left IN_FLIGHT by a worker that stopped: first attempts skip the look-up.
+    const ids = fresh ? [] : claimed.filter((d) => d.attempt_count > 1).map((d) => d.id);
     const interrupted = 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired';
-    if (fresh) {
-      // never attempted: no earlier attempt can be left IN_FLIGHT
+    if (ids.length === 0) {
+      // nothing attempted before: no earlier attempt can be left IN_FLIGHT
     } else if (fast) fast.interruptAttempts(ids, now, interrupted);
     else {
       for (const part of chunks(ids)) {
