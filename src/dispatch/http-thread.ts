@@ -34,10 +34,12 @@ export interface ThreadedHttpClientOptions {
   maxConcurrent?: number;
   /** Requests of one `key` (OutboundRequest.key) the thread runs at once; the rest of that key wait. Default: no bound. */
   maxConcurrentPerKey?: number;
+  /** The thread's module (default: ./http-thread-worker): tests wrap it to make the thread die on cue. */
+  threadEntry?: URL;
 }
 
 /** What the thread's client is built from: plain data, since functions do not cross threads. */
-export type ThreadInit = ThreadedHttpClientOptions;
+export type ThreadInit = Omit<ThreadedHttpClientOptions, 'threadEntry'>;
 
 interface WireCommon {
   id: number;
@@ -93,9 +95,8 @@ interface Pending {
 }
 
 /** The code for a worker that runs TypeScript when this module does (tsx), plain JavaScript otherwise. */
-function workerSource(): { source: string; eval: true } | { source: URL; eval: false } {
-  const entry = new URL(`./http-thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return { source: entry, eval: false };
+function workerSource(entry = new URL(`./http-thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)): { source: string; eval: true } | { source: URL; eval: false } {
+  if (!entry.pathname.endsWith('.ts')) return { source: entry, eval: false };
   // Loader hooks registered on the main thread do not reach workers on Node 20: register tsx in the
   // thread first. Resolved here, from this file: the eval'd code would resolve from the working directory.
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -137,7 +138,8 @@ export interface ThreadedHttpClient extends StoringHttpClient {
  * failures (they are retried like any other) and the next request starts a new thread.
  */
 export function createThreadedHttpClient(options: ThreadedHttpClientOptions): ThreadedHttpClient {
-  const init: ThreadInit = { ...options, allowPrivateCidrs: [...options.allowPrivateCidrs] };
+  const { threadEntry, ...threadOptions } = options;
+  const init: ThreadInit = { ...threadOptions, allowPrivateCidrs: [...options.allowPrivateCidrs] };
   let worker: Worker | null = null;
   let nextId = 1;
   let outbox: WireRequest[] = [];
@@ -181,7 +183,7 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
   };
 
   const spawn = (): Worker => {
-    const { source, eval: isEval } = workerSource();
+    const { source, eval: isEval } = workerSource(threadEntry);
     const thread = new Worker(source, { eval: isEval, workerData: init, name: 'switchyard-http' });
     thread.on('message', (message: FromThread) => {
       if (message.type !== 'results') return;

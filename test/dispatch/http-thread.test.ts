@@ -69,6 +69,32 @@ describe('the HTTP thread', () => {
     assert.ok(!receiver.requests.some((r) => r.url === '/never'), 'the aborted request never reached the receiver');
   });
 
+  test('a thread that dies fails what it held as network errors, and the next request starts a new one', async () => {
+    const dying = createThreadedHttpClient({ allowPrivateCidrs: ['127.0.0.1/32'], threadEntry: new URL('../helpers/http-thread-dying.ts', import.meta.url) });
+    try {
+      await dying.ready;
+      const held = gate();
+      receiver.setDefault(held.behaviour);
+      const seenBefore = receiver.requests.length;
+      const inFlight = [dying.send(post(`${receiver.url}/held1`)), dying.sendAndStore(post(`${receiver.url}/held2`), undefined, '{}')];
+      await receiver.waitFor(seenBefore + 2);
+      const killer = dying.send(post(`${receiver.url}/die`));
+      const [first, second, third] = await Promise.all([...inFlight, killer]);
+      for (const result of [first!, second!, third!]) {
+        assert.equal(result.status, null);
+        assert.equal(result.errorClass, 'network');
+        assert.match(result.errorMessage ?? '', /the HTTP thread exited \(code 3\)/);
+      }
+      held.open();
+      receiver.setDefault(body(200, 'again'));
+      const after = await dying.sendAndStore(post(`${receiver.url}/after`), undefined, '{}');
+      assert.equal(after.status, 200);
+      assert.equal(after.body, 'again');
+    } finally {
+      await dying.close();
+    }
+  });
+
   test('the thread loads whatever the working directory (npm start from elsewhere)', async () => {
     const child = fileURLToPath(new URL('../helpers/http-thread-child.ts', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), child], { cwd: tmpdir(), timeout: 30_000 });
