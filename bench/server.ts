@@ -180,6 +180,7 @@ async function bareDurable(args: { dir: string; urls: string[]; n: number; concu
   const path = join(args.dir, 'bare-durable.db');
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const db = new SQLite(path);
+  db.pragma('page_size = 8192'); // the storage settings of Switchyard's own store (src/db/connect.ts)
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('cache_size = -32768');
