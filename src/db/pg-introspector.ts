@@ -5,7 +5,16 @@
 // whether its own tables exist, fails Switchyard's start with it (still so in Kysely 0.29). Kysely has
 // no option for it, so this introspector replaces the query: only the schemas on the search path (a
 // name comparison, no lookup), and only OID-based functions per row.
-import { PostgresDialect, PostgresIntrospector, sql, type DatabaseIntrospector, type Kysely, type TableMetadata } from 'kysely';
+import {
+  DEFAULT_MIGRATION_LOCK_TABLE,
+  DEFAULT_MIGRATION_TABLE,
+  PostgresDialect,
+  PostgresIntrospector,
+  sql,
+  type DatabaseIntrospector,
+  type Kysely,
+  type TableMetadata,
+} from 'kysely';
 
 interface ColumnRow {
   column: string;
@@ -20,7 +29,7 @@ interface ColumnRow {
   auto_incrementing: boolean;
 }
 
-const KYSELY_TABLES = ['kysely_migration', 'kysely_migration_lock'];
+const KYSELY_TABLES: readonly string[] = [DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE];
 
 export class SearchPathIntrospector extends PostgresIntrospector {
   readonly #db: Kysely<any>;

@@ -12,6 +12,12 @@ import { openStore, type Store } from '../../src/db/connect.js';
 import { createGroupCommit, type GroupCommit } from '../../src/db/group-commit.js';
 import type { Database, Executor } from '../../src/db/schema.js';
 
+/** A unit that inserts one note and resolves with its text. */
+const insert = (text: string) => async (db: Executor) => {
+  await sql`insert into notes (text) values (${text})`.execute(db);
+  return text;
+};
+
 describe('group commit (sqlite)', () => {
   let dir: string;
   let store: Store;
@@ -25,10 +31,6 @@ describe('group commit (sqlite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const insert = (text: string) => async (db: Executor) => {
-    await sql`insert into notes (text) values (${text})`.execute(db);
-    return text;
-  };
   const texts = async () => (await sql<{ text: string }>`select text from notes order by id`.execute(store.db)).rows.map((row) => row.text);
 
   test('units queued in one turn share one commit; each resolves with its own value', async () => {
@@ -132,11 +134,6 @@ describe('group commit (sqlite): the WAL sync', () => {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const insert = (text: string) => async (executor: Executor) => {
-    await sql`insert into notes (text) values (${text})`.execute(executor);
-    return text;
-  };
 
   test('nothing resolves or is published before the WAL sync; units queued meanwhile form the next group', async () => {
     const seen: string[] = [];
