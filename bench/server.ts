@@ -2,6 +2,7 @@
 // same path as `npm start`), fill the queue through the real `sendEvents` service, start the
 // dispatcher and time the drain, publish synthetic attempts on the live bus, read RSS. The raw
 // undici ceiling of figure (1) runs here too, so it gets the same process and core as the dispatcher.
+import type { AttemptRow, DeliveryRow } from '../src/db/schema.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,6 @@ import { SYSTEM_ACTOR } from '../src/auth/actor.js';
 import { newId } from '../src/db/ids.js';
 import { loadConfig } from '../src/env.js';
 import { createLogger } from '../src/log.js';
-import type { AttemptRow, DeliveryRow } from '../src/modules/deliveries/delivery.repository.js';
 import { sendEvents, type SendEventInput } from '../src/modules/events/event.service.js';
 import { exitHandler, hrMs, serveCommands } from './lib/ipc.js';
 import { profile } from './lib/profiler.js';
@@ -77,7 +77,7 @@ async function insertEvents(args: { n: number; batch: number; tenantIds: string[
 
 /** Starts the dispatcher and resolves once `expected` deliveries reached SUCCEEDED (seen on the bus, published after commit). */
 async function drain({ expected, timeoutMs }: { expected: number; timeoutMs: number }) {
-  const { services } = need();
+  const { services, dispatcher } = need();
   let succeeded = 0;
   let failed = 0;
   let retrying = 0;
@@ -91,13 +91,13 @@ async function drain({ expected, timeoutMs }: { expected: number; timeoutMs: num
   const timer = setTimeout(resolveDone, timeoutMs);
   const before = services.store.writes.stats();
   const started = performance.now();
-  services.dispatcher.start();
+  dispatcher.start();
   await done;
   const ms = performance.now() - started;
   const after = services.store.writes.stats();
   clearTimeout(timer);
   unsubscribe();
-  await services.dispatcher.stop();
+  await dispatcher.stop();
   const commits = after.commits - before.commits;
   return { ms, succeeded, failed, retrying, timedOut: succeeded < expected, commits, unitsPerCommit: commits ? (after.units - before.units) / commits : 0 };
 }
@@ -409,8 +409,8 @@ serveCommands({
   publishAttempts,
   seed,
   dispatcher: async ({ on }: { on: boolean }) => {
-    if (on) need().services.dispatcher.start();
-    else await need().services.dispatcher.stop();
+    if (on) need().dispatcher.start();
+    else await need().dispatcher.stop();
   },
   memory: () => process.memoryUsage(),
   /** commits and units of the group commit so far */

@@ -3,23 +3,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { systemClock, type Clock } from './clock.js';
 import { createCipher, resolveEncryptionKey } from './crypto.js';
 import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/connect.js';
 import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
-import { createAddressPolicy } from './dispatch/guard.js';
+import { createAddressPolicy } from './webhook/address-policy.js';
 import { createHttpClient } from './dispatch/http-client.js';
 import { createThreadedHttpClient } from './dispatch/http-thread.js';
 import { createDeliverer } from './dispatch/deliverer.js';
 import { createLocalBus, type Bus } from './pubsub/bus.js';
 import { createRedisBus } from './pubsub/redis-bus.js';
 import { startRetention } from './dispatch/retention.js';
-import { useSharedSubscriptionExecution } from './pubsub/shared-execution.js';
-import { attachGraphQLWs, type GraphQLWsServer } from './pubsub/ws-server.js';
+import { useSharedSubscriptionExecution } from './graphql/shared-execution.js';
+import { attachGraphQLWs, type GraphQLWsServer } from './graphql/ws-server.js';
 import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
+import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createJsonSchemaCache } from './json-schema.js';
 import { createLogger, type Logger } from './log.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
 
 export interface App {
   services: Services;
+  /** the delivery loop (started by `start()` unless the role is api) */
+  dispatcher: Dispatcher;
   /** `http://host:port` once started */
   url: string;
   start(): Promise<void>;
@@ -135,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // With Redis, every node's dispatcher hears it (API nodes accept events, workers send them).
     deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
     // only a running dispatcher leases (the api role never starts one)
-    deliveriesWritten: (due) => services.dispatcher.leaseWritten(due),
+    deliveriesWritten: (due) => dispatcher.leaseWritten(due),
   };
   const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
   const threaded = config.httpThread
@@ -150,7 +153,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const deliverer = createDeliverer(
     threaded ?? createHttpClient({ policy: addressPolicy, connectTimeoutMs: config.connectTimeoutMs, userAgent: USER_AGENT }),
   );
-  const services = {
+  const services: Services = {
     config,
     store,
     db: store.db,
@@ -161,10 +164,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     jsonSchemas: createJsonSchemaCache(),
     signals,
     bus,
-  } as Omit<Services, 'dispatcher'> as Services;
+    // dispatcher is created right below; nothing runs a delivery before buildApp returns
+    sender: { runNow: (deliveryIds) => dispatcher.runNow(deliveryIds) },
+  };
   // The thread bounds concurrency itself, so requests can wait there ready to go.
-  services.dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: threaded ? config.maxInFlight : 0 });
-  wakeListeners.add(() => services.dispatcher.wake());
+  const dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: threaded ? config.maxInFlight : 0 });
+  wakeListeners.add(() => dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 
   const generatedAdminToken = await ensureAdminToken(services);
@@ -180,6 +185,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { title: 'Switchyard', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
     landingPage: false,
+    maskedErrors: {
+      maskError: (error, message, isDev) => (error instanceof GraphQLError && exposedError(error)) || maskError(error, message, isDev),
+    },
     logging: false,
     // The server below refuses bodies over MAX_REQUEST_BYTES before Yoga sees them (by Content-Length,
     // which Node's parser holds the body to, or by counting a chunked body). Yoga's own limit would
@@ -216,6 +224,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let stopRetention: (() => Promise<void>) | null = null;
   const app: App = {
     services,
+    dispatcher,
     url: '',
     async start() {
       server = createServer((req, res) => {
@@ -255,7 +264,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // The first delivery must not be the one that waits for the HTTP thread to load its code.
       await deliverer.ready;
       if (config.role !== 'api') {
-        services.dispatcher.start();
+        dispatcher.start();
         stopRetention = startRetention(services);
       }
       log.info('switchyard listening', { url: `${app.url}/graphql`, role: config.role, dialect: store.dialect });
@@ -270,7 +279,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         server = null;
       }
       await stopRetention?.();
-      await services.dispatcher.stop();
+      await dispatcher.stop();
       wakeListeners.clear();
       await deliverer.close();
       await bus.close();

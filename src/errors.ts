@@ -45,6 +45,18 @@ export class ConflictError extends DomainError {
   }
 }
 
+/**
+ * A bad argument outside a mutation's errors-as-data (a query's cursor, say): the GraphQL layer shows
+ * its message with code BAD_USER_INPUT instead of masking it as unexpected.
+ */
+export class BadInputError extends Error {
+  readonly code = 'BAD_USER_INPUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadInputError';
+  }
+}
+
 /** Collects problems and throws them together, so a client fixes every field in one round trip. */
 export class ProblemList {
   readonly problems: FieldProblem[] = [];

@@ -3,16 +3,12 @@ import type { Kysely } from 'kysely';
 import type { Clock } from './clock.js';
 import type { Cipher } from './crypto.js';
 import type { Store } from './db/connect.js';
-import type { Database } from './db/schema.js';
-import type { AddressPolicy } from './dispatch/guard.js';
+import type { AttemptRow, Database, DeliveryRow, EventRow, HookRow } from './db/schema.js';
+import type { AddressPolicy } from './webhook/address-policy.js';
 import type { Config } from './env.js';
 import type { Logger } from './log.js';
 import type { JsonSchemaCache } from './json-schema.js';
 import type { Bus } from './pubsub/bus.js';
-import type { Dispatcher } from './dispatch/dispatcher.js';
-import type { DeliveryRow } from './modules/deliveries/delivery.repository.js';
-import type { EventRow } from './modules/events/event.repository.js';
-import type { HookRow } from './modules/hooks/hook.repository.js';
 
 /** Hooks the services call after a commit; the dispatcher and the pub/sub plug in here. */
 export interface Signals {
@@ -35,6 +31,12 @@ export interface WrittenDelivery {
   hasDependents: boolean;
 }
 
+/** What services need of the dispatcher, and no more: the dispatcher is not a service others reach through. */
+export interface ImmediateSender {
+  /** Attempts these deliveries now (the caller made them due for nobody else) and answers their attempts. */
+  runNow(deliveryIds: readonly string[]): Promise<AttemptRow[]>;
+}
+
 export interface Services {
   config: Config;
   store: Store;
@@ -47,6 +49,6 @@ export interface Services {
   signals: Signals;
   /** live topics: attempts, delivery state changes, endpoint changes */
   bus: Bus;
-  /** sends attempts; also used synchronously by testHook in every role */
-  dispatcher: Dispatcher;
+  /** sends deliveries at once, outside the claim loop (testHook, in every role) */
+  sender: ImmediateSender;
 }

@@ -1,7 +1,7 @@
 // Keyset pagination over a unique, sortable column (ids are time-ordered, so "newest first" is `id desc`).
 // Cursors are opaque to clients: base64url of the key value.
-import { GraphQLError } from 'graphql';
 import type { SelectQueryBuilder } from 'kysely';
+import { BadInputError } from '../errors.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -17,10 +17,9 @@ export interface Page<T> {
   cursorOf(node: T): string;
 }
 
-/** A client error, not a server fault: a GraphQLError so it is not masked, with a clear code. */
-export class InvalidCursorError extends GraphQLError {
+export class InvalidCursorError extends BadInputError {
   constructor() {
-    super('the `after` cursor is not one this API returned', { extensions: { code: 'BAD_USER_INPUT' } });
+    super('the `after` cursor is not one this API returned');
     this.name = 'InvalidCursorError';
   }
 }

@@ -2,7 +2,6 @@ import type { Kysely, Transaction } from 'kysely';
 // Row types of every table, as Kysely sees them. Portable across SQLite and PostgreSQL:
 // timestamps are epoch milliseconds (BIGINT), booleans are 0/1 integers, JSON is text.
 
-
 export type DeliveryStatus =
   | 'PENDING'
   | 'SENDING'
@@ -189,6 +188,16 @@ export interface Database {
   settings: SettingsTable;
 }
 
-
 /** What repositories run on: the database, or an open transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
+
+// Row types: what a `selectAll()` of each table returns, under the names the rest of the code uses.
+export type TenantRow = TenantsTable;
+export type TokenRow = ApiTokensTable;
+export type EventTypeRow = EventTypesTable;
+export type EndpointRow = EndpointsTable;
+export type EndpointSecretRow = EndpointSecretsTable;
+export type HookRow = HooksTable;
+export type EventRow = EventsTable;
+export type DeliveryRow = DeliveriesTable;
+export type AttemptRow = AttemptsTable;

@@ -4,7 +4,7 @@
 // of src/dispatch/http-thread.ts, which also turns the response into the stored text there).
 import { parseJson } from '../db/json.js';
 import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
-import { buildRequest, type HttpMethod, type RequestContext } from './request.js';
+import { buildRequest, type HttpMethod, type RequestContext } from '../webhook/request.js';
 
 /**
  * A hook as requests are built from it. `ref` names this version (id and updated_at): the same ref

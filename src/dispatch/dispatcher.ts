@@ -9,23 +9,18 @@
 import { setMaxListeners } from 'node:events';
 import { newId } from '../db/ids.js';
 import { parseJsonOrNull } from '../db/json.js';
-import type { AttemptTrigger, DeliveryStatus, Executor } from '../db/schema.js';
-import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
-import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
+import type { AttemptTrigger, DeliveryStatus, Executor, AttemptRow, DeliveryRow, EndpointRow, EventRow, HookRow, TenantRow } from '../db/schema.js';
 import { loadReceiverAuth, loadSigningSecrets } from '../modules/endpoints/endpoint.service.js';
-import type { EventRow } from '../modules/events/event.repository.js';
-import type { HookRow } from '../modules/hooks/hook.repository.js';
-import type { TenantRow } from '../modules/tenants/tenant.repository.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services, WrittenDelivery } from '../services.js';
-import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from './effects.js';
+import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { Deliverer, EndpointSpec, HookSpec, SentRequest, StoredResponse } from './deliverer.js';
-import { decide, type AttemptResultSummary, type Decision } from './outcome.js';
+import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
 import { claimDue, nextDueAt } from './queue.js';
 import { sqliteFastPath, type AttemptOutcomeColumns } from '../db/sqlite-fast-path.js';
-import { RequestBuildError, type HttpMethod, type PayloadFormat } from './request.js';
-import type { RetryPolicy } from './schedule.js';
-import { secretKey } from './signing.js';
+import { RequestBuildError, type HttpMethod, type PayloadFormat } from '../webhook/request.js';
+import type { RetryPolicy } from '../webhook/schedule.js';
+import { secretKey } from '../webhook/signing.js';
 
 export const USER_AGENT = 'Switchyard/0.1.0';
 

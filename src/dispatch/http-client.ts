@@ -4,7 +4,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, buildConnector, type Dispatcher, errors as undiciErrors } from 'undici';
-import { type AddressPolicy, isIpLiteral, type PolicyVerdict } from './guard.js';
+import { type AddressPolicy, isIpLiteral, type PolicyVerdict } from '../webhook/address-policy.js';
 
 /**
  * Why an exchange failed:

@@ -2,7 +2,7 @@
 // port, behind a concurrency gate (overall and per key) so a request that waits starts the moment a
 // slot frees here, not after the news has travelled to the main thread and a new request back.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createAddressPolicy } from './guard.js';
+import { createAddressPolicy } from '../webhook/address-policy.js';
 import { storedResponse } from './deliverer.js';
 import { createExchanger } from './http-client.js';
 import {

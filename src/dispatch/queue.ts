@@ -2,10 +2,8 @@
 // lease expiry) and bumps lease_token, the fencing token every later write must present; a worker
 // whose lease was taken over can no longer change the delivery.
 import { sql } from 'kysely';
-import type { DeliveryStatus, Executor } from '../db/schema.js';
-import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
+import type { DeliveryStatus, Executor, DeliveryRow } from '../db/schema.js';
 import type { FastPath } from '../db/sqlite-fast-path.js';
-
 
 export interface ClaimOptions {
   now: number;

@@ -3,6 +3,9 @@
 import type { Bus } from './bus.js';
 import type { TopicName, Topics } from './topics.js';
 
+/** WebSocket close code for a subscriber dropped as a slow consumer (4xxx: application-defined). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+
 export class SlowConsumerError extends Error {
   constructor(readonly capacity: number) {
     super(`subscriber dropped: more than ${capacity} messages waiting (slow consumer)`);

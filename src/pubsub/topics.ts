@@ -1,7 +1,6 @@
 // Every live topic, declared in one place with its payload type. Payloads carry what subscribers
 // need, so no subscriber reads the database per message.
-import type { AttemptRow, DeliveryRow } from '../modules/deliveries/delivery.repository.js';
-import type { EndpointRow } from '../modules/endpoints/endpoint.repository.js';
+import type { AttemptRow, DeliveryRow, EndpointRow } from '../db/schema.js';
 
 export interface AttemptMessage {
   /** 'started' when the attempt row is written at claim time, 'finished' when it completes */

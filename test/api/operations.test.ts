@@ -106,7 +106,7 @@ for (const dialect of TEST_DIALECTS) {
 
       // the retry would have been due by now: nothing is sent
       clock.advance(2 * HOUR);
-      t.app.services.dispatcher.wake();
+      t.app.dispatcher.wake();
       const ok2 = await receiver();
       const other = await setup(t, `${ok2.url}/after-cancel`);
       const probe = await sendEvent(t, other.tenantId, {});

@@ -302,7 +302,7 @@ async function requestOutlastsLease(dialect: TestDialect): Promise<void> {
       `not recorded after 3 s: status ${delivery.status}, attemptCount ${delivery.attemptCount}, ` +
         `${receiver.requests.length} requests at the receiver, attempts ${attempts}`,
     );
-    await waitUntil(() => t.app.services.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
+    await waitUntil(() => t.app.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
     assert.deepEqual(
       receiver.requests.map((r) => r.headers['webhook-id']),
       [sent.event.id],

@@ -175,7 +175,7 @@ for (const dialect of TEST_DIALECTS) {
       held.open();
       const rows = await waitForDeliveries(t, (d) => d.endpoint_id === s.endpointId, ['RETRYING', 'FAILED', 'SUCCEEDED'], 3, 5_000);
       assert.equal(rows.length, 3);
-      await waitUntil(() => t.app.services.dispatcher.load === 0, { what: 'dispatcher idle' });
+      await waitUntil(() => t.app.dispatcher.load === 0, { what: 'dispatcher idle' });
       const deliveries = await Promise.all(rows.map((row) => readDelivery(t, row.id)));
       assert.equal(deliveries[0]?.endpoint.disabledReason, 'GONE');
       assert.deepEqual(

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type AddressPolicy, createAddressPolicy } from '../../src/dispatch/guard.js';
+import { type AddressPolicy, createAddressPolicy } from '../../src/webhook/address-policy.js';
 import {
   createHttpClient,
   type HttpClient,

@@ -127,7 +127,7 @@ for (const dialect of TEST_DIALECTS) {
       const rows = await deliveryRows(sent.event.id);
       const idB = rows.find((r) => r.hook_id === hookB)!.id;
       await waitForDelivery(t, (d) => d.id === idB, 'SKIPPED', 5_000);
-      await waitUntil(() => t.app.services.dispatcher.load === 0, { what: 'dispatcher idle' });
+      await waitUntil(() => t.app.dispatcher.load === 0, { what: 'dispatcher idle' });
 
       const deliveries = await readEventDeliveries(t, sent.event.id);
       const a = byHook(deliveries, hookA, rows);
@@ -161,7 +161,7 @@ for (const dialect of TEST_DIALECTS) {
       holdA.open();
       const idC = rows.find((r) => r.hook_id === hookC)!.id;
       await waitForDelivery(t, (d) => d.id === idC, 'SKIPPED', 5_000);
-      await waitUntil(() => t.app.services.dispatcher.load === 0, { what: 'dispatcher idle' });
+      await waitUntil(() => t.app.dispatcher.load === 0, { what: 'dispatcher idle' });
 
       const deliveries = await readEventDeliveries(t, sent.event.id);
       const [a, b, c] = hookIds.map((id) => byHook(deliveries, id, rows)) as [DeliveryView, DeliveryView, DeliveryView];

@@ -56,7 +56,7 @@ for (const dialect of TEST_DIALECTS) {
       clock.advance(31 * DAY);
       // The open delivery's retry is overdue now: let it run (and fail again) before purging, so the
       // purge does not race the dispatcher.
-      t.app.services.dispatcher.wake();
+      t.app.dispatcher.wake();
       await waitForDelivery(t, (d) => d.id === retrying.id && d.attempt_count === 2, 'RETRYING');
       const fresh = await sendEvent(t, s.tenantId, { n: 'fresh' });
       await waitForDelivery(t, (d) => d.event_id === fresh.event.id, 'SUCCEEDED');
@@ -116,7 +116,7 @@ for (const dialect of TEST_DIALECTS) {
       const delivery = await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'RETRYING');
       clock.advance(31 * DAY);
       assert.equal((await db.selectFrom('events').select('id').where('id', '=', sent.event.id).execute()).length, 1);
-      t.app.services.dispatcher.wake();
+      t.app.dispatcher.wake();
       await waitForDelivery(t, (d) => d.id === delivery.id, 'FAILED');
       await purgeOnce(t.app.services);
       assert.deepEqual(await db.selectFrom('events').select('id').where('id', '=', sent.event.id).execute(), []);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
-import { DEFAULT_SCHEDULE_MS, JITTER_RATIO } from '../../src/dispatch/schedule.js';
+import { DEFAULT_SCHEDULE_MS, JITTER_RATIO } from '../../src/webhook/schedule.js';
 import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import {
   createHook,
@@ -47,11 +47,11 @@ class Harness {
   }
 
   wake(): void {
-    this.t.app.services.dispatcher.wake();
+    this.t.app.dispatcher.wake();
   }
 
   async idle(): Promise<void> {
-    await waitUntil(() => this.t.app.services.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
+    await waitUntil(() => this.t.app.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
   }
 
   async proveNothingDue(): Promise<void> {

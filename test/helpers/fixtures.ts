@@ -1,7 +1,6 @@
 // Creates the usual tenant → event type → endpoint → hook chain through the real API.
 import { randomBytes } from 'node:crypto';
-import type { DeliveryStatus } from '../../src/db/schema.js';
-import type { DeliveryRow } from '../../src/modules/deliveries/delivery.repository.js';
+import type { DeliveryStatus, DeliveryRow } from '../../src/db/schema.js';
 import type { TestApp } from './app.js';
 
 export interface Setup {

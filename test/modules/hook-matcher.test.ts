@@ -1,6 +1,6 @@
+import type { HookRow } from '../../src/db/schema.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HookRow } from '../../src/modules/hooks/hook.repository.js';
 import { compileHookMatcher, eventDocument, hookMatchesEvent } from '../../src/modules/hooks/hook.service.js';
 
 let version = 0;

@@ -1,10 +1,7 @@
-import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus } from '../../db/schema.js';
+import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { idFloor } from '../../db/ids.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
-
-export type DeliveryRow = DeliveriesTable;
-export type AttemptRow = AttemptsTable;
 
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];

@@ -1,25 +1,17 @@
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
-import type { AttemptOutcome, DeliveryStatus } from '../../db/schema.js';
+import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../../db/schema.js';
 import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import type { EndpointRow } from '../endpoints/endpoint.repository.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { EventRef } from '../events/event.schema.js';
-import { findEventById, type EventRow } from '../events/event.repository.js';
+import { findEventById } from '../events/event.repository.js';
 import { HookRef, HttpMethodEnum } from '../hooks/hook.schema.js';
 import { findHookById } from '../hooks/hook.repository.js';
-import {
-  findAttemptById,
-  findDeliveryById,
-  listAttempts,
-  listDeliveries,
-  type AttemptRow,
-  type DeliveryRow,
-} from './delivery.repository.js';
+import { findAttemptById, findDeliveryById, listAttempts, listDeliveries } from './delivery.repository.js';
 import {
   HEALTH_WINDOW,
   cancelDelivery,
@@ -30,7 +22,6 @@ import {
   testHook,
   type EndpointHealth,
 } from './delivery.service.js';
-
 
 export const DeliveryStatusEnum = builder.enumType('DeliveryStatus', {
   description: 'Where a delivery stands in its life cycle.',
@@ -269,7 +260,6 @@ const AttemptFilterInput = builder.inputType('AttemptFilter', {
   }),
 });
 
-
 builder.queryFields((t) => ({
   deliveries: t.field({
     type: DeliveryConnection,
@@ -353,7 +343,6 @@ builder.objectField(EndpointRef, 'attempts', (t) =>
     }),
   }),
 );
-
 
 const DeliveryPayload = builder.objectRef<{ delivery: DeliveryRow }>('DeliveryPayload').implement({
   description: 'The delivery after the change.',

@@ -1,26 +1,20 @@
 // What users do to deliveries: retry, cancel, recover an endpoint, replay an event, test a hook;
 // and the endpoint health figures read from the attempt log.
 import { canSee, type Actor } from '../../auth/actor.js';
-import { newChangeLog, skipDependents } from '../../dispatch/effects.js';
+import { newChangeLog, skipDependents } from './delivery.effects.js';
 import { idFloor, newId } from '../../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../../db/json.js';
-import type { AttemptTrigger, DeliveryStatus } from '../../db/schema.js';
+import type { AttemptTrigger, DeliveryStatus, AttemptRow, DeliveryRow, EventRow } from '../../db/schema.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { findEventTypeByName, listEventTypeNames } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
-import { findEventById, insertDeliveries, insertEvents, type EventRow } from '../events/event.repository.js';
+import { findEventById, insertDeliveries, insertEvents } from '../events/event.repository.js';
 import { routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../hooks/hook.service.js';
-import {
-  findDeliveryById,
-  recentEndpointAttempts,
-  type AttemptRow,
-  type DeliveryRow,
-} from './delivery.repository.js';
-
+import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 const CANCELLABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'BLOCKED', 'SENDING'];
@@ -220,7 +214,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     await insertEvents(trx, [event]);
     await insertDeliveries(trx, [delivery]);
   });
-  const [attempt] = await services.dispatcher.runNow([delivery.id]);
+  const [attempt] = await services.sender.runNow([delivery.id]);
   if (!attempt) throw new Error('the test attempt could not be recorded');
   return attempt;
 }

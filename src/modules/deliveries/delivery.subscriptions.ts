@@ -1,17 +1,14 @@
 // Live views: every attempt as it starts and finishes, every delivery state change, every endpoint
 // change. Messages are filtered per subscriber at the source (tenant first), buffered up to a bound.
 import type { Actor } from '../../auth/actor.js';
-import type { AttemptOutcome, DeliveryStatus } from '../../db/schema.js';
+import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
-import { SLOW_CONSUMER_CLOSE_CODE } from '../../pubsub/ws-server.js';
-import { subscribeStream } from '../../pubsub/subscription-stream.js';
+import { SLOW_CONSUMER_CLOSE_CODE, subscribeStream } from '../../pubsub/subscription-stream.js';
 import type { AttemptMessage, DeliveryMessage, EndpointMessage } from '../../pubsub/topics.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
 import { eventTypeMatcher } from '../hooks/hook.service.js';
-import type { AttemptRow, DeliveryRow } from './delivery.repository.js';
 import { AttemptOutcomeEnum, AttemptRef, DeliveryRef, DeliveryStatusEnum, rememberDelivery } from './delivery.schema.js';
-
 
 /** The tenant a subscriber may see: its own for a tenant token, the asked one (or all) for the admin. */
 function visibleTenant(actor: Actor, requested: string | null | undefined): string | null {
@@ -24,7 +21,6 @@ function streamOptions(context: GraphQLContext) {
     onOverflow: (error: Error) => context.closeConnection?.(SLOW_CONSUMER_CLOSE_CODE, error.message),
   };
 }
-
 
 interface ScopeFilter {
   tenantId?: string | number | null;

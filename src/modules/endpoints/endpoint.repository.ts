@@ -1,9 +1,6 @@
-import type { EndpointSecretsTable, EndpointsTable } from '../../db/schema.js';
+import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
-
-export type EndpointRow = EndpointsTable;
-export type EndpointSecretRow = EndpointSecretsTable;
 
 export function findEndpointById(db: Executor, id: string): Promise<EndpointRow | undefined> {
   return db.selectFrom('endpoints').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,7 @@
+import type { EndpointRow, EndpointSecretRow } from '../../db/schema.js';
 import { canSee, hasScope } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
-import type { RetryPolicy } from '../../dispatch/schedule.js';
+import type { RetryPolicy } from '../../webhook/schedule.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
@@ -8,7 +9,7 @@ import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findEndpointById, findSecretById, type EndpointRow, type EndpointSecretRow } from './endpoint.repository.js';
+import { findEndpointById, findSecretById } from './endpoint.repository.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -24,7 +25,6 @@ import {
   type EndpointAuthView,
   type EndpointDisabledReason,
 } from './endpoint.service.js';
-
 
 export const EndpointAuthTypeEnum = builder.enumType('EndpointAuthType', {
   description: 'How Switchyard authenticates to the receiver.',

@@ -1,32 +1,19 @@
 // Endpoints: where a tenant's webhooks go and how (DESIGN.md "Domain"). Every input problem is
 // collected before anything is written; credentials and signing secrets are encrypted at rest with
 // services.cipher and are write-only in the API (a signing secret is shown once).
+import type { EndpointRow, EndpointSecretRow } from '../../db/schema.js';
 import { canSee, targetTenant, tenantFilter, type Actor } from '../../auth/actor.js';
 import { newId } from '../../db/ids.js';
 import { parseJson, toJson } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
-import { isIpLiteral } from '../../dispatch/guard.js';
-import type { ReceiverAuth } from '../../dispatch/request.js';
-import { validateRetryPolicy, type RetryPolicy } from '../../dispatch/schedule.js';
-import { generateSecret, secretKey } from '../../dispatch/signing.js';
+import { isIpLiteral } from '../../webhook/address-policy.js';
+import type { ReceiverAuth } from '../../webhook/request.js';
+import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
+import { generateSecret, secretKey } from '../../webhook/signing.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import {
-  deleteEndpointRow,
-  deleteExpiredSecrets,
-  expireSecrets,
-  findCurrentSecret,
-  findEndpointById,
-  findValidSecrets,
-  insertEndpoint,
-  insertSecret,
-  listEndpoints,
-  markSecretRevealed,
-  updateEndpointRow,
-  type EndpointRow,
-  type EndpointSecretRow,
-} from './endpoint.repository.js';
+import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow } from './endpoint.repository.js';
 
 export const ENDPOINT_AUTH_TYPES = ['NONE', 'BASIC', 'BEARER', 'API_KEY'] as const;
 export type EndpointAuthType = (typeof ENDPOINT_AUTH_TYPES)[number];

@@ -1,8 +1,6 @@
-import type { EventTypesTable } from '../../db/schema.js';
+import type { EventTypesTable, EventTypeRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
-
-export type EventTypeRow = EventTypesTable;
 
 export function findEventTypeByName(db: Executor, name: string): Promise<EventTypeRow | undefined> {
   return db.selectFrom('event_types').selectAll().where('name', '=', name).executeTakeFirst();

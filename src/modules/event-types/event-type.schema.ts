@@ -1,8 +1,9 @@
+import type { EventTypeRow } from '../../db/schema.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findEventTypeById, findEventTypeByName, type EventTypeRow } from './event-type.repository.js';
+import { findEventTypeById, findEventTypeByName } from './event-type.repository.js';
 import { archiveEventType, createEventType, pageEventTypes, updateEventType } from './event-type.service.js';
 
 export const EventTypeRef = builder.objectRef<EventTypeRow>('EventType');

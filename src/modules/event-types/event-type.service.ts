@@ -1,16 +1,11 @@
+import type { EventTypeRow } from '../../db/schema.js';
 import { newId } from '../../db/ids.js';
 import { parseJsonOrNull, toJson, toJsonOrNull } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
-import {
-  findEventTypeByName,
-  insertEventType,
-  listEventTypes,
-  updateEventTypeRow,
-  type EventTypeRow,
-} from './event-type.repository.js';
+import { findEventTypeByName, insertEventType, listEventTypes, updateEventTypeRow } from './event-type.repository.js';
 
 /** `group.event`: segments of letters, digits, `_` and `-`, joined by dots (at least two). */
 export const EVENT_TYPE_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;

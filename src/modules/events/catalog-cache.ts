@@ -3,7 +3,7 @@
 // here and the answers can stay in memory: measured under 50 concurrent sendEvent clients, the one
 // read they replace cost ~25 µs a request (a read outside a transaction, between group commits),
 // against ~4 µs on an idle store. On PostgreSQL other nodes write too: nothing is cached there.
-import type { EventTypeRow } from '../event-types/event-type.repository.js';
+import type { EventTypeRow } from '../../db/schema.js';
 import type { Services } from '../../services.js';
 
 export interface CatalogCache {

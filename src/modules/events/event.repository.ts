@@ -1,11 +1,8 @@
 import { sql } from 'kysely';
-import type { DeliveriesTable, EventsTable } from '../../db/schema.js';
+import type { DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
-
-export type EventRow = EventsTable;
-export type DeliveryRow = DeliveriesTable;
 
 export function findEventById(db: Executor, id: string): Promise<EventRow | undefined> {
   return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();

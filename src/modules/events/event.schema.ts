@@ -1,3 +1,4 @@
+import type { EventRow } from '../../db/schema.js';
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { parseJson } from '../../db/json.js';
 import type { InputFieldBuilder } from '@pothos/core';
@@ -7,11 +8,10 @@ import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findEventById, listEvents, type EventRow } from './event.repository.js';
+import { findEventById, listEvents } from './event.repository.js';
 import { MAX_BATCH, sendEvent, sendEvents, type SentEvent } from './event.service.js';
 
 export const EventRef = builder.objectRef<EventRow>('Event');
-
 
 builder.node(EventRef, {
   description: 'Something that happened at the producer, sent to one tenant and delivered to its matching hooks.',

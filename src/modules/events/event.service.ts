@@ -3,25 +3,18 @@
 import { targetTenant, type Actor } from '../../auth/actor.js';
 import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
-import type { DeliveryStatus } from '../../db/schema.js';
+import type { DeliveryStatus, DeliveryRow, EventRow, EventTypeRow, HookRow } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
 import type { Services, WrittenDelivery } from '../../services.js';
 import { sqliteFastPath, type FastPath } from '../../db/sqlite-fast-path.js';
-import { findEventTypeByName, type EventTypeRow } from '../event-types/event-type.repository.js';
+import { findEventTypeByName } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
-import { findDependencies, findRoutableHooks, type HookRow } from '../hooks/hook.repository.js';
+import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.service.js';
 import type { Executor } from '../../db/schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { catalogCache, type CatalogCache } from './catalog-cache.js';
-import {
-  findEventByIdempotencyKey,
-  insertDeliveries,
-  insertEvents,
-  releaseIdempotencyKey,
-  type DeliveryRow,
-  type EventRow,
-} from './event.repository.js';
+import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
 
 export const MAX_BATCH = 100;
 const MAX_CHANNELS = 10;

@@ -1,8 +1,6 @@
-import type { HooksTable } from '../../db/schema.js';
+import type { HooksTable, HookRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
-
-export type HookRow = HooksTable;
 
 /** A runAfter edge: `hook_id` waits for `depends_on_hook_id`. */
 export interface DependencyEdge {

@@ -1,3 +1,4 @@
+import type { HookRow } from '../../db/schema.js';
 import type { InputFieldBuilder } from '@pothos/core';
 import { canSee } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
@@ -10,7 +11,7 @@ import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findHookById, type HookRow } from './hook.repository.js';
+import { findHookById } from './hook.repository.js';
 import {
   createHook,
   deleteHook,

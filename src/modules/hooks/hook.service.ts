@@ -4,28 +4,15 @@ import { canSee, targetTenant, tenantFilter, type Actor } from '../../auth/actor
 import { newId } from '../../db/ids.js';
 import { parseJson, parseJsonOrNull, toFlag, toJson, toJsonOrNull } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
-import type { HttpMethod, PayloadFormat } from '../../dispatch/request.js';
+import type { HttpMethod, PayloadFormat } from '../../webhook/request.js';
 import { NotFoundError, ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { compileFilter, validateFilter } from './filter.js';
-import {
-  cancelOpenDeliveriesOfHook,
-  deleteHookRow,
-  findHookById,
-  findHooksByIds,
-  findRunAfterHooks,
-  findTenantDependencyEdges,
-  insertHook,
-  listHooks,
-  lockTenantHookGraph,
-  replaceDependencies,
-  updateHookRow,
-  type HookRow,
-} from './hook.repository.js';
-import type { Executor } from '../../db/schema.js';
+import { compileFilter, validateFilter } from '../../webhook/filter.js';
+import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, findHooksByIds, findRunAfterHooks, findTenantDependencyEdges, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
+import type { Executor, HookRow } from '../../db/schema.js';
 
 export type { HttpMethod, PayloadFormat };
 

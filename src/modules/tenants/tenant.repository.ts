@@ -1,7 +1,5 @@
-import type { Executor, TenantsTable } from '../../db/schema.js';
+import type { Executor, TenantsTable, TenantRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-
-export type TenantRow = TenantsTable;
 
 export function findTenantById(db: Executor, id: string): Promise<TenantRow | undefined> {
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();

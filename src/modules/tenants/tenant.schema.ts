@@ -1,9 +1,10 @@
+import type { TenantRow } from '../../db/schema.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { parseJson } from '../../db/json.js';
 import { canSee } from '../../auth/actor.js';
-import { findTenantById, type TenantRow } from './tenant.repository.js';
+import { findTenantById } from './tenant.repository.js';
 import { createTenant, deleteTenant, getTenant, pageTenants, updateTenant } from './tenant.service.js';
 
 export const TenantRef = builder.objectRef<TenantRow>('Tenant');

@@ -1,3 +1,4 @@
+import type { TenantRow } from '../../db/schema.js';
 import { canSee, type Actor } from '../../auth/actor.js';
 import { newId } from '../../db/ids.js';
 import { toJson } from '../../db/json.js';
@@ -5,16 +6,7 @@ import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
-import {
-  countTenantEndpoints,
-  deleteTenantRow,
-  findTenantById,
-  findTenantByUid,
-  insertTenant,
-  listTenants,
-  updateTenantRow,
-  type TenantRow,
-} from './tenant.repository.js';
+import { countTenantEndpoints, deleteTenantRow, findTenantById, findTenantByUid, insertTenant, listTenants, updateTenantRow } from './tenant.repository.js';
 
 const UID_PATTERN = /^[a-zA-Z0-9._-]{1,128}$/;
 

@@ -1,8 +1,6 @@
-import type { ApiTokensTable } from '../../db/schema.js';
+import type { ApiTokensTable, TokenRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
-
-export type TokenRow = ApiTokensTable;
 
 export function findTokenByHash(db: Executor, hash: string): Promise<TokenRow | undefined> {
   return db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();

@@ -1,3 +1,4 @@
+import type { TokenRow } from '../../db/schema.js';
 import { TOKEN_SCOPES, canSee } from '../../auth/actor.js';
 import { MANAGE_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
@@ -5,7 +6,7 @@ import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { findTokenById, type TokenRow } from './token.repository.js';
+import { findTokenById } from './token.repository.js';
 import { createTenantToken, pageTokens, revokeToken, tokenScopes } from './token.service.js';
 
 export const TokenScopeEnum = builder.enumType('TokenScope', {

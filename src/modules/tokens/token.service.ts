@@ -1,3 +1,4 @@
+import type { TokenRow } from '../../db/schema.js';
 import { TOKEN_SCOPES, canSee, targetTenant, type Actor, type TokenScope } from '../../auth/actor.js';
 import { generateToken, hashToken, sameHash } from '../../crypto.js';
 import { newId } from '../../db/ids.js';
@@ -6,15 +7,7 @@ import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import {
-  countAdminTokens,
-  findTokenByHash,
-  findTokenById,
-  insertToken,
-  listTokens,
-  updateTokenRow,
-  type TokenRow,
-} from './token.repository.js';
+import { countAdminTokens, findTokenByHash, findTokenById, insertToken, listTokens, updateTokenRow } from './token.repository.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 

@@ -12,7 +12,7 @@ import {
   type PayloadFormat,
   type ReceiverAuth,
   type RequestContext,
-} from '../../src/dispatch/request.js';
+} from '../../src/webhook/request.js';
 
 const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 const SECRET = newSecret();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AddressRange, classifyAddress, createAddressPolicy, isIpLiteral } from '../../src/dispatch/guard.js';
+import { type AddressRange, classifyAddress, createAddressPolicy, isIpLiteral } from '../../src/webhook/address-policy.js';
 
 const BLOCKED: ReadonlyArray<[address: string, range: AddressRange]> = [
   ['10.254.0.0', 'private'],

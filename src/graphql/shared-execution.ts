@@ -3,7 +3,8 @@
 // JSON serialisation dominate. This plugin executes each message once per (document, variables)
 // and shares the result object; the WebSocket server then serialises that object once too.
 import type { Plugin } from 'graphql-yoga';
-import { isPushable } from './subscription-stream.js';
+import { isPushable } from '../pubsub/subscription-stream.js';
+import { exposedError, UNEXPECTED_ERROR_MESSAGE } from './mask-error.js';
 import { GraphQLError, createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 
 type Shared = Map<string, Promise<ExecutionResult>>;
@@ -49,11 +50,7 @@ export function serializeOnce(result: ExecutionResult): string {
 }
 
 function maskError(error: GraphQLError): unknown {
-  const original = error.originalError;
-  if (original && !(original instanceof GraphQLError)) {
-    return { message: 'Unexpected error.', path: error.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-  }
-  return error.toJSON();
+  return exposedError(error)?.toJSON() ?? { message: UNEXPECTED_ERROR_MESSAGE, path: error.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
 /** Shared results, pushed to one subscriber in message order (see PushableStream). */

@@ -9,7 +9,7 @@ import {
   parseRetryAfter,
   scheduleFor,
   validateRetryPolicy,
-} from '../../src/dispatch/schedule.js';
+} from '../../src/webhook/schedule.js';
 
 const NOW = Date.UTC(2024, 0, 15, 12, 0, 0);
 const S = 1_000;

@@ -8,10 +8,10 @@ import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'grap
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import { SLOW_CONSUMER_CLOSE_CODE } from '../pubsub/subscription-stream.js';
 import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
-export const SLOW_CONSUMER_CLOSE_CODE = 4413;
 /** Largest client message: subscriptions are small documents; anything bigger is hostile. */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Server pings this often; a peer that does not pong within the same time is terminated. */

@@ -1,6 +1,8 @@
 // What an attempt's result means for its delivery: a pure decision, table-tested.
-import type { AttemptTrigger } from '../db/schema.js';
 import { nextRetryDelay, type RetryPolicy } from './schedule.js';
+
+/** Why an attempt was made (the store's AttemptTrigger). */
+export type AttemptTrigger = 'SCHEDULED' | 'MANUAL' | 'TEST';
 
 /** Error classes stored on attempts (lower case in the store, upper case in GraphQL). */
 export type AttemptErrorClass =

@@ -1,8 +1,6 @@
 // State changes that ripple beyond one delivery, run inside the caller's transaction:
 // runAfter ordering (unblock / skip dependents) and disabling an endpoint.
-import type { DeliveryStatus, Executor } from '../db/schema.js';
-import type { DeliveryRow } from '../modules/deliveries/delivery.repository.js';
-
+import type { DeliveryStatus, Executor, DeliveryRow } from '../../db/schema.js';
 
 /** Collects rows changed as side effects, so they can be published after the commit. */
 export interface ChangeLog {

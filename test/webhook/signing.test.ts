@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { SECRET_PREFIX, generateSecret, secretKey, signPayload } from '../../src/dispatch/signing.js';
+import { SECRET_PREFIX, generateSecret, secretKey, signPayload } from '../../src/webhook/signing.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

@@ -7,7 +7,7 @@ import {
   InvalidFilterError,
   compileFilter,
   validateFilter,
-} from '../../src/modules/hooks/filter.js';
+} from '../../src/webhook/filter.js';
 
 const event = {
   type: 'invoice.paid',
