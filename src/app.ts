@@ -8,6 +8,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { systemClock, type Clock } from './clock.js';
 import { createCipher, resolveEncryptionKey } from './crypto.js';
 import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/connect.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './db/pagination.js';
 import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './webhook/address-policy.js';
 import { createHttpClient } from './dispatch/http-client.js';
@@ -20,6 +21,8 @@ import { useSharedSubscriptionExecution } from './graphql/shared-execution.js';
 import { attachGraphQLWs, type GraphQLWsServer } from './graphql/ws-server.js';
 import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
+import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
+import { useCostLimit } from './graphql/cost-limit.js';
 import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createJsonSchemaCache } from './json-schema.js';
@@ -197,12 +200,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     maxRequestBodySize: false,
     plugins: [
       useSharedSubscriptionExecution(),
+      useCostLimit({ maxCost: config.maxQueryCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, unboundedListSize: UNBOUNDED_LIST_SIZE }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },
         maxDirectives: { n: 20 },
         maxTokens: { n: 5000 },
-        costLimit: { maxCost: 20000 },
+        // counted by useCostLimit below, with list sizes and variables
+        costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: config.env === 'production' },
       }),
     ],

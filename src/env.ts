@@ -45,6 +45,7 @@ const envSchema = z.object({
   SWITCHYARD_HTTP_THREAD: bool.optional(),
   SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
   SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
+  SWITCHYARD_MAX_QUERY_COST: int(100, 10_000_000).default(10_000),
   SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   SWITCHYARD_WS_MAX_BUFFERED_BYTES: int(16 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
 });
@@ -83,6 +84,8 @@ export interface Config {
   httpThread: boolean;
   autoDisableAfterMs: number;
   leaseMs: number;
+  /** the most items one GraphQL operation may return, counted before it runs (lists × their page sizes) */
+  maxQueryCost: number;
   /** graphql-ws: time a client has to send connection_init */
   wsInitTimeoutMs: number;
   /** graphql-ws: bytes queued on one socket before its subscriber is dropped as too slow */
@@ -142,6 +145,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     httpThread: env.SWITCHYARD_HTTP_THREAD ?? true,
     autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
     leaseMs: env.SWITCHYARD_LEASE_MS,
+    maxQueryCost: env.SWITCHYARD_MAX_QUERY_COST,
     wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,
     wsMaxBufferedBytes: env.SWITCHYARD_WS_MAX_BUFFERED_BYTES,
   };
