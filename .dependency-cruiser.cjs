@@ -7,7 +7,7 @@
 //     ← services.ts (what every service can reach)  ← graphql kit (builder, scalars, errors, connections)
 //     ← modules (repositories, services, Pothos schema per domain)
 //     ← dispatch (the delivery loop)                 ← graphql assembly (schema.ts, print-schema.ts)
-//     ← app.ts ← main.ts
+//     ← app.ts ← main.ts            (src/http: raw-request guards, kernel only, used by app.ts)
 const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema)\\.ts$|^src/auth/';
 const ASSEMBLY = '^src/graphql/(schema|print-schema)\\.ts$';
 
@@ -48,6 +48,13 @@ module.exports = {
       comment: 'src/pubsub carries typed topics; it may use row types from the store, nothing above it.',
       from: { path: '^src/pubsub/' },
       to: { path: ['^src/(modules|webhook|dispatch|graphql)/', '^src/(services|app|main)\\.ts$'] },
+    },
+    {
+      name: 'http-guards-stand-alone',
+      severity: 'error',
+      comment: 'src/http checks raw HTTP requests before GraphQL sees them; it imports only the kernel.',
+      from: { path: '^src/http/' },
+      to: { path: '^src/', pathNot: [KERNEL, '^src/http/'] },
     },
     {
       name: 'services-is-an-interface',

@@ -25,6 +25,7 @@ import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
 import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
+import { handleGraphQLRequest } from './http/graphql-request.js';
 import { createJsonSchemaCache } from './json-schema.js';
 import { createLogger, type Logger } from './log.js';
 import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
@@ -32,8 +33,6 @@ import type { Services, Signals } from './services.js';
 
 export const VERSION = '0.1.0';
 
-/** Largest HTTP request body accepted; a `sendEvents` batch of 100 events at the payload limit would exceed it on purpose. */
-export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export interface AppOptions {
   config: Config;
@@ -67,55 +66,6 @@ function unauthenticated(): GraphQLError {
   });
 }
 
-function tooLarge(res: ServerResponse): void {
-  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-  res.end(
-    JSON.stringify({ errors: [{ message: `request body over ${MAX_REQUEST_BYTES} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }),
-  );
-}
-
-/** Reads a body of unknown length up to the limit (413 past it), then lets Yoga answer as usual. */
-async function bufferedRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  yoga: { fetch: (url: string, init: RequestInit) => Promise<Response> | Response },
-): Promise<void> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > MAX_REQUEST_BYTES) {
-        tooLarge(res);
-        // Let a well-behaved client finish sending (so it reads the 413 instead of a reset), but
-        // only up to a bound: a body that never ends is cut off.
-        let drained = 0;
-        req.on('data', (more: Buffer) => {
-          drained += more.length;
-          if (drained > MAX_REQUEST_BYTES) req.destroy();
-        });
-        return;
-      }
-      chunks.push(chunk);
-    }
-  } catch {
-    res.destroy();
-    return;
-  }
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name === 'transfer-encoding') continue;
-    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  const response = await yoga.fetch(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
-    method: req.method ?? 'POST',
-    headers,
-    body: Buffer.concat(chunks),
-  });
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  if (response.body) for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) res.write(part);
-  res.end();
-}
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
@@ -237,18 +187,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
           return;
         }
-        const declared = req.headers['content-length'];
-        if (declared !== undefined && Number(declared) > MAX_REQUEST_BYTES) {
-          tooLarge(res);
-          req.resume();
-          return;
-        }
-        if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
-          // A chunked upload announces no size: read it here, counting, and hand Yoga the whole body.
-          void bufferedRequest(req, res, yoga);
-          return;
-        }
-        void yoga(req, res);
+        handleGraphQLRequest(req, res, yoga);
       });
       ws = attachGraphQLWs({
         server,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { MAX_REQUEST_BYTES } from '../../src/app.js';
+import { MAX_REQUEST_BYTES } from '../../src/http/graphql-request.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 
 interface RawResponse {
