@@ -23,6 +23,7 @@ import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
+import { useDocumentNestingLimit } from './graphql/document-nesting.js';
 import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { handleGraphQLRequest } from './http/graphql-request.js';
@@ -149,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // `{ __typename }` request, and turning it off took sendEvent from ~2,300 to ~4,100 requests/s.
     maxRequestBodySize: false,
     plugins: [
+      useDocumentNestingLimit(),
       useSharedSubscriptionExecution(),
       useCostLimit({ maxCost: config.maxQueryCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, unboundedListSize: UNBOUNDED_LIST_SIZE }),
       EnvelopArmorPlugin({
