@@ -24,6 +24,7 @@ import type { GraphQLContext } from './graphql/builder.js';
 import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
 import { useDocumentNestingLimit } from './graphql/document-nesting.js';
+import { createTokenLimits } from './graphql/token-limits.js';
 import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { handleGraphQLRequest } from './http/graphql-request.js';
@@ -134,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     );
   }
 
+  const tokenLimits = createTokenLimits(config.tokenLimits);
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -151,6 +153,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     maxRequestBodySize: false,
     plugins: [
       useDocumentNestingLimit(),
+      tokenLimits.plugin,
       useSharedSubscriptionExecution(),
       useCostLimit({ maxCost: config.maxQueryCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, unboundedListSize: UNBOUNDED_LIST_SIZE }),
       EnvelopArmorPlugin({
@@ -172,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       };
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
+      tokenLimits.admitRequest(actor);
       return { actor, services, ...(closeConnection ? { closeConnection } : {}) };
     },
   });

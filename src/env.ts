@@ -46,6 +46,11 @@ const envSchema = z.object({
   SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
   SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
   SWITCHYARD_MAX_QUERY_COST: int(100, 10_000_000).default(10_000),
+  SWITCHYARD_TOKEN_REQUESTS_PER_SECOND: int(1, 1_000_000).default(100),
+  SWITCHYARD_TOKEN_REQUEST_BURST: int(1, 1_000_000).default(200),
+  SWITCHYARD_TOKEN_EVENTS_PER_SECOND: int(1, 1_000_000).default(500),
+  SWITCHYARD_TOKEN_EVENT_BURST: int(1, 1_000_000).default(1_000),
+  SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS: int(1, 10_000).default(20),
   SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   SWITCHYARD_WS_MAX_BUFFERED_BYTES: int(16 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
 });
@@ -86,6 +91,12 @@ export interface Config {
   leaseMs: number;
   /** the most items one GraphQL operation may return, counted before it runs (lists × their page sizes) */
   maxQueryCost: number;
+  /** per tenant token (admin tokens are not limited): requests, events sent, live subscriptions */
+  tokenLimits: {
+    requests: { perSecond: number; burst: number };
+    events: { perSecond: number; burst: number };
+    maxSubscriptions: number;
+  };
   /** graphql-ws: time a client has to send connection_init */
   wsInitTimeoutMs: number;
   /** graphql-ws: bytes queued on one socket before its subscriber is dropped as too slow */
@@ -146,6 +157,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
     leaseMs: env.SWITCHYARD_LEASE_MS,
     maxQueryCost: env.SWITCHYARD_MAX_QUERY_COST,
+    tokenLimits: {
+      requests: { perSecond: env.SWITCHYARD_TOKEN_REQUESTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_REQUEST_BURST },
+      events: { perSecond: env.SWITCHYARD_TOKEN_EVENTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_EVENT_BURST },
+      maxSubscriptions: env.SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS,
+    },
     wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,
     wsMaxBufferedBytes: env.SWITCHYARD_WS_MAX_BUFFERED_BYTES,
   };

@@ -1,0 +1,75 @@
+// One frontend's tenant token cannot starve the producer: past its request or event rate it gets
+// 429 with Retry-After, while the admin token and other tenants' tokens go on being served.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { createTenant, createTenantToken, ensureEventType } from '../helpers/fixtures.js';
+
+async function post(t: TestApp, token: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as any };
+}
+
+describe('per-token limits', () => {
+  let t: TestApp;
+  let tenantA: string;
+  let noisy: string;
+  let quiet: string;
+  before(async () => {
+    t = await startTestApp({
+      env: {
+        SWITCHYARD_TOKEN_REQUESTS_PER_SECOND: '2',
+        SWITCHYARD_TOKEN_REQUEST_BURST: '10',
+        SWITCHYARD_TOKEN_EVENTS_PER_SECOND: '1',
+        SWITCHYARD_TOKEN_EVENT_BURST: '5',
+      },
+    });
+    tenantA = await createTenant(t, 'A');
+    await ensureEventType(t, 'limit.test');
+    noisy = await createTenantToken(t, tenantA, ['READ', 'SEND_EVENTS']);
+    quiet = await createTenantToken(t, await createTenant(t, 'B'), ['READ']);
+  });
+  after(() => t.stop());
+
+  test('past its burst a token gets 429 with Retry-After; the admin and other tokens are served', async () => {
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof post>> | null = null;
+    for (let i = 0; i < 30; i++) {
+      const result = await post(t, noisy, '{ viewer { __typename } }');
+      statuses.push(result.status);
+      if (result.status === 429) refused ??= result;
+    }
+    assert.ok(statuses.filter((s) => s === 200).length >= 10, statuses.join(','));
+    assert.ok(refused, `some requests were refused: ${statuses.join(',')}`);
+    assert.equal(refused.body.errors[0].extensions.code, 'RATE_LIMITED');
+    assert.ok(Number(refused.retryAfter) >= 1, `Retry-After: ${refused.retryAfter}`);
+    assert.equal((await post(t, ADMIN_TOKEN, '{ tenants { nodes { id } } }')).status, 200, 'the producer is served');
+    assert.equal((await post(t, quiet, '{ viewer { __typename } }')).status, 200, 'another tenant is served');
+  });
+
+  test('events have a bucket of their own: a batch past it is refused whole', async () => {
+    const send = (n: number) =>
+      post(
+        t,
+        ADMIN_TOKEN,
+        'mutation($i: SendEventsInput!) { sendEvents(input: $i) { __typename } }',
+        { i: { events: Array.from({ length: n }, () => ({ tenantId: tenantA, type: 'limit.test', payload: {} })) } },
+      );
+    assert.equal((await send(20)).status, 200, 'admin tokens are not limited');
+    const token = await createTenantToken(t, tenantA, ['SEND_EVENTS']);
+    const batch = (n: number) =>
+      post(t, token, 'mutation($i: SendEventsInput!) { sendEvents(input: $i) { __typename } }', {
+        i: { events: Array.from({ length: n }, () => ({ type: 'limit.test', payload: {} })) },
+      });
+    const ok = await batch(5);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const refused = await batch(3);
+    assert.equal(refused.status, 429, JSON.stringify(refused.body));
+    assert.equal(refused.body.errors[0].extensions.code, 'RATE_LIMITED');
+    assert.match(refused.body.errors[0].message, /too many events/);
+  });
+});
