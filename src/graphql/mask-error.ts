@@ -1,18 +1,20 @@
-// What a client may see of an error: deliberate GraphQLErrors and bad arguments keep their message;
-// anything else is a server fault and becomes "Unexpected error." (its details go to the log only).
+// What a client may see of an error: deliberate GraphQLErrors, bad arguments and domain errors
+// (a query naming a tenant the caller cannot see: NOT_FOUND) keep their message and code; anything
+// else is a server fault and becomes "Unexpected error." (its details go to the log only).
+// Mutations answer domain errors as data; this covers queries and subscriptions.
 import { GraphQLError } from 'graphql';
-import { BadInputError } from '../errors.js';
+import { BadInputError, DomainError, ValidationError } from '../errors.js';
 
 /** The error as it goes on the wire, or null when it must be masked. */
 export function exposedError(error: GraphQLError): GraphQLError | null {
   const original = error.originalError;
   if (!original || original instanceof GraphQLError) return error;
-  if (original instanceof BadInputError) {
+  if (original instanceof BadInputError || original instanceof DomainError) {
     return new GraphQLError(original.message, {
       nodes: error.nodes,
       path: error.path,
       originalError: original,
-      extensions: { code: original.code },
+      extensions: { code: original.code, ...(original instanceof ValidationError ? { problems: original.problems } : {}) },
     });
   }
   return null;

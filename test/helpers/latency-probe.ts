@@ -1,0 +1,26 @@
+// Times GET requests to a URL from a thread of its own, so what the test's main thread does (building
+// fuzz documents, parsing answers) never counts as the server's latency.
+import { Worker } from 'node:worker_threads';
+
+export interface LatencyProbe {
+  /** Ends the probing; answers the slowest request and how many were made. */
+  stop(): Promise<{ slowestMs: number; probes: number }>;
+}
+
+export function startLatencyProbe(url: string): LatencyProbe {
+  const worker = new Worker(new URL('./latency-probe-thread.mjs', import.meta.url), { workerData: { url } });
+  const finished = new Promise<{ slowestMs: number; probes: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the latency probe exited (${code}) before it answered`)));
+  });
+  finished.catch(() => undefined);
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const result = await finished;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
