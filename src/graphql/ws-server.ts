@@ -5,10 +5,11 @@
 // whose send buffer grows past a bound is closed as a slow consumer.
 import type { IncomingMessage, Server } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../pubsub/subscription-stream.js';
+import { exposedError, UNEXPECTED_ERROR_MESSAGE } from './mask-error.js';
 import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
@@ -97,6 +98,21 @@ export interface GraphQLWsServer {
   close(): Promise<void>;
 }
 
+/** An error for one operation: a GraphQLError as it is (masked when it wraps a fault), anything else masked. */
+function operationError(error: unknown): GraphQLError {
+  const graphQLError = error instanceof GraphQLError ? error : new GraphQLError(UNEXPECTED_ERROR_MESSAGE, { originalError: error as Error });
+  return exposedError(graphQLError) ?? new GraphQLError(UNEXPECTED_ERROR_MESSAGE, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+/** Runs execute or subscribe; what they throw becomes a result with that error, not a closed socket. */
+async function answerErrors(run: () => unknown): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
+  try {
+    return (await run()) as AsyncIterable<ExecutionResult> | ExecutionResult;
+  } catch (error) {
+    return { errors: [operationError(error)] };
+  }
+}
+
 export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -114,15 +130,25 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
         params: payload,
         closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
       });
-      const document = envelop.parse(payload.query);
-      const errors = envelop.validate(envelop.schema, document);
-      if (errors.length > 0) return errors as never;
+      // A document refused by parsing, validation, a limit or the context (a rate limit) answers an
+      // `error` message for this operation only: thrown, it would close the socket and every other
+      // subscription on it with 4500.
+      let document: ExecutionArgs['document'];
+      let contextValue: unknown;
+      try {
+        document = envelop.parse(payload.query);
+        const errors = envelop.validate(envelop.schema, document);
+        if (errors.length > 0) return errors as never;
+        contextValue = await envelop.contextFactory();
+      } catch (error) {
+        return [operationError(error)] as never;
+      }
       const args: ExecutionArgs = {
         schema: envelop.schema,
         document,
         operationName: payload.operationName ?? null,
         variableValues: payload.variables ?? null,
-        contextValue: await envelop.contextFactory(),
+        contextValue,
         rootValue: {
           execute: envelop.execute,
           subscribe: async (subscribeArgs: ExecutionArgs) => {
@@ -134,8 +160,8 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
       };
       return args;
     },
-    execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-    subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    execute: (args) => answerErrors(() => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args)),
+    subscribe: (args) => answerErrors(() => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args)),
   };
   const protocol = makeServer(serverOptions);
 

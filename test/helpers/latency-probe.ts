@@ -3,13 +3,13 @@
 import { Worker } from 'node:worker_threads';
 
 export interface LatencyProbe {
-  /** Ends the probing; answers the slowest request and how many were made. */
-  stop(): Promise<{ slowestMs: number; probes: number }>;
+  /** Ends the probing; answers the slowest request, the 95th percentile and how many were made. */
+  stop(): Promise<{ slowestMs: number; p95Ms: number; probes: number }>;
 }
 
 export function startLatencyProbe(url: string): LatencyProbe {
   const worker = new Worker(new URL('./latency-probe-thread.mjs', import.meta.url), { workerData: { url } });
-  const finished = new Promise<{ slowestMs: number; probes: number }>((resolve, reject) => {
+  const finished = new Promise<{ slowestMs: number; p95Ms: number; probes: number }>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the latency probe exited (${code}) before it answered`)));
