@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, Pool, request } from 'undici';
 import { hrMs, killAllChildren, startChild, type Child } from './lib/ipc.js';
 import { fmtMs, fmtNum, fmtRounds, paced, percentiles, rounds, type Percentiles, type Rounds } from './lib/stats.js';
-import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../src/dispatch/http-client.js';
+import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../src/dispatch/http-exchange.js';
 import { BENCH_ADMIN_TOKEN } from './lib/constants.js';
 
 // ---------------------------------------------------------------------------------------------

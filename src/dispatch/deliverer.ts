@@ -3,7 +3,7 @@
 // stores. The exchange runs wherever the HttpClient runs it (on this thread, or on the HTTP thread
 // of src/dispatch/http-thread.ts, which also turns the response into the stored text there).
 import { parseJson } from '../db/json.js';
-import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
+import type { HttpClient, OutboundRequest, OutboundResult } from './http-exchange.js';
 import { buildRequest, type HttpMethod, type RequestContext } from '../webhook/request.js';
 
 /**

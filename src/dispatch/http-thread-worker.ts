@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAddressPolicy } from '../webhook/address-policy.js';
 import { storedResponse } from './deliverer.js';
-import { createExchanger } from './http-client.js';
+import { createExchanger } from './http-exchange.js';
 import {
   ownBytes,
   toWireError,

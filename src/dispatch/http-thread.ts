@@ -12,7 +12,7 @@
 // Nothing here is a library's: worker_threads gives a message port, not a request/response client.
 import { Worker } from 'node:worker_threads';
 import { storedResponse, type StoredResponse, type StoringHttpClient } from './deliverer.js';
-import type { HttpClient, OutboundRequest, OutboundResult } from './http-client.js';
+import type { HttpClient, OutboundRequest, OutboundResult } from './http-exchange.js';
 
 export interface ThreadedHttpClientOptions {
   /** CIDRs the SSRF guard allows besides public addresses (the policy is rebuilt on the thread from these). */

@@ -6,13 +6,8 @@ import net from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type AddressPolicy, createAddressPolicy } from '../../src/webhook/address-policy.js';
-import {
-  createHttpClient,
-  type HttpClient,
-  type HttpClientOptions,
-  type OutboundRequest,
-  type OutboundResult,
-} from '../../src/dispatch/http-client.js';
+import { createHttpClient } from '../../src/dispatch/http-client.js';
+import type { HttpClient, HttpClientOptions, OutboundRequest, OutboundResult } from '../../src/dispatch/http-exchange.js';
 import { createThreadedHttpClient } from '../../src/dispatch/http-thread.js';
 
 const MAX_BODY = 64 * 1024;

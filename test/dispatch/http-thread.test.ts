@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { createThreadedHttpClient, type ThreadedHttpClient } from '../../src/dispatch/http-thread.js';
-import type { OutboundRequest } from '../../src/dispatch/http-client.js';
+import type { OutboundRequest } from '../../src/dispatch/http-exchange.js';
 import { body, gate, startReceiver, type Receiver } from '../helpers/receiver.js';
 
 process.env.HTTP_CLIENT_VARIANT = 'thread';

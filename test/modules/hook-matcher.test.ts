@@ -1,7 +1,7 @@
 import type { HookRow } from '../../src/db/schema.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHookMatcher, eventDocument, hookMatchesEvent } from '../../src/modules/hooks/hook.service.js';
+import { compileHookMatcher, eventDocument, hookMatchesEvent } from '../../src/modules/hooks/hook.matching.js';
 
 let version = 0;
 

@@ -13,7 +13,7 @@ import { schemaKey } from '../event-types/event-type.service.js';
 import { findEventById, insertDeliveries, insertEvents } from '../events/event.repository.js';
 import { routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
-import { eventTypeMatcher } from '../hooks/hook.service.js';
+import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];

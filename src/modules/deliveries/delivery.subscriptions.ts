@@ -7,7 +7,7 @@ import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { SLOW_CONSUMER_CLOSE_CODE, subscribeStream } from '../../pubsub/subscription-stream.js';
 import type { AttemptMessage, DeliveryMessage, EndpointMessage } from '../../pubsub/topics.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import { eventTypeMatcher } from '../hooks/hook.service.js';
+import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { AttemptOutcomeEnum, AttemptRef, DeliveryRef, DeliveryStatusEnum, rememberDelivery } from './delivery.schema.js';
 
 /** The tenant a subscriber may see: its own for a tenant token, the asked one (or all) for the admin. */

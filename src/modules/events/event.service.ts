@@ -5,12 +5,13 @@ import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus, DeliveryRow, EventRow, EventTypeRow, HookRow } from '../../db/schema.js';
 import { ProblemList } from '../../errors.js';
+import { CHANNEL_NAME as CHANNEL } from '../../webhook/channel.js';
 import type { Services, WrittenDelivery } from '../../services.js';
 import { sqliteFastPath, type FastPath } from '../../db/sqlite-fast-path.js';
 import { findEventTypeByName } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
-import { compileHookMatcher } from '../hooks/hook.service.js';
+import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { catalogCache, type CatalogCache } from './catalog-cache.js';
@@ -18,7 +19,6 @@ import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdemp
 
 export const MAX_BATCH = 100;
 const MAX_CHANNELS = 10;
-const CHANNEL = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_IDEMPOTENCY_KEY = 256;
 
 export interface SendEventInput {

@@ -1,0 +1,187 @@
+// Hook input rules: every field of a create or update checked, every problem collected with its
+// field path, before the service writes anything. The grammars live in src/webhook (path templates,
+// JSONata, channels, event-type patterns); this file applies them to a HookInput.
+import { toJson } from '../../db/json.js';
+import type { ProblemList } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { CHANNEL_NAME } from '../../webhook/channel.js';
+import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH } from '../../webhook/event-type-pattern.js';
+import { validateFilter } from '../../webhook/filter.js';
+import { describeJsonataFailure } from '../../webhook/jsonata-error.js';
+import { pathTemplateProblems } from '../../webhook/path-template.js';
+import type { HttpMethod, PayloadFormat } from '../../webhook/request.js';
+import { transformSyntaxFailure } from '../../webhook/transform.js';
+
+export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
+
+export const HOOK_MAX_NAME_LENGTH = 200;
+export const HOOK_MAX_DESCRIPTION_LENGTH = 2000;
+export const HOOK_MAX_EVENT_TYPES = 100;
+export const HOOK_MAX_CHANNELS = 50;
+export const HOOK_MAX_RUN_AFTER = 20;
+export const HOOK_MAX_PATH_LENGTH = 2048;
+export const HOOK_MAX_TRANSFORM_BYTES = 64 * 1024;
+export const HOOK_MAX_SETTINGS_BYTES = 64 * 1024;
+/** A filter is compiled once per hook version, but its size still bounds the memory it holds and each recompile. */
+export const HOOK_MAX_FILTER_BYTES = 64 * 1024;
+export const HOOK_MAX_TEST_PAYLOAD_BYTES = 1024 * 1024;
+
+/** Order-preserving de-duplication: repeating an entry changes nothing, so it is not an error. */
+export const unique = (values: readonly string[]) => [...new Set(values)];
+
+export interface HookInput {
+  /** create only; a tenant token may omit it, and so may the admin (the endpoint's tenant is used) */
+  tenantId?: string | null;
+  endpointId?: string | null;
+  name?: string | null;
+  description?: string | null;
+  active?: boolean | null;
+  eventTypes?: readonly string[] | null;
+  channels?: readonly string[] | null;
+  /** undefined = keep; null = remove */
+  filter?: Record<string, unknown> | null;
+  method?: HttpMethod | null;
+  /** undefined = keep; null or '' = remove */
+  path?: string | null;
+  format?: PayloadFormat | null;
+  /** undefined = keep; null or '' = remove */
+  transform?: string | null;
+  settings?: Record<string, unknown> | null;
+  /** undefined = keep; null = remove */
+  settingsSchema?: unknown;
+  runAfter?: readonly string[] | null;
+  /** undefined = keep; null = remove */
+  testPayload?: unknown;
+}
+
+const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** An empty template or transform means "none": the dispatcher treats '' like null, so store one spelling. */
+export const blankToNull = (value: string | null | undefined) => (value === undefined ? undefined : value === null || value.trim() === '' ? null : value);
+
+/**
+ * Checks every field present in `input` (all of them when creating) that needs no database.
+ * `settingsSchema`/`settings` are the values the hook will have after the save, so a change to either
+ * is checked against the other.
+ */
+export function checkFields(
+  services: Services,
+  input: HookInput,
+  creating: boolean,
+  effective: { settings: Record<string, unknown>; settingsSchema: unknown },
+  problems: ProblemList,
+): void {
+  if (creating || (input.name !== undefined && input.name !== null)) {
+    const name = input.name?.trim() ?? '';
+    if (name.length === 0 || name.length > HOOK_MAX_NAME_LENGTH) {
+      problems.add(['input', 'name'], `must be 1 to ${HOOK_MAX_NAME_LENGTH} characters`);
+    }
+  }
+  if ((input.description ?? '').length > HOOK_MAX_DESCRIPTION_LENGTH) {
+    problems.add(['input', 'description'], `must be at most ${HOOK_MAX_DESCRIPTION_LENGTH} characters`);
+  }
+  if (creating && !input.endpointId) problems.add(['input', 'endpointId'], 'is required');
+  if (creating || (input.eventTypes !== undefined && input.eventTypes !== null)) {
+    const eventTypes = input.eventTypes ?? [];
+    if (eventTypes.length === 0) problems.add(['input', 'eventTypes'], 'give at least one event type or `group.*` pattern');
+    if (eventTypes.length > HOOK_MAX_EVENT_TYPES) problems.add(['input', 'eventTypes'], `at most ${HOOK_MAX_EVENT_TYPES} entries`);
+  }
+  const channels = input.channels ?? [];
+  if (channels.length > HOOK_MAX_CHANNELS) problems.add(['input', 'channels'], `at most ${HOOK_MAX_CHANNELS} channels`);
+  channels.forEach((channel, index) => {
+    if (!CHANNEL_NAME.test(channel)) {
+      problems.add(['input', 'channels', String(index)], 'must be 1 to 128 letters, digits, ".", "_", ":" or "-"');
+    }
+  });
+  if (input.filter !== undefined && input.filter !== null) {
+    if (byteLength(toJson(input.filter)) > HOOK_MAX_FILTER_BYTES) {
+      problems.add(['input', 'filter'], `must be at most ${HOOK_MAX_FILTER_BYTES} bytes of JSON`);
+    } else {
+      problems.addAll(['input', 'filter'], validateFilter(input.filter));
+    }
+  }
+  if (input.method !== undefined && input.method !== null && !HTTP_METHODS.includes(input.method)) {
+    problems.add(['input', 'method'], `must be one of ${HTTP_METHODS.join(', ')}`);
+  }
+  if (input.format !== undefined && input.format !== null && !PAYLOAD_FORMATS.includes(input.format)) {
+    problems.add(['input', 'format'], `must be one of ${PAYLOAD_FORMATS.join(', ')}`);
+  }
+  const path = blankToNull(input.path);
+  if (path) {
+    const messages = path.length > HOOK_MAX_PATH_LENGTH ? [`must be at most ${HOOK_MAX_PATH_LENGTH} characters`] : pathTemplateProblems(path);
+    for (const message of messages) problems.add(['input', 'path'], message);
+  }
+  const transform = blankToNull(input.transform);
+  if (transform) {
+    const message = transformProblem(transform);
+    if (message) problems.add(['input', 'transform'], message);
+  }
+  checkSettings(services, input, effective, problems);
+  if (input.testPayload !== undefined && input.testPayload !== null) {
+    if (byteLength(toJson(input.testPayload)) > HOOK_MAX_TEST_PAYLOAD_BYTES) {
+      problems.add(['input', 'testPayload'], `must be at most ${HOOK_MAX_TEST_PAYLOAD_BYTES} bytes of JSON`);
+    }
+  }
+  if ((input.runAfter ?? []).length > HOOK_MAX_RUN_AFTER) {
+    problems.add(['input', 'runAfter'], `at most ${HOOK_MAX_RUN_AFTER} hooks`);
+  }
+}
+
+function checkSettings(
+  services: Services,
+  input: HookInput,
+  effective: { settings: Record<string, unknown>; settingsSchema: unknown },
+  problems: ProblemList,
+): void {
+  const settingsGiven = input.settings !== undefined && input.settings !== null;
+  if (settingsGiven && byteLength(toJson(input.settings)) > HOOK_MAX_SETTINGS_BYTES) {
+    problems.add(['input', 'settings'], `must be at most ${HOOK_MAX_SETTINGS_BYTES} bytes of JSON`);
+    return;
+  }
+  const schema = effective.settingsSchema;
+  if (schema === null || schema === undefined) return;
+  if (input.settingsSchema !== undefined) {
+    const schemaProblems = services.jsonSchemas.check(schema);
+    problems.addAll(['input', 'settingsSchema'], schemaProblems);
+    if (schemaProblems.length > 0) return;
+  }
+  // Unchanged settings under an unchanged schema were valid when saved: do not re-judge them on
+  // every rename (the schema cache or ajv may have changed since, the tenant did not).
+  if (!settingsGiven && input.settingsSchema === undefined) return;
+  const key = `hook-settings:${toJson(schema)}`;
+  const suffix = settingsGiven ? '' : ' (the saved settings do not match the new settingsSchema)';
+  for (const problem of services.jsonSchemas.validate(key, schema, effective.settings)) {
+    problems.add(['input', 'settings', ...problem.path], `${problem.message}${suffix}`);
+  }
+}
+
+function transformProblem(source: string): string | null {
+  if (byteLength(source) > HOOK_MAX_TRANSFORM_BYTES) return `must be at most ${HOOK_MAX_TRANSFORM_BYTES} bytes`;
+  const failure = transformSyntaxFailure(source);
+  return failure === null ? null : describeJsonataFailure('is not a valid JSONata expression', failure);
+}
+
+export function checkEventTypes(patterns: readonly string[], existing: readonly string[], problems: ProblemList): void {
+  const names = new Set(existing);
+  patterns.forEach((pattern, index) => {
+    const at = ['input', 'eventTypes', String(index)];
+    if (pattern === '*') return;
+    if (pattern.length > MAX_EVENT_TYPE_PATTERN_LENGTH) {
+      problems.add(at, `must be at most ${MAX_EVENT_TYPE_PATTERN_LENGTH} characters`);
+    } else if (pattern.endsWith('.*')) {
+      const group = pattern.slice(0, -2);
+      const prefix = pattern.slice(0, -1);
+      if (!EVENT_TYPE_PATTERN_GROUP.test(group)) {
+        problems.add(at, `${pattern} is not a valid pattern: use \`group.*\` with letters, digits, "_" or "-" in the group`);
+      } else if (!existing.some((name) => name.startsWith(prefix))) {
+        problems.add(at, `no event type matches ${pattern}`);
+      }
+    } else if (pattern.includes('*')) {
+      problems.add(at, `${pattern}: a wildcard may only end a pattern, as in \`invoice.*\`, or stand alone as \`*\``);
+    } else if (!names.has(pattern)) {
+      problems.add(at, `event type ${pattern} does not exist (or is archived)`);
+    }
+  });
+}
+

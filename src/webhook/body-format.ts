@@ -1,0 +1,52 @@
+// The body of a request by the hook's `format` (DESIGN.md "Body by format"). The producer's payload
+// text, or the transform's result, is spliced in verbatim: never parsed and re-serialised, so the
+// receiver gets the producer's number precision and key order.
+import { CLOUDEVENTS_JSON_TYPE, structuredCloudEvent, type CloudEventAttributes } from './cloudevents.js';
+
+export type PayloadFormat = 'STANDARD' | 'RAW' | 'CLOUDEVENTS' | 'CLOUDEVENTS_BINARY';
+
+export const JSON_CONTENT_TYPE = 'application/json';
+
+export interface FormattedBody {
+  text: string;
+  contentType: string;
+}
+
+/**
+ * The body text and its content type. `dataJson` is the payload text, or the transform's result;
+ * with `transformed`, STANDARD sends the transform's result as the whole body (no envelope), while
+ * the CloudEvents formats still wrap it as `data`. `source` is the CloudEvents source.
+ */
+export function formatBody(
+  format: PayloadFormat,
+  event: CloudEventAttributes,
+  dataJson: string,
+  options: { transformed: boolean; source: string },
+): FormattedBody {
+  switch (format) {
+    case 'RAW':
+    case 'CLOUDEVENTS_BINARY':
+      return { text: dataJson, contentType: JSON_CONTENT_TYPE };
+    case 'CLOUDEVENTS':
+      return {
+        text: structuredCloudEvent(event, options.source, { json: dataJson, contentType: JSON_CONTENT_TYPE }),
+        contentType: CLOUDEVENTS_JSON_TYPE,
+      };
+    default:
+      // STANDARD, and whatever an older row might hold: the documented default format.
+      return {
+        text: options.transformed
+          ? dataJson
+          : `{"type":${JSON.stringify(event.type)},"timestamp":"${event.occurredAt.toISOString()}","data":${dataJson}}`,
+        contentType: JSON_CONTENT_TYPE,
+      };
+  }
+}
+
+/** The payload as JSON text: what the producer sent, else (a context built from a parsed payload alone) its serialisation. */
+export function payloadText(event: { payload: unknown; payloadJson: string }): string {
+  // payloadJson is the source of truth (it keeps the producer's number precision); the fallback
+  // only covers callers that built a context from a parsed payload alone, e.g. a hook test.
+  if (event.payloadJson !== '') return event.payloadJson;
+  return JSON.stringify(event.payload) ?? 'null';
+}

@@ -1,0 +1,37 @@
+// The view of one event that a hook's transform and path template read: both see the same names,
+// so a hook author learns one vocabulary, and hook validation refuses any other root.
+
+/** The top-level names of the scope; a path template variable must start with one of them. */
+export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'tenant', 'hook'] as const;
+
+/** What a transform and a path template see. Dates are ISO strings: JSONata has no Date type. */
+export interface TemplateScope {
+  event: { id: string; type: string; channels: string[]; occurredAt: string; createdAt: string };
+  data: unknown;
+  settings: Record<string, unknown>;
+  hook: { id: string; name: string };
+  tenant: { id: string; name: string };
+}
+
+/** The parts of a request context the scope is made from. */
+export interface TemplateScopeSource {
+  event: { id: string; type: string; payload: unknown; channels: string[]; occurredAt: Date; createdAt: Date };
+  hook: { id: string; name: string; settings: Record<string, unknown> };
+  tenant: { id: string; name: string };
+}
+
+export function buildTemplateScope({ event, hook, tenant }: TemplateScopeSource): TemplateScope {
+  return {
+    event: {
+      id: event.id,
+      type: event.type,
+      channels: event.channels,
+      occurredAt: event.occurredAt.toISOString(),
+      createdAt: event.createdAt.toISOString(),
+    },
+    data: event.payload,
+    settings: hook.settings,
+    hook: { id: hook.id, name: hook.name },
+    tenant: { id: tenant.id, name: tenant.name },
+  };
+}

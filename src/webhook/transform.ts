@@ -1,0 +1,112 @@
+// A hook's JSONata transform: compiled once per source text, evaluated per event over the template
+// scope, and held to bounds (time, depth, sequence length, result size) so one tenant's expression
+// cannot stall the dispatcher or bloat the attempt log.
+import jsonata from 'jsonata';
+import { decodeJsonataError, describeJsonataFailure, type JsonataFailure } from './jsonata-error.js';
+import { HOOK_TEXT_CACHE_LIMIT, LruCache } from './lru-cache.js';
+import { RequestBuildError } from './request-error.js';
+import type { TemplateScope } from './template-scope.js';
+
+/**
+ * Wall-clock budget of one transform evaluation. JSONata checks it between evaluation steps, which
+ * is what bounds an infinite loop; a single slow built-in call (a huge `$sort`, a pathological
+ * regex) is not interrupted. The dispatcher's event loop is blocked while a transform runs, so the
+ * budget is small next to the request deadline.
+ */
+export const TRANSFORM_TIMEOUT_MS = 500;
+/** JSONata evaluation depth limit against runaway recursion, far above what a mapping needs. */
+export const TRANSFORM_MAX_DEPTH = 2000;
+/** Longest sequence a transform may build: above any array a 1 MiB payload can hold, far below `[1..9999999]`. */
+export const TRANSFORM_MAX_SEQUENCE = 1_000_000;
+/** Largest serialised transform result: the body is stored with every attempt, so a transform must not inflate it unboundedly. */
+export const MAX_TRANSFORM_BODY_BYTES = 2 * 1024 * 1024;
+
+// A syntax error is cached too, so a broken hook on a busy event type does not re-parse per attempt.
+type CompiledTransform = { ok: true; expression: jsonata.Expression } | { ok: false; failure: JsonataFailure };
+
+const transforms = new LruCache<CompiledTransform>(HOOK_TEXT_CACHE_LIMIT);
+
+function compiled(source: string): CompiledTransform {
+  let entry = transforms.get(source);
+  if (entry === undefined) {
+    try {
+      entry = {
+        ok: true,
+        expression: jsonata(source, {
+          timeout: TRANSFORM_TIMEOUT_MS,
+          stack: TRANSFORM_MAX_DEPTH,
+          sequence: TRANSFORM_MAX_SEQUENCE,
+        }),
+      };
+    } catch (error) {
+      entry = { ok: false, failure: decodeJsonataError(error) };
+    }
+    transforms.set(source, entry);
+  }
+  return entry;
+}
+
+/**
+ * Why `source` does not parse as JSONata, or null when it does; hook validation asks this on save.
+ * Not cached: text that is never saved should not push the transforms of live hooks out of the cache.
+ */
+export function transformSyntaxFailure(source: string): JsonataFailure | null {
+  try {
+    jsonata(source);
+    return null;
+  } catch (error) {
+    return decodeJsonataError(error);
+  }
+}
+
+function transformError(what: string, failure: JsonataFailure, cause?: unknown): RequestBuildError {
+  return new RequestBuildError('transform', describeJsonataFailure(`transform ${what}`, failure), {
+    code: failure.code,
+    position: failure.position,
+    cause,
+  });
+}
+
+/**
+ * Evaluates the transform over `scope` and returns its result as JSON text. Throws
+ * {@link RequestBuildError} (stage `transform`) for a syntax error, an evaluation error, an
+ * `undefined` result, a result that is not JSON, or one larger than MAX_TRANSFORM_BODY_BYTES.
+ */
+export async function runTransform(source: string, scope: TemplateScope): Promise<string> {
+  const entry = compiled(source);
+  if (!entry.ok) throw transformError('has a syntax error', entry.failure);
+  let result: unknown;
+  try {
+    result = await entry.expression.evaluate(scope);
+  } catch (error) {
+    throw transformError('failed', decodeJsonataError(error), error);
+  }
+  if (result === undefined) {
+    // JSONata yields undefined when a path matches nothing, which is almost always a mapping bug:
+    // sending `null` would mark the delivery succeeded with an empty body nobody asked for.
+    throw new RequestBuildError(
+      'transform',
+      'transform produced no value (undefined: a path matched nothing); return null explicitly to send a JSON null body',
+    );
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result);
+  } catch (error) {
+    // In practice a JSONata lambda: it carries its (circular) environment.
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+    throw new RequestBuildError('transform', `transform result is not JSON (does it return a function?): ${reason}`, {
+      cause: error,
+    });
+  }
+  // Built-in functions serialise as JSONata's internal marker object, which no receiver wants; the
+  // `_jsonata_` prefix is reserved in JSONata object keys, so the marker cannot come from data.
+  if (text === undefined || text.includes('"_jsonata_function":true')) {
+    throw new RequestBuildError('transform', 'transform result is not JSON (does it return a function?)');
+  }
+  // Length in UTF-16 units is at most the UTF-8 byte count, so the exact count is only needed near the limit.
+  if (text.length * 3 > MAX_TRANSFORM_BODY_BYTES && Buffer.byteLength(text, 'utf8') > MAX_TRANSFORM_BODY_BYTES) {
+    throw new RequestBuildError('transform', `transform result is larger than ${MAX_TRANSFORM_BODY_BYTES} bytes`);
+  }
+  return text;
+}
