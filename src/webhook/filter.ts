@@ -15,11 +15,15 @@
 //   operators, so they also match when the path is missing.
 // - `$gt $gte $lt $lte` compare numbers with numbers and strings with strings (UTF-16 code unit
 //   order, which suits ISO-8601 dates); any other pairing is false.
-// - `$regex` is a JS RegExp source without flags, tested against string values only.
+// - `$regex` is a regular expression without flags in the common JS/RE2 syntax (no backreferences
+//   or lookaround), run in linear time, tested against string values only.
 // - `$and`/`$or` take non-empty arrays of filter documents; `$not` takes a filter document at document
 //   level (`{"$not": {"type": "a.b"}}`) and an operator object at field level
 //   (`{"data.email": {"$not": {"$regex": "@example\\.com$"}}}`).
 // - `{}` matches every event.
+
+import type { RE2JS } from 're2js';
+import { compileLinear, testLinear } from './linear-regex.js';
 
 export type FilterDocument = Record<string, unknown>;
 
@@ -170,7 +174,7 @@ class Parser {
         case '$regex': {
           const regex = typeof operand === 'string' ? compileRegex(operand) : 'must be a string (a JavaScript regular expression)';
           if (typeof regex === 'string') parts.push(this.problem(at, regex));
-          else parts.push(this.condition(at, () => matches(segments, (v) => typeof v === 'string' && regex.test(v))));
+          else parts.push(this.condition(at, () => matches(segments, (v) => typeof v === 'string' && testLinear(regex, v))));
           break;
         }
         case '$not':
@@ -336,75 +340,21 @@ function findOperatorKey(value: unknown): string | null {
 }
 
 /**
- * Filters are written by tenants but run on the shared dispatcher's event loop, where one
- * catastrophically backtracking regex would stall every delivery. Node has no linear-time engine
- * by default, so we refuse the classic exponential shapes: a group that contains a quantifier and is
- * itself repeated (`(a+)+`, `(\w*)*`, `(?:a|b+){2,}`), and long patterns (which would hide such
- * shapes in bulk). This is a heuristic: overlapping alternations like `(a|a)*` and polynomial shapes
- * like `.*.*x` still pass, bounded by the length limit and the 1 MiB payload cap.
- * Returns the RegExp, or the problem message.
+ * Filters are written by tenants but run on the shared dispatcher's event loop, so `$regex` runs on
+ * the linear-time engine (see linear-regex.ts): no pattern can backtrack. The length limit keeps
+ * compiled programs small. Returns the compiled pattern, or the problem message.
  */
-function compileRegex(pattern: string): RegExp | string {
+function compileRegex(pattern: string): RE2JS | string {
   if (pattern.length > FILTER_MAX_REGEX_LENGTH) return `is longer than ${FILTER_MAX_REGEX_LENGTH} characters`;
-  let regex: RegExp;
   try {
-    // No flags: without `g`/`y`, RegExp#test keeps no state between calls.
-    regex = new RegExp(pattern);
+    // JavaScript first, so a pattern that is not a regular expression at all says so in familiar terms.
+    new RegExp(pattern);
   } catch (error) {
     return `is not a valid regular expression: ${(error as Error).message}`;
   }
-  if (hasNestedQuantifier(pattern)) {
-    return 'repeats a group that already contains a quantifier (like (a+)+), which can backtrack catastrophically';
+  try {
+    return compileLinear(pattern);
+  } catch (error) {
+    return (error as Error).message;
   }
-  return regex;
-}
-
-const BRACE_QUANTIFIER = /^\{(\d+)(,(\d*))?\}/;
-
-/** Runs on a pattern RegExp has accepted, so groups and classes are balanced. */
-function hasNestedQuantifier(pattern: string): boolean {
-  // One entry per open group: whether it contains a quantifier so far (index 0 is the whole pattern).
-  const groups: boolean[] = [false];
-  const markQuantified = () => {
-    groups[groups.length - 1] = true;
-  };
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      i++;
-    } else if (c === '[') {
-      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
-    } else if (c === '(') {
-      groups.push(false);
-      if (pattern[i + 1] === '?') {
-        // Skip the group kind so its `?` is not read as a quantifier: (?: (?= (?! (?<= (?<! (?<name>
-        i += 2;
-        if (pattern[i] === '<' && pattern[i + 1] !== '=' && pattern[i + 1] !== '!') i = pattern.indexOf('>', i);
-        else if (pattern[i] === '<') i++;
-      }
-    } else if (c === ')') {
-      const innerQuantified = groups.pop() ?? false;
-      if (innerQuantified && repeats(pattern, i + 1)) return true;
-      if (innerQuantified) markQuantified();
-    } else if (c === '*' || c === '+' || c === '?') {
-      markQuantified();
-    } else if (c === '{') {
-      // A fixed count like \d{3} matches one way only, so it cannot make repetition ambiguous.
-      const brace = BRACE_QUANTIFIER.exec(pattern.slice(i));
-      if (brace && brace[2] !== undefined && brace[3] !== brace[1]) markQuantified();
-    }
-  }
-  return false;
-}
-
-/** Whether the quantifier at `i` (if any) can repeat its atom more than once. */
-function repeats(pattern: string, i: number): boolean {
-  const c = pattern[i];
-  if (c === '*' || c === '+') return true;
-  if (c !== '{') return false;
-  const brace = BRACE_QUANTIFIER.exec(pattern.slice(i));
-  if (!brace) return false;
-  const [, min, comma, max] = brace;
-  if (comma === undefined) return Number(min) > 1;
-  return max === '' || max === undefined || Number(max) > 1;
 }

@@ -15,12 +15,19 @@ export class UnsupportedRegexError extends Error {
 
 const FLAG_BITS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL };
 
+/** JavaScript's `\uXXXX` and `\u{X…}` escapes as RE2 spells them (`\x{…}`); an escaped backslash stays. */
+function withRe2Escapes(pattern: string): string {
+  return pattern.replace(/(\\+)u(?:\{([0-9a-fA-F]{1,6})\}|([0-9a-fA-F]{4}))/g, (match, slashes: string, braced?: string, four?: string) =>
+    slashes.length % 2 === 1 ? `${slashes}x{${braced ?? four}}` : match,
+  );
+}
+
 /** Compiles `pattern` (JS flags i, m, s; g and y only steer iteration) or throws UnsupportedRegexError. */
 export function compileLinear(pattern: string, flags = ''): RE2JS {
   let bits = 0;
   for (const flag of flags) bits |= FLAG_BITS[flag] ?? 0;
   try {
-    return RE2JS.compile(pattern, bits);
+    return RE2JS.compile(withRe2Escapes(pattern), bits);
   } catch (error) {
     throw new UnsupportedRegexError(pattern, (error as Error).message.replace(/^error parsing regexp: /, ''));
   }

@@ -3,14 +3,15 @@
 // cannot stall the dispatcher or bloat the attempt log.
 import jsonata from 'jsonata';
 import { decodeJsonataError, describeJsonataFailure, type JsonataFailure } from './jsonata-error.js';
+import { LinearRegExp, compileLinear } from './linear-regex.js';
 import { HOOK_TEXT_CACHE_LIMIT, LruCache } from './lru-cache.js';
 import { RequestBuildError } from './request-error.js';
 import type { TemplateScope } from './template-scope.js';
 
 /**
  * Wall-clock budget of one transform evaluation. JSONata checks it between evaluation steps, which
- * is what bounds an infinite loop; a single slow built-in call (a huge `$sort`, a pathological
- * regex) is not interrupted. The dispatcher's event loop is blocked while a transform runs, so the
+ * is what bounds an infinite loop; a single slow built-in call (a huge `$sort`) is not interrupted.
+ * Regular expressions cannot be that call: they run on the linear-time engine. The dispatcher's event loop is blocked while a transform runs, so the
  * budget is small next to the request deadline.
  */
 export const TRANSFORM_TIMEOUT_MS = 500;
@@ -36,6 +37,8 @@ function compiled(source: string): CompiledTransform {
           timeout: TRANSFORM_TIMEOUT_MS,
           stack: TRANSFORM_MAX_DEPTH,
           sequence: TRANSFORM_MAX_SEQUENCE,
+          // JSONata constructs it from each regex literal and calls only exec and lastIndex.
+          RegexEngine: LinearRegExp as unknown as RegExpConstructor,
         }),
       };
     } catch (error) {
@@ -51,12 +54,33 @@ function compiled(source: string): CompiledTransform {
  * Not cached: text that is never saved should not push the transforms of live hooks out of the cache.
  */
 export function transformSyntaxFailure(source: string): JsonataFailure | null {
+  let expression: jsonata.Expression;
   try {
-    jsonata(source);
-    return null;
+    expression = jsonata(source);
   } catch (error) {
     return decodeJsonataError(error);
   }
+  return unsupportedRegexFailure(expression.ast());
+}
+
+/** The first regex literal the linear-time engine refuses, as a failure at its position. */
+function unsupportedRegexFailure(ast: unknown): JsonataFailure | null {
+  // Iterative: the tree of a long expression may be deep.
+  const pending: unknown[] = [ast];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const { type, value, position } = node as { type?: unknown; value?: unknown; position?: unknown };
+    if (type === 'regex' && value instanceof RegExp) {
+      try {
+        compileLinear(value.source, value.flags);
+      } catch (error) {
+        return { message: `the pattern /${value.source}/ ${(error as Error).message}`, code: undefined, position: typeof position === 'number' ? position : undefined };
+      }
+    }
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object' && !(child instanceof RegExp)) pending.push(child);
+  }
+  return null;
 }
 
 function transformError(what: string, failure: JsonataFailure, cause?: unknown): RequestBuildError {
