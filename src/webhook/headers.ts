@@ -33,12 +33,19 @@ const REDACTED = '[redacted]';
 const ALWAYS_REDACTED = new Set(['authorization', 'cookie', 'webhook-signature']);
 
 /**
- * Headers no static header or API key header may set: the signature scheme (webhook-*) and
- * HTTP_CLIENT_HEADERS. Ignored silently because they come from stored configuration: failing every
+ * Headers that describe the request Switchyard builds: who sends it (`Switchyard/<version>`, which
+ * receivers may allow-list) and the body's encoding (bodies are never encoded, so a configured
+ * `content-encoding` would make the receiver decode plain bytes).
+ */
+export const SWITCHYARD_HEADERS: ReadonlySet<string> = new Set(['user-agent', 'content-encoding']);
+
+/**
+ * Headers no static header or API key header may set: the signature scheme (webhook-*),
+ * SWITCHYARD_HEADERS and HTTP_CLIENT_HEADERS. Ignored silently because they come from stored configuration: failing every
  * attempt over one stray header helps nobody.
  */
 function isProtocolHeader(name: string): boolean {
-  return name.startsWith('webhook-') || HTTP_CLIENT_HEADERS.has(name);
+  return name.startsWith('webhook-') || HTTP_CLIENT_HEADERS.has(name) || SWITCHYARD_HEADERS.has(name);
 }
 
 /**
@@ -68,10 +75,8 @@ export function addReceiverAuth(headers: Map<string, string>, auth: ReceiverAuth
 
 /** Adds the endpoint's static headers that do not collide with one Switchyard sets. */
 export function addStaticHeaders(headers: Map<string, string>, staticHeaders: Record<string, string>): void {
-  // Everything set so far is Switchyard's to decide (the receiver verifies it), except user-agent,
-  // which some receivers' firewalls insist on and which carries no meaning for verification.
+  // Everything set so far is Switchyard's to decide (the receiver verifies it).
   const computed = new Set(headers.keys());
-  computed.delete('user-agent');
   for (const [rawName, value] of Object.entries(staticHeaders)) {
     const name = rawName.toLowerCase();
     if (isProtocolHeader(name) || computed.has(name)) continue;

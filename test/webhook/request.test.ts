@@ -252,7 +252,7 @@ describe('buildRequest: static headers', () => {
     assert.equal(request.headers['webhook-timestamp'], String(context.timestamp));
     assert.equal(request.headers['content-type'], 'application/json');
     assert.equal(request.headers.authorization, 'Bearer real');
-    assert.equal(request.headers['user-agent'], 'Custom/1.0', 'user-agent may be overridden');
+    assert.equal(request.headers['user-agent'], 'Switchyard/0.1.0', 'a stored user-agent is ignored: it is Switchyard\'s own');
     for (const name of ['content-length', 'host', 'transfer-encoding', 'connection']) {
       assert.equal(request.headers[name], undefined, name);
     }

@@ -5,7 +5,7 @@ import { parseJson, toJson } from '../../db/json.js';
 import type { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { isIpLiteral } from '../../webhook/address-policy.js';
-import { HTTP_CLIENT_HEADERS } from '../../webhook/headers.js';
+import { HTTP_CLIENT_HEADERS, SWITCHYARD_HEADERS } from '../../webhook/headers.js';
 import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
 import { ENDPOINT_AUTH_TYPES, storedAuth, type EndpointAuthType, type StoredAuth } from './endpoint.secrets.js';
 
@@ -37,15 +37,13 @@ const CONTROL = /[\x00-\x1F\x7F]/;
  * Header names an endpoint may not set itself: the request builder would silently drop them
  * (src/webhook/headers.ts), so refusing them here is where the user learns about it.
  */
-function reservedHeaderProblem(lowerName: string, forApiKey: boolean): string | null {
+function reservedHeaderProblem(lowerName: string): string | null {
   if (lowerName === 'authorization') return 'is reserved: use `auth` to authenticate to the receiver';
   if (lowerName.startsWith('webhook-')) return 'is reserved for the Standard Webhooks id, timestamp and signature';
   // CloudEvents binary mode sets these and they win over configured ones.
   if (lowerName.startsWith('ce-')) return 'is reserved for CloudEvents headers';
   if (HTTP_CLIENT_HEADERS.has(lowerName)) return 'is set by the HTTP client from the request itself';
-  // A static header may override user-agent on purpose; the auth header is applied before static
-  // headers and never replaces user-agent, so an API key there would never be sent.
-  if (forApiKey && lowerName === 'user-agent') return 'is set by Switchyard; use another header name';
+  if (SWITCHYARD_HEADERS.has(lowerName)) return 'is set by Switchyard on every request it sends; use another header name';
   return null;
 }
 
@@ -165,7 +163,7 @@ function checkAuth(services: Services, problems: ProblemList, auth: EndpointAuth
       if (headerName.length > MAX_HEADER_NAME_LENGTH || !HEADER_NAME.test(headerName)) {
         problems.add(path('headerName'), 'must be a valid HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)');
       } else {
-        const reserved = reservedHeaderProblem(headerName.toLowerCase(), true);
+        const reserved = reservedHeaderProblem(headerName.toLowerCase());
         if (reserved) problems.add(path('headerName'), reserved);
       }
     }
@@ -189,7 +187,7 @@ function checkHeaders(problems: ProblemList, headers: Record<string, unknown>): 
     if (name.length > MAX_HEADER_NAME_LENGTH || !HEADER_NAME.test(name)) {
       problems.add(at, 'is not a valid HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)');
     } else {
-      const reserved = reservedHeaderProblem(lower, false);
+      const reserved = reservedHeaderProblem(lower);
       if (reserved) problems.add(at, reserved);
     }
     // Names are case-insensitive on the wire: two spellings would silently collapse into one.
