@@ -176,7 +176,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
       tokenLimits.admitRequest(actor);
-      return { actor, services, ...(closeConnection ? { closeConnection } : {}) };
+      return { actor, services, holdSubscription: tokenLimits.holdSubscription, ...(closeConnection ? { closeConnection } : {}) };
     },
   });
 

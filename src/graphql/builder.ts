@@ -12,6 +12,11 @@ import type { Services } from '../services.js';
 export interface GraphQLContext {
   actor: Actor;
   services: Services;
+  /**
+   * Counts one live subscription against the caller's token and answers the function that ends it;
+   * throws a 429 error when the token holds the most allowed already.
+   */
+  holdSubscription: (actor: Actor) => () => void;
   /** WebSocket connections only: closes the connection (slow consumer) */
   closeConnection?: (code: number, reason: string) => void;
 }

@@ -22,6 +22,8 @@ export interface StreamOptions<T extends TopicName> {
   onOverflow?: (error: SlowConsumerError) => void;
   /** ends the stream */
   signal?: AbortSignal;
+  /** called once when the stream ends, however it ends (completed, overflowed, aborted) */
+  onFinish?: () => void;
 }
 
 /**
@@ -52,6 +54,7 @@ export function subscribeStream<T extends TopicName>(bus: Bus, topic: T, options
     done = true;
     unsubscribe();
     options.signal?.removeEventListener('abort', finish);
+    options.onFinish?.();
     onPushEnd?.();
     if (waiting && !failure) {
       waiting({ value: undefined, done: true });

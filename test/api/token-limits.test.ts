@@ -2,6 +2,8 @@
 // 429 with Retry-After, while the admin token and other tenants' tokens go on being served.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { createTenant, createTenantToken, ensureEventType } from '../helpers/fixtures.js';
 
@@ -26,6 +28,7 @@ describe('per-token limits', () => {
         SWITCHYARD_TOKEN_REQUEST_BURST: '10',
         SWITCHYARD_TOKEN_EVENTS_PER_SECOND: '1',
         SWITCHYARD_TOKEN_EVENT_BURST: '5',
+        SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS: '2',
       },
     });
     tenantA = await createTenant(t, 'A');
@@ -71,5 +74,52 @@ describe('per-token limits', () => {
     assert.equal(refused.status, 429, JSON.stringify(refused.body));
     assert.equal(refused.body.errors[0].extensions.code, 'RATE_LIMITED');
     assert.match(refused.body.errors[0].message, /too many events/);
+  });
+
+  test('a token holds at most N live subscriptions; ending one frees its place', async () => {
+    const token = await createTenantToken(t, tenantA, ['READ']);
+    const client = createClient({
+      url: `${t.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
+    const open = () => {
+      let failed: unknown = null;
+      let settle!: () => void;
+      const settled = new Promise<void>((resolve) => (settle = resolve));
+      const stop = client.subscribe(
+        { query: 'subscription { deliveryAttempts { id } }' },
+        {
+          // a refused subscribe answers its errors as a result, then completes
+          next: (value) => void (value.errors ? (failed = value.errors) : undefined),
+          error: (error) => ((failed = error), settle()),
+          complete: () => settle(),
+        },
+      );
+      return { stop, settled, failed: () => failed };
+    };
+    try {
+      const first = open();
+      const second = open();
+      // the server has both once a third one is answered
+      const third = open();
+      await third.settled;
+      assert.match(JSON.stringify(third.failed()), /live subscriptions/);
+      assert.match(JSON.stringify(third.failed()), /RATE_LIMITED/);
+      first.stop();
+      let fourth = open();
+      // the place is freed when the server hears the complete: retry briefly instead of sleeping
+      for (let i = 0; i < 50; i++) {
+        const outcome = await Promise.race([fourth.settled.then(() => 'refused'), new Promise((r) => setTimeout(() => r('held'), 100))]);
+        if (outcome === 'held') break;
+        fourth = open();
+      }
+      assert.equal(fourth.failed(), null, 'a new subscription is allowed once one ended');
+      second.stop();
+      fourth.stop();
+    } finally {
+      await client.dispose();
+    }
   });
 });
