@@ -11,7 +11,8 @@ import type { TemplateScope } from './template-scope.js';
 /**
  * Wall-clock budget of one transform evaluation. JSONata checks it between evaluation steps, which
  * is what bounds an infinite loop; a single slow built-in call (a huge `$sort`) is not interrupted.
- * Regular expressions cannot be that call: they run on the linear-time engine. The dispatcher's event loop is blocked while a transform runs, so the
+ * Regular expressions cannot be that call: they run on the linear-time engine. And the budget is not
+ * a time the event loop waits: evaluation yields to it every TRANSFORM_SLICE_MS (see below). The dispatcher's event loop is blocked while a transform runs, so the
  * budget is small next to the request deadline.
  */
 export const TRANSFORM_TIMEOUT_MS = 500;
@@ -22,6 +23,34 @@ export const TRANSFORM_MAX_SEQUENCE = 1_000_000;
 /** Largest serialised transform result: the body is stored with every attempt, so a transform must not inflate it unboundedly. */
 export const MAX_TRANSFORM_BODY_BYTES = 2 * 1024 * 1024;
 
+/**
+ * How long transforms may run before they let the event loop serve other work. JSONata awaits an
+ * entry hook before every evaluation step; the hook yields (setImmediate) once the slice is used up,
+ * so a transform that spends its whole budget costs its own delivery that time, not every request
+ * the process serves meanwhile. One slice for all transforms of the process: together they never hold
+ * the loop longer than this (a single built-in call aside).
+ */
+export const TRANSFORM_SLICE_MS = 4;
+let sliceEndsAt = 0;
+let lastStepAt = Number.NEGATIVE_INFINITY;
+/** No transform step for this long: the next one starts a fresh slice instead of yielding at once. */
+const QUIET_MS = 50;
+const EVALUATE_ENTRY = Symbol.for('jsonata.__evaluate_entry');
+
+function yieldWhenSliceIsUsed(): Promise<void> | undefined {
+  const now = performance.now();
+  const quiet = now - lastStepAt > QUIET_MS;
+  lastStepAt = now;
+  if (quiet) sliceEndsAt = now + TRANSFORM_SLICE_MS;
+  if (now < sliceEndsAt) return undefined;
+  return new Promise<void>((resolve) =>
+    setImmediate(() => {
+      sliceEndsAt = performance.now() + TRANSFORM_SLICE_MS;
+      resolve();
+    }),
+  );
+}
+
 // A syntax error is cached too, so a broken hook on a busy event type does not re-parse per attempt.
 type CompiledTransform = { ok: true; expression: jsonata.Expression } | { ok: false; failure: JsonataFailure };
 
@@ -31,16 +60,16 @@ function compiled(source: string): CompiledTransform {
   let entry = transforms.get(source);
   if (entry === undefined) {
     try {
-      entry = {
-        ok: true,
-        expression: jsonata(source, {
-          timeout: TRANSFORM_TIMEOUT_MS,
-          stack: TRANSFORM_MAX_DEPTH,
-          sequence: TRANSFORM_MAX_SEQUENCE,
-          // JSONata constructs it from each regex literal and calls only exec and lastIndex.
-          RegexEngine: LinearRegExp as unknown as RegExpConstructor,
-        }),
-      };
+      const expression = jsonata(source, {
+        timeout: TRANSFORM_TIMEOUT_MS,
+        stack: TRANSFORM_MAX_DEPTH,
+        sequence: TRANSFORM_MAX_SEQUENCE,
+        // JSONata constructs it from each regex literal and calls only exec and lastIndex.
+        RegexEngine: LinearRegExp as unknown as RegExpConstructor,
+      });
+      // JSONata looks its hooks up by symbol in the bindings.
+      expression.assign(EVALUATE_ENTRY as unknown as string, yieldWhenSliceIsUsed);
+      entry = { ok: true, expression };
     } catch (error) {
       entry = { ok: false, failure: decodeJsonataError(error) };
     }

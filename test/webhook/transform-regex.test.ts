@@ -37,3 +37,21 @@ describe('transform regexes', () => {
     assert.equal(transformSyntaxFailure('$contains(data.s, /abc/i)'), null);
   });
 });
+
+describe('a transform that spends its whole budget', () => {
+  test('lets the event loop run meanwhile (it yields between evaluation steps)', async () => {
+    let turns = 0;
+    let stop = false;
+    const turn = () => {
+      turns++;
+      if (!stop) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const started = performance.now();
+    await assert.rejects(runTransform('$reduce([1..999999], function($a, $b){ $a + $b })', scope({})), /timeout/i);
+    stop = true;
+    const ms = performance.now() - started;
+    assert.ok(ms < 1_500, `ended by its budget: ${ms.toFixed(0)} ms`);
+    assert.ok(turns > 20, `the event loop ran ${turns} times while it evaluated`);
+  });
+});
