@@ -7,7 +7,12 @@ interface PageConfig { productName?: string; accent?: string; graphqlPath?: stri
 const config: PageConfig = JSON.parse(document.getElementById('switchyard-config')?.textContent ?? '{}');
 const productName = config.productName ?? 'Switchyard';
 document.title = `${productName} console`;
-if (config.accent) document.documentElement.style.setProperty('--pico-primary', config.accent);
+if (config.accent) {
+  // The producer's brand colour on Pico's primary variables (links, buttons, focus rings).
+  const style = document.createElement('style');
+  style.textContent = `:root{--pico-primary:${config.accent};--pico-primary-background:${config.accent};--pico-primary-border:${config.accent};--pico-primary-hover-background:${config.accent}}`;
+  document.head.append(style);
+}
 const graphqlUrl = new URL(config.graphqlPath ?? '/graphql', location.href).toString();
 const TOKEN_KEY = 'switchyard-console-token';
 
