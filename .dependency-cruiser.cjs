@@ -92,6 +92,13 @@ module.exports = {
       to: { path: ['^src/dispatch/', '^src/(app|main)\\.ts$'] },
     },
     {
+      name: 'console-serving-is-standalone',
+      comment: 'src/console serves the built console (files and branding handed in by the app); it imports nothing else of src/.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/', pathNot: '^src/console/' },
+    },
+    {
       name: 'only-main-starts-the-app',
       severity: 'error',
       comment: 'Inside src/, only main.ts imports app.ts (tests and the bench build their own).',

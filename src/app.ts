@@ -32,6 +32,7 @@ import { createJsonSchemaCache } from './json-schema.js';
 import { createLogger, type Logger } from './log.js';
 import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
 import type { Services, Signals } from './services.js';
+import { createConsoleServer } from './console/serve.js';
 
 export const VERSION = '0.1.0';
 
@@ -136,10 +137,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
+  const consoleServer = createConsoleServer({ productName: config.consoleProductName, accent: config.consoleAccent });
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { title: 'Switchyard', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
+    // GraphiQL from the console build (local assets, subscriptions over graphql-ws), not from a CDN.
+    renderGraphiQL: (options) => consoleServer.graphiqlHtml(options ?? {}),
     landingPage: false,
     maskedErrors: {
       maskError: (error, message, isDev) => (error instanceof GraphQLError && exposedError(error)) || maskError(error, message, isDev),
@@ -193,6 +197,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
           return;
         }
+        if (consoleServer.handle(req, res)) return;
         handleGraphQLRequest(req, res, yoga);
       });
       ws = attachGraphQLWs({

@@ -167,6 +167,18 @@ export type CreateHookInput = {
   transform?: string | null | undefined;
 };
 
+/** Input of `createPortalSession`. */
+export type CreatePortalSessionInput = {
+  /** A label for the session token (default "portal session"). */
+  name?: string | null | undefined;
+  /** What the session may do (default READ and MANAGE). */
+  scopes?: Array<TokenScope> | null | undefined;
+  /** The tenant the session acts for. */
+  tenantId: string | number;
+  /** Lifetime in seconds, 60 to 86400 (default 3600). */
+  ttlSeconds?: number | null | undefined;
+};
+
 /** Input of `createTenant`. */
 export type CreateTenantInput = {
   /** Free-form data. */
@@ -1044,6 +1056,18 @@ export type RevokeApiTokenMutation = { revokeApiToken:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'RevokeApiTokenPayload', apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } } }
+    | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
+   };
+
+export type CreatePortalSessionMutationVariables = Exact<{
+  input: CreatePortalSessionInput;
+}>;
+
+
+export type CreatePortalSessionMutation = { createPortalSession:
+    | { __typename: 'ConflictError', code: ErrorCode, message: string }
+    | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
+    | { __typename: 'PortalSessionPayload', url: string, token: string, expiresAt: string, apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -3163,6 +3187,48 @@ fragment ApiTokenFields on ApiToken {
     id
   }
 }`;
+export const CreatePortalSessionDocument = `
+    mutation createPortalSession($input: CreatePortalSessionInput!) {
+  createPortalSession(input: $input) {
+    __typename
+    ... on PortalSessionPayload {
+      url
+      token
+      expiresAt
+      apiToken {
+        ...ApiTokenFields
+      }
+    }
+    ...ErrorFields
+  }
+}
+    fragment ErrorFields on Error {
+  __typename
+  code
+  message
+  ... on ValidationError {
+    problems {
+      path
+      message
+    }
+  }
+  ... on NotFoundError {
+    entity
+    id
+  }
+}
+fragment ApiTokenFields on ApiToken {
+  id
+  name
+  scopes
+  createdAt
+  expiresAt
+  lastUsedAt
+  revokedAt
+  tenant {
+    id
+  }
+}`;
 export const ViewerDocument = `
     query viewer {
   viewer {
@@ -3662,6 +3728,9 @@ export function getSdk<C>(requester: Requester<C>) {
     },
     revokeApiToken(variables: RevokeApiTokenMutationVariables, options?: C): Promise<RevokeApiTokenMutation> {
       return requester<RevokeApiTokenMutation, RevokeApiTokenMutationVariables>(RevokeApiTokenDocument, variables, options) as Promise<RevokeApiTokenMutation>;
+    },
+    createPortalSession(variables: CreatePortalSessionMutationVariables, options?: C): Promise<CreatePortalSessionMutation> {
+      return requester<CreatePortalSessionMutation, CreatePortalSessionMutationVariables>(CreatePortalSessionDocument, variables, options) as Promise<CreatePortalSessionMutation>;
     },
     viewer(variables?: ViewerQueryVariables, options?: C): Promise<ViewerQuery> {
       return requester<ViewerQuery, ViewerQueryVariables>(ViewerDocument, variables, options) as Promise<ViewerQuery>;

@@ -6,6 +6,7 @@ import './scalars.js';
 import './errors.js';
 import '../modules/tenants/tenant.schema.js';
 import '../modules/tokens/token.schema.js';
+import '../modules/tokens/portal.schema.js';
 import '../modules/event-types/event-type.schema.js';
 import '../modules/endpoints/endpoint.schema.js';
 import '../modules/hooks/hook.schema.js';
