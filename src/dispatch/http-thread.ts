@@ -1,5 +1,5 @@
 // Outbound requests on a thread of their own. undici's per-request work (request set-up, response
-// parsing, socket writes, timers) was about a third of what a delivery cost the main thread, which
+// parsing, socket writes, timers) was a large share of what a delivery cost the main thread, which
 // also runs SQLite (whose commits block it for the fsync) and GraphQL; that capped deliveries per
 // second at what one core does. Here the exchanges run on a worker thread with the very same code
 // (the guarded exchanger of http-client.ts), and the main thread only posts requests and reads
