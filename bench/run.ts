@@ -746,9 +746,9 @@ async function figureLatency() {
 
   // Loaded. "Max throughput" for this path is what one process sustains while it accepts events
   // over GraphQL and delivers them: (1) measures delivery alone, and accepting costs CPU on the same
-  // event loop. Offer 60, 50, 40, 33 and 25 % of (1)'s best round until the backlog stops growing
-  // (more than 60 % has never held here); the highest such rate is the path's sustained max. Then
-  // probe at 50 % of that, and report the probe at 50 % of (1) as well.
+  // event loop. Offer 60, 50, 40, 33 and 25 % of (1)'s best round until the backlog stops growing;
+  // the highest such rate is the path's sustained max. Then probe at 50 % of that, and report the
+  // probe at 50 % of (1) as well.
   const dispatchMax = Number.isFinite(e2eMax) ? e2eMax : 4_000;
   const steps: LoadedProbe[] = [];
   let sustained: LoadedProbe | null = null;

@@ -152,8 +152,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // The server below refuses bodies over MAX_REQUEST_BYTES before Yoga sees them (by Content-Length,
     // which Node's parser holds the body to, or by counting a chunked body). Yoga's own limit would
     // pipe every body through a TransformStream (and abort a controller, which builds a DOMException,
-    // when the pipe ends) for a check already made: measured, it cost more than the rest of a
-    // `{ __typename }` request, and turning it off took sendEvent from ~2,300 to ~4,100 requests/s.
+    // when the pipe ends) for a check already made, and that costs more than the rest of a
+    // `{ __typename }` request (bench/README.md has the figures).
     maxRequestBodySize: false,
     plugins: [
       useDocumentNestingLimit(),

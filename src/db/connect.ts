@@ -58,8 +58,8 @@ export function openStore(options: StoreOptions): Store {
   if (options.url !== ':memory:') mkdirSync(dirname(options.url), { recursive: true });
   const sqlite = new SQLite(options.url);
   // 8 KiB pages for a new database (an existing one keeps its own): a complete attempt row is ~1 KiB,
-  // four to a 4 KiB page. Measured end to end in interleaved runs: ~10.66k deliveries/s against
-  // ~10.14k with 4 KiB pages (16 KiB: ~10.34k).
+  // four to a 4 KiB page. Chosen by end-to-end deliveries/s in interleaved runs against 4 and
+  // 16 KiB pages (the figures are in bench/README.md).
   sqlite.pragma('page_size = 8192');
   sqlite.pragma('journal_mode = WAL');
   // FULL: a delivery acknowledged to the producer survives power loss, not just a process crash
@@ -69,7 +69,7 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('foreign_keys = ON');
   // The default page cache (2 MiB) holds a few thousand index pages; with a few hundred thousand
   // deliveries every insert then reads index pages back from the OS. 32 MiB keeps the hot index
-  // paths cached (measured: inserts and claims ~2× faster with 100k+ rows); temp_store keeps the
+  // paths cached, so inserts and claims stay fast as the queue grows; temp_store keeps the
   // claim's small sorts off disk.
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');

@@ -1,7 +1,7 @@
 // One commit for every hot-path write that is ready at the same moment.
 //
 // On SQLite with synchronous=FULL each commit is an fsync, and better-sqlite3 runs it on the event
-// loop: 0.3–1 ms during which nothing else in the process moves. Accepting events, claiming
+// loop: while it lasts nothing else in the process moves. Accepting events, claiming
 // deliveries and recording attempts used to commit on their own, so under mixed load the process
 // spent most of its time waiting on the disk and fell behind. Here every unit queued before the
 // group starts, and every unit queued while it runs (a claim of the deliveries an accepted event
@@ -13,11 +13,11 @@
 // the WAL frames, no sync) and then fsyncs the WAL file on libuv's thread pool; only then do the
 // units resolve and their `committed` callbacks run. That is synchronous=FULL's guarantee for
 // every acknowledged write (fsync flushes all of the file written so far, frames and header), while
-// the event loop serves requests during the sync instead of blocking 1–3 ms per commit under load.
+// the event loop serves requests during the sync instead of standing still for each commit.
 // Units queued meanwhile form the next group, which commits once this sync is done. Writes outside
 // the group commit (Kysely transactions of mutations) keep synchronous=FULL. Even idle the sync
 // runs on the pool: measured, the first byte of a delivery then arrives sooner than with an
-// inline fsync (p50 3.6 against 4.0 ms), though the sender's answer comes ~0.4 ms later.
+// inline fsync, though the sender's answer comes a little later (bench/README.md).
 //
 // PostgreSQL keeps a transaction per unit: its commits do not block the event loop, a pool runs
 // them side by side, and holding row locks of unrelated work for one another would only add waits.

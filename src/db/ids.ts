@@ -1,5 +1,6 @@
 // Prefixed, time-ordered ids (prefix + ULID). Time order keeps B-tree inserts at the right edge
-// (several times faster than random ids at volume) and makes `ORDER BY id` mean "by creation".
+// (random ids scatter inserts over the whole tree, which costs more the bigger it grows) and makes
+// `ORDER BY id` mean "by creation".
 import { randomFillSync } from 'node:crypto';
 import { encodeTime, monotonicFactory } from 'ulid';
 
@@ -18,8 +19,8 @@ export const ID_PREFIXES = {
 export type IdKind = keyof typeof ID_PREFIXES;
 
 // ulid's default source calls crypto.getRandomValues once per character (16 calls, 16 small
-// allocations per id in a new millisecond): on an idle process that alone cost ~0.1 ms per sent
-// event. The same CSPRNG, drawn 4 KiB at a time, costs a fraction of it.
+// allocations per id in a new millisecond), a visible share of what an idle process spends on a
+// sent event. The same CSPRNG, drawn 4 KiB at a time, costs a small fraction of it.
 const randomPool = Buffer.allocUnsafe(4096);
 let randomOffset = randomPool.length;
 function pooledRandom(): number {

@@ -1,5 +1,5 @@
 // Outbound requests on a thread of their own. undici's per-request work (request set-up, response
-// parsing, socket writes, timers) was about a third of what a delivery cost the main thread, which
+// parsing, socket writes, timers) was a large share of what a delivery cost the main thread, which
 // also runs SQLite (whose commits block it for the fsync) and GraphQL; that capped deliveries per
 // second at what one core does. Here the exchanges run on a worker thread with the very same code
 // (the guarded exchanger of http-client.ts), and the main thread only posts requests and reads
@@ -94,16 +94,20 @@ interface Pending {
   signal: AbortSignal | undefined;
 }
 
-/** The code for a worker that runs TypeScript when this module does (tsx), plain JavaScript otherwise. */
-function workerSource(entry = new URL(`./http-thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)): { source: string; eval: true } | { source: URL; eval: false } {
-  if (!entry.pathname.endsWith('.ts')) return { source: entry, eval: false };
-  // Loader hooks registered on the main thread do not reach workers on Node 20: register tsx in the
-  // thread first. Resolved here, from this file: the eval'd code would resolve from the working directory.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return {
-    source: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-    eval: true,
-  };
+/**
+ * How to start the thread: its module (by default the worker next to this module, with this module's
+ * extension: dist/…/http-thread-worker.js when compiled, src/…/http-thread-worker.ts under tsx) and,
+ * for a TypeScript module, the flags that let the thread load it. A thread does not inherit the main
+ * thread's loader hooks on Node 20, and tsx's own `--import tsx` registers its hooks on the main
+ * thread only; so a .ts thread first imports a preload (a real file beside this one) that registers
+ * tsx in the thread itself. Its URL is absolute, so it works from any working directory. Compiled,
+ * nothing is needed: the thread inherits the process's flags as usual.
+ */
+function threadLaunch(entry?: URL): { entry: URL; execArgv: string[] | undefined } {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const url = entry ?? new URL(`./http-thread-worker${extension}`, import.meta.url);
+  if (!url.pathname.endsWith('.ts')) return { entry: url, execArgv: undefined };
+  return { entry: url, execArgv: ['--import', new URL('./register-tsx.mjs', import.meta.url).href] };
 }
 
 /** Exactly these bytes in a buffer of their own: a small Buffer is a view into a shared 8 KiB slab, which a copy would drag along whole. */
@@ -125,7 +129,7 @@ function rebuildError(error: WireError): Error {
 
 export interface ThreadedHttpClient extends StoringHttpClient {
   /**
-   * Resolves once the thread has started and loaded its code (a few hundred ms with tsx): await it
+   * Resolves once the thread has started and loaded its code (slower under tsx, which compiles it first): await it
    * before the first delivery so that one is not the one that waits. Rejects if the thread failed
    * to start; requests then still work, each starting a new thread.
    */
@@ -183,8 +187,8 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
   };
 
   const spawn = (): Worker => {
-    const { source, eval: isEval } = workerSource(threadEntry);
-    const thread = new Worker(source, { eval: isEval, workerData: init, name: 'switchyard-http' });
+    const { entry, execArgv } = threadLaunch(threadEntry);
+    const thread = new Worker(entry, { ...(execArgv ? { execArgv } : {}), workerData: init, name: 'switchyard-http' });
     thread.on('message', (message: FromThread) => {
       if (message.type !== 'results') return;
       for (const wire of message.results) {

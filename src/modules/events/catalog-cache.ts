@@ -1,8 +1,8 @@
 // What every sendEvent reads and what rarely changes: whether its tenant exists and its event type.
 // On SQLite this process is the store's only writer, so each change passes through invalidate()
-// here and the answers can stay in memory: measured under 50 concurrent sendEvent clients, the one
-// read they replace cost ~25 µs a request (a read outside a transaction, between group commits),
-// against ~4 µs on an idle store. On PostgreSQL other nodes write too: nothing is cached there.
+// here and the answers can stay in memory. The read they replace is cheap on an idle store but
+// several times dearer under many concurrent senders (a read outside a transaction, between group
+// commits). On PostgreSQL other nodes write too: nothing is cached there.
 import type { EventTypeRow } from '../../db/schema.js';
 import type { Services } from '../../services.js';
 
