@@ -40,15 +40,22 @@ for (const dialect of TEST_DIALECTS) {
 
     test('the 3 KB query of the report is refused before it runs, in milliseconds', async () => {
       assert.ok(HOSTILE.length > 2_500 && HOSTILE.length < 3_500);
-      const started = performance.now();
-      const result = await t.gql(HOSTILE, {}, token);
-      const ms = performance.now() - started;
-      assert.equal(result.status, 200);
-      assert.equal(result.data ?? null, null);
-      assert.equal(result.errors?.[0]?.extensions?.code, 'COST_LIMIT_EXCEEDED', JSON.stringify(result.errors));
-      assert.match(result.errors![0].message, /over the limit of 10000/);
-      assert.ok(ms < 500, `refused in ${ms.toFixed(1)} ms`);
-      assert.ok((await healthzMs(t)) < 50);
+      // the first request of a fresh server warms Yoga and the token's cache up
+      await t.gql('{ viewer { __typename } }', {}, token);
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const result = await t.gql(HOSTILE, {}, token);
+        timings.push(performance.now() - started);
+        assert.equal(result.status, 200);
+        assert.equal(result.data ?? null, null);
+        assert.equal(result.errors?.[0]?.extensions?.code, 'COST_LIMIT_EXCEEDED', JSON.stringify(result.errors));
+        assert.match(result.errors![0].message, /over the limit of 10000/);
+      }
+      const median = timings.sort((a, b) => a - b)[2]!;
+      console.log(`# the 3 KB query refused in ${median.toFixed(1)} ms (median of 5)`);
+      assert.ok(median < 250, `refused in ${median.toFixed(1)} ms (median of 5)`);
+      assert.ok((await healthzMs(t)) < 250);
     });
 
     test('`first: $n` counts the variable: two levels of 100 are refused, two of 10 answer', async () => {
