@@ -1,6 +1,7 @@
 // The Pothos builder: plugins and shared configuration only. Types live with their domain
 // (src/modules/<domain>/*.schema.ts), so this file imports no database and no module.
 import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -44,7 +45,8 @@ export interface AppSchemaTypes {
 export type SchemaTypes = PothosSchemaTypes.ExtendDefaultTypes<AppSchemaTypes>;
 
 export const builder = new SchemaBuilder<AppSchemaTypes>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  // Dataloader: relation fields (`t.loadable`) batch their reads per request and field.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

@@ -2,6 +2,7 @@ import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus, At
 import { idFloor } from '../../db/ids.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
@@ -10,8 +11,20 @@ export function findDeliveryById(db: Executor, id: string): Promise<DeliveryRow 
   return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Deliveries by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyDeliveriesById(db: Executor, ids: readonly string[]): Promise<(DeliveryRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('deliveries').selectAll().where('id', 'in', [...ids]).execute());
+}
+
 export function findAttemptById(db: Executor, id: string): Promise<AttemptRow | undefined> {
   return db.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Attempts by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyAttemptsById(db: Executor, ids: readonly string[]): Promise<(AttemptRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('attempts').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export interface DeliveryFilter {

@@ -1,9 +1,16 @@
 import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export function findEndpointById(db: Executor, id: string): Promise<EndpointRow | undefined> {
   return db.selectFrom('endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Endpoints by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyEndpointsById(db: Executor, ids: readonly string[]): Promise<(EndpointRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('endpoints').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export function listEndpoints(db: Executor, tenantId: string | null, args: PageArgs) {

@@ -5,9 +5,10 @@ import type { RetryPolicy } from '../../webhook/schedule.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
+import { requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import { findEndpointById, findSecretById } from './endpoint.repository.js';
 import {
@@ -106,14 +107,11 @@ builder.node(EndpointRef, {
     return endpoint && allowed && canSee(context.actor, endpoint.tenant_id) ? endpoint : null;
   },
   fields: (t) => ({
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
-      resolve: async (endpoint, _args, context) => {
-        const tenant = await findTenantById(context.services.db, endpoint.tenant_id);
-        if (!tenant) throw new Error(`tenant of endpoint ${endpoint.id} is missing`);
-        return tenant;
-      },
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      resolve: (endpoint) => endpoint.tenant_id,
     }),
     url: t.exposeString('url', { description: 'Where requests go (a hook may append a path to it).' }),
     description: t.exposeString('description', { description: 'What it is, for people.' }),

@@ -3,9 +3,16 @@ import type { DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export function findEventById(db: Executor, id: string): Promise<EventRow | undefined> {
   return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Events by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyEventsById(db: Executor, ids: readonly string[]): Promise<(EventRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('events').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export function findEventByIdempotencyKey(db: Executor, tenantId: string, key: string): Promise<EventRow | undefined> {

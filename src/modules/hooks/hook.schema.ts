@@ -5,19 +5,19 @@ import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
+import { requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findEndpointById } from '../endpoints/endpoint.repository.js';
+import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findHookById } from './hook.repository.js';
+import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
 import {
   createHook,
   deleteHook,
   getHook,
   pageHooks,
-  runAfterOf,
   updateHook,
   type HookInput,
   type HttpMethod,
@@ -56,23 +56,17 @@ builder.node(HookRef, {
     return hook && canSee(context.actor, hook.tenant_id) ? hook : null;
   },
   fields: (t) => ({
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
-      resolve: async (hook, _args, context) => {
-        const tenant = await findTenantById(context.services.db, hook.tenant_id);
-        if (!tenant) throw new Error(`tenant of hook ${hook.id} is missing`);
-        return tenant;
-      },
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      resolve: (hook) => hook.tenant_id,
     }),
-    endpoint: t.field({
+    endpoint: t.loadable({
       type: EndpointRef,
       description: 'Where its requests go.',
-      resolve: async (hook, _args, context) => {
-        const endpoint = await findEndpointById(context.services.db, hook.endpoint_id);
-        if (!endpoint) throw new Error(`endpoint of hook ${hook.id} is missing`);
-        return endpoint;
-      },
+      load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
+      resolve: (hook) => hook.endpoint_id,
     }),
     name: t.exposeString('name', { description: 'Display name.' }),
     description: t.exposeString('description', { description: 'What it is for.' }),
@@ -114,10 +108,11 @@ builder.node(HookRef, {
       description: 'JSON Schema `settings` must match; null = any object.',
       resolve: (r) => parseJsonOrNull(r.settings_schema),
     }),
-    runAfter: t.field({
-      type: [HookRef],
+    runAfter: t.loadableList({
+      type: HookRef,
       description: 'Hooks of the same tenant whose delivery of the same event must succeed before this one is sent.',
-      resolve: (hook, _args, context) => runAfterOf(context.services, hook),
+      load: (hookIds: string[], context) => findManyRunAfterHooks(context.services.db, hookIds),
+      resolve: (hook) => hook.id,
     }),
     testPayload: t.field({
       type: 'JSON',

@@ -2,10 +2,11 @@ import type { TokenRow } from '../../db/schema.js';
 import { TOKEN_SCOPES, canSee } from '../../auth/actor.js';
 import { MANAGE_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
+import { requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById, findTenantById } from '../tenants/tenant.repository.js';
 import { findTokenById } from './token.repository.js';
 import { createTenantToken, pageTokens, revokeToken, tokenScopes } from './token.service.js';
 
@@ -29,14 +30,12 @@ builder.node(ApiTokenRef, {
   },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Label given when minted.' }),
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it acts for.',
-      resolve: async (token, _args, context) => {
-        const tenant = await findTenantById(context.services.db, token.tenant_id ?? '');
-        if (!tenant) throw new Error(`tenant of token ${token.id} is missing`);
-        return tenant;
-      },
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      // Only tenant tokens are ApiToken nodes; an empty id reads as a missing tenant.
+      resolve: (token) => token.tenant_id ?? '',
     }),
     scopes: t.field({ type: [TokenScopeEnum], description: 'What it may do.', resolve: (token) => tokenScopes(token) }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When it stops working; null = never.', resolve: (r) => r.expires_at }),
