@@ -1,5 +1,6 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretRow } from '../../db/schema.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
 
@@ -13,9 +14,10 @@ export async function findManyEndpointsById(db: Executor, ids: readonly string[]
   return inIdOrder(ids, await db.selectFrom('endpoints').selectAll().where('id', 'in', [...ids]).execute());
 }
 
-export function listEndpoints(db: Executor, tenantId: string | null, args: PageArgs) {
+export function listEndpoints(db: Executor, tenantId: TenantScope, args: PageArgs) {
+  if (tenantId === NO_TENANT) return emptyPage<EndpointRow>(args);
   let query = db.selectFrom('endpoints').selectAll();
-  if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+  if (typeof tenantId === 'string') query = query.where('tenant_id', '=', tenantId);
   return paginate(query, args, { column: 'id' });
 }
 

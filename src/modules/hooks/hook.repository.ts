@@ -1,5 +1,6 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { HooksTable, HookRow } from '../../db/schema.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
 
@@ -89,13 +90,14 @@ export async function findManyRunAfterHooks(db: Executor, hookIds: readonly stri
 
 export interface HookListFilter {
   /** null = every tenant */
-  tenantId: string | null;
+  tenantId: TenantScope;
   endpointId?: string | null;
 }
 
 export function listHooks(db: Executor, filter: HookListFilter, args: PageArgs) {
+  if (filter.tenantId === NO_TENANT) return emptyPage<HookRow>(args);
   let query = db.selectFrom('hooks').selectAll();
-  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
   if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
   return paginate(query, args, { column: 'id' });
 }
