@@ -43,6 +43,8 @@ export interface AppSchemaTypes {
   AuthScopes: { admin: boolean; scope: TokenScope };
   DefaultFieldNullability: false;
   Scalars: {
+    // Ids are prefixed strings (a number sent as an ID arrives as its string), so inputs need no coercion.
+    ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date | number };
     JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };

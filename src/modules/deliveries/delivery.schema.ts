@@ -287,7 +287,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The delivery id (`dlv_…`).' }) },
     resolve: async (_root, args, context) => {
-      const delivery = await findDeliveryById(context.services.db, String(args.id));
+      const delivery = await findDeliveryById(context.services.db, args.id);
       return delivery && canSee(context.actor, delivery.tenant_id) ? delivery : null;
     },
   }),
@@ -351,7 +351,7 @@ defineMutation('retryDelivery', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, id) }),
 });
 
 defineMutation('cancelDelivery', {
@@ -359,7 +359,7 @@ defineMutation('cancelDelivery', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, id) }),
 });
 
 const RecoverEndpointPayload = builder.objectRef<{ count: number; endpoint: EndpointRow }>('RecoverEndpointPayload').implement({
@@ -380,8 +380,8 @@ defineMutation('recoverEndpoint', {
   }),
   payload: RecoverEndpointPayload,
   resolve: async ({ id, since, until }, context) => {
-    const count = await recoverEndpoint(context.services, context.actor, String(id), since, until ?? null);
-    const endpoint = await findEndpointById(context.services.db, String(id));
+    const count = await recoverEndpoint(context.services, context.actor, id, since, until ?? null);
+    const endpoint = await findEndpointById(context.services.db, id);
     if (!endpoint) throw new Error(`endpoint ${id} vanished`);
     return { count, endpoint };
   },
@@ -400,7 +400,7 @@ defineMutation('replayEvent', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The event (`msg_…`).' }) }),
   payload: ReplayEventPayload,
-  resolve: ({ id }, context) => replayEvent(context.services, context.actor, String(id)),
+  resolve: ({ id }, context) => replayEvent(context.services, context.actor, id),
 });
 
 const TestHookPayload = builder.objectRef<{ attempt: AttemptRow }>('TestHookPayload').implement({
@@ -418,7 +418,7 @@ defineMutation('testHook', {
   }),
   payload: TestHookPayload,
   resolve: async ({ id, payload, eventType }, context) => ({
-    attempt: await testHook(context.services, context.actor, String(id), { payload, eventType: eventType ?? null }),
+    attempt: await testHook(context.services, context.actor, id, { payload, eventType: eventType ?? null }),
   }),
 });
 

@@ -175,7 +175,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ required: false, description: 'Only this tenant (a tenant token sees nothing of another tenant).' }),
     },
     resolve: async (_root, args, context) => ({
-      page: await pageEndpoints(context.services, context.actor, args.tenantId ? String(args.tenantId) : null, args),
+      page: await pageEndpoints(context.services, context.actor, args.tenantId || null, args),
     }),
   }),
   endpoint: t.field({
@@ -186,7 +186,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'The endpoint, `ep_…`.' }) },
     resolve: async (_root, args, context) => {
       try {
-        return await getEndpoint(context.services, context.actor, String(args.id));
+        return await getEndpoint(context.services, context.actor, args.id);
       } catch (error) {
         if (error instanceof NotFoundError) return null;
         throw error;
@@ -266,7 +266,7 @@ defineMutation('createEndpoint', {
     createEndpoint(context.services, context.actor, {
       ...rest,
       url,
-      tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId),
+      tenantId: tenantId ?? null,
       secret: secret ?? null,
     }),
 });
@@ -287,7 +287,7 @@ defineMutation('updateEndpoint', {
   }),
   payload: EndpointPayload,
   resolve: async ({ id, ...input }, context) => ({
-    endpoint: await updateEndpoint(context.services, context.actor, String(id), input),
+    endpoint: await updateEndpoint(context.services, context.actor, id, input),
   }),
 });
 
@@ -296,7 +296,7 @@ defineMutation('deleteEndpoint', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
-  resolve: async ({ id }, context) => ({ endpoint: await deleteEndpoint(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ endpoint: await deleteEndpoint(context.services, context.actor, id) }),
 });
 
 defineMutation('enableEndpoint', {
@@ -304,7 +304,7 @@ defineMutation('enableEndpoint', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
-  resolve: async ({ id }, context) => ({ endpoint: await enableEndpoint(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ endpoint: await enableEndpoint(context.services, context.actor, id) }),
 });
 
 defineMutation('disableEndpoint', {
@@ -316,7 +316,7 @@ defineMutation('disableEndpoint', {
   }),
   payload: EndpointPayload,
   resolve: async ({ id, message }, context) => ({
-    endpoint: await disableEndpoint(context.services, context.actor, String(id), message),
+    endpoint: await disableEndpoint(context.services, context.actor, id, message),
   }),
 });
 
@@ -329,7 +329,7 @@ defineMutation('rotateEndpointSecret', {
     secret: t.string({ description: 'Your own new secret, `whsec_` + base64 of 24–64 bytes; generated when omitted.' }),
   }),
   payload: RotateEndpointSecretPayload,
-  resolve: ({ id, secret }, context) => rotateEndpointSecret(context.services, context.actor, String(id), secret),
+  resolve: ({ id, secret }, context) => rotateEndpointSecret(context.services, context.actor, id, secret),
 });
 
 defineMutation('revealEndpointSecret', {
@@ -337,5 +337,5 @@ defineMutation('revealEndpointSecret', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: RevealEndpointSecretPayload,
-  resolve: ({ id }, context) => revealEndpointSecret(context.services, context.actor, String(id)),
+  resolve: ({ id }, context) => revealEndpointSecret(context.services, context.actor, id),
 });

@@ -80,7 +80,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The event id.' }) },
     resolve: async (_root, args, context) => {
-      const event = await findEventById(context.services.db, String(args.id));
+      const event = await findEventById(context.services.db, args.id);
       return event && canSee(context.actor, event.tenant_id) ? event : null;
     },
   }),

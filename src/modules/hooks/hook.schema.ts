@@ -19,7 +19,6 @@ import {
   getHook,
   pageHooks,
   updateHook,
-  type HookInput,
   type HttpMethod,
   type PayloadFormat,
 } from './hook.service.js';
@@ -165,7 +164,7 @@ builder.queryFields((t) => ({
       page: await pageHooks(
         context.services,
         context.actor,
-        { tenantId: args.tenantId ? String(args.tenantId) : null, endpointId: args.endpointId ? String(args.endpointId) : null },
+        { tenantId: args.tenantId || null, endpointId: args.endpointId || null },
         args,
       ),
     }),
@@ -177,7 +176,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: "The hook's id (`hook_…`)." }) },
     resolve: (_root, args, context) =>
-      getHook(context.services, context.actor, String(args.id)).catch((error: unknown) => {
+      getHook(context.services, context.actor, args.id).catch((error: unknown) => {
         if (error instanceof NotFoundError) return null;
         throw error;
       }),
@@ -241,34 +240,6 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
   };
 }
 
-interface HookFieldValues {
-  endpointId?: string | number | null;
-  name?: string | null;
-  description?: string | null;
-  active?: boolean | null;
-  eventTypes?: string[] | null;
-  channels?: string[] | null;
-  filter?: Record<string, unknown> | null;
-  method?: HttpMethod | null;
-  path?: string | null;
-  format?: PayloadFormat | null;
-  transform?: string | null;
-  settings?: Record<string, unknown> | null;
-  settingsSchema?: unknown;
-  runAfter?: (string | number)[] | null;
-  testPayload?: unknown;
-}
-
-/** GraphQL IDs arrive as string | number; keeps undefined (omitted) apart from null (cleared). */
-function toHookInput(values: HookFieldValues): HookInput {
-  const { endpointId, runAfter, ...rest } = values;
-  return {
-    ...rest,
-    ...(endpointId === undefined ? {} : { endpointId: endpointId === null ? null : String(endpointId) }),
-    ...(runAfter === undefined ? {} : { runAfter: runAfter === null ? null : runAfter.map(String) }),
-  };
-}
-
 defineMutation('createHook', {
   description: 'Creates a hook (admin, or the tenant with MANAGE).',
   authScopes: MANAGE_SCOPES,
@@ -279,8 +250,8 @@ defineMutation('createHook', {
   payload: HookPayload,
   resolve: async ({ tenantId, ...values }, context) => ({
     hook: await createHook(context.services, context.actor, {
-      ...toHookInput(values),
-      tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId),
+      ...values,
+      tenantId: tenantId ?? null,
     }),
   }),
 });
@@ -294,7 +265,7 @@ defineMutation('updateHook', {
   }),
   payload: HookPayload,
   resolve: async ({ id, ...values }, context) => ({
-    hook: await updateHook(context.services, context.actor, String(id), toHookInput(values)),
+    hook: await updateHook(context.services, context.actor, id, values),
   }),
 });
 
@@ -303,5 +274,5 @@ defineMutation('deleteHook', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The hook.' }) }),
   payload: HookPayload,
-  resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, id) }),
 });

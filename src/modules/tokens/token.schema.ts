@@ -88,7 +88,7 @@ builder.queryFields((t) => ({
     authScopes: MANAGE_SCOPES,
     args: { ...pageArgs(t.arg), tenantId: t.arg.id({ required: false, description: 'Only this tenant.' }) },
     resolve: async (_root, args, context) => ({
-      page: await pageTokens(context.services, context.actor, args.tenantId ? String(args.tenantId) : null, args),
+      page: await pageTokens(context.services, context.actor, args.tenantId || null, args),
     }),
   }),
 }));
@@ -115,7 +115,7 @@ defineMutation('createTenantToken', {
   payload: CreateTenantTokenPayload,
   resolve: (input, context) =>
     createTenantToken(context.services, {
-      tenantId: String(input.tenantId),
+      tenantId: input.tenantId,
       name: input.name ?? null,
       scopes: input.scopes ?? null,
       expiresAt: input.expiresAt ?? null,
@@ -132,5 +132,5 @@ defineMutation('revokeApiToken', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The token.' }) }),
   payload: RevokeTokenPayload,
-  resolve: async ({ id }, context) => ({ token: await revokeToken(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ token: await revokeToken(context.services, context.actor, id) }),
 });
