@@ -5,7 +5,7 @@ import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../../db/schema.js';
 import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
-import { requireRows } from '../../graphql/loadable.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
@@ -85,8 +85,9 @@ export const AttemptRef = builder.objectRef<AttemptRow>('DeliveryAttempt');
 // Not `t.loadable`: the field answers from `knownDeliveries` first, so it needs the parent, not just its id.
 const deliveryLoader = createContextCache(
   (context: GraphQLContext) =>
-    new DataLoader<string, DeliveryRow>(async (ids) =>
-      requireRows('delivery', ids, await findManyDeliveriesById(context.services.db, ids)),
+    new DataLoader<string, DeliveryRow>(
+      async (ids) => requireRows('delivery', ids, await findManyDeliveriesById(context.services.db, ids)),
+      LOADER_OPTIONS,
     ),
 );
 const AttemptConnection = connectionOf(AttemptRef, 'DeliveryAttempt');
@@ -106,6 +107,7 @@ builder.node(DeliveryRef, {
     event: t.loadable({
       type: EventRef,
       description: 'The event delivered.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('event', ids, await findManyEventsById(context.services.db, ids)),
       resolve: (d) => d.event_id,
     }),
@@ -113,12 +115,14 @@ builder.node(DeliveryRef, {
       type: HookRef,
       nullable: true,
       description: 'The hook that routed it; null once the hook is deleted.',
+      loaderOptions: LOADER_OPTIONS,
       load: (ids: string[], context) => findManyHooksById(context.services.db, ids),
       resolve: (d) => d.hook_id,
     }),
     endpoint: t.loadable({
       type: EndpointRef,
       description: 'Where it goes.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
       resolve: (d) => d.endpoint_id,
     }),
@@ -204,6 +208,7 @@ builder.node(AttemptRef, {
     endpoint: t.loadable({
       type: EndpointRef,
       description: 'The endpoint tried.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
       resolve: (a) => a.endpoint_id,
     }),
@@ -211,12 +216,14 @@ builder.node(AttemptRef, {
       type: HookRef,
       nullable: true,
       description: 'The hook that routed it; null once deleted.',
+      loaderOptions: LOADER_OPTIONS,
       load: (ids: string[], context) => findManyHooksById(context.services.db, ids),
       resolve: (a) => a.hook_id,
     }),
     event: t.loadable({
       type: EventRef,
       description: 'The event delivered.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('event', ids, await findManyEventsById(context.services.db, ids)),
       resolve: (a) => a.event_id,
     }),

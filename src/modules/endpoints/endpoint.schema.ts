@@ -5,7 +5,7 @@ import type { RetryPolicy } from '../../webhook/schedule.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
-import { requireRows } from '../../graphql/loadable.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
@@ -110,6 +110,7 @@ builder.node(EndpointRef, {
     tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
       resolve: (endpoint) => endpoint.tenant_id,
     }),

@@ -4,7 +4,7 @@ import { parseJson } from '../../db/json.js';
 import type { InputFieldBuilder } from '@pothos/core';
 import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
-import { requireRows } from '../../graphql/loadable.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
@@ -25,6 +25,7 @@ builder.node(EventRef, {
     tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it was sent to.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
       resolve: (event) => event.tenant_id,
     }),

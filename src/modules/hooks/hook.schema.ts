@@ -5,7 +5,7 @@ import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
-import { requireRows } from '../../graphql/loadable.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
@@ -58,12 +58,14 @@ builder.node(HookRef, {
     tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
       resolve: (hook) => hook.tenant_id,
     }),
     endpoint: t.loadable({
       type: EndpointRef,
       description: 'Where its requests go.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
       resolve: (hook) => hook.endpoint_id,
     }),
@@ -110,6 +112,7 @@ builder.node(HookRef, {
     runAfter: t.loadableList({
       type: HookRef,
       description: 'Hooks of the same tenant whose delivery of the same event must succeed before this one is sent.',
+      loaderOptions: LOADER_OPTIONS,
       load: (hookIds: string[], context) => findManyRunAfterHooks(context.services.db, hookIds),
       resolve: (hook) => hook.id,
     }),

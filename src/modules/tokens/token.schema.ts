@@ -2,7 +2,7 @@ import type { TokenRow } from '../../db/schema.js';
 import { TOKEN_SCOPES, canSee } from '../../auth/actor.js';
 import { MANAGE_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
-import { requireRows } from '../../graphql/loadable.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
@@ -33,6 +33,7 @@ builder.node(ApiTokenRef, {
     tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it acts for.',
+      loaderOptions: LOADER_OPTIONS,
       load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
       // Only tenant tokens are ApiToken nodes; an empty id reads as a missing tenant.
       resolve: (token) => token.tenant_id ?? '',
