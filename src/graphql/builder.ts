@@ -9,15 +9,12 @@ import { GraphQLError } from 'graphql';
 import type { Actor, TokenScope } from '../auth/actor.js';
 import { idKind, type IdKind } from '../db/ids.js';
 import type { Services } from '../services.js';
-import type { PushResultsCapability } from './shared-execution.js';
 
 export interface GraphQLContext {
   actor: Actor;
   services: Services;
   /** WebSocket connections only: closes the connection (slow consumer) */
   closeConnection?: (code: number, reason: string) => void;
-  /** WebSocket subscriptions only: the socket takes the shared results and sends them itself */
-  pushResults?: PushResultsCapability['pushResults'];
 }
 
 /** Node type names by id prefix: our ids are globally unique and self-describing, so they ARE the global ids. */

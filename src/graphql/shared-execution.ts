@@ -110,13 +110,17 @@ function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIt
   });
 }
 
-/**
- * What a transport that pushes (the WebSocket server) puts into the context of a subscription:
- * Envelop wraps the iterator a subscribe returns (to map results), which hides `attachResults`, so
- * the plugin hands the pushable results to the transport through this capability instead.
- */
-export interface PushResultsCapability {
-  pushResults?: (results: PushableResults) => void;
+// Envelop wraps the iterator a subscribe returns (to map results), which hides `attachResults`; a
+// transport that pushes (the WebSocket server) takes the pushable results from here instead, by
+// the request's context object.
+const pushableByContext = new WeakMap<object, PushableResults>();
+
+/** The pushable results created for this context's subscription, once. */
+export function takePushableResults(contextValue: unknown): PushableResults | null {
+  if (typeof contextValue !== 'object' || contextValue === null) return null;
+  const results = pushableByContext.get(contextValue) ?? null;
+  pushableByContext.delete(contextValue);
+  return results;
 }
 
 export function useSharedSubscriptionExecution(): Plugin {
@@ -126,7 +130,9 @@ export function useSharedSubscriptionExecution(): Plugin {
         const source = await createSourceEventStream(args);
         if (!isAsyncIterable(source)) return source as ExecutionResult;
         const results = mapShared(source, args);
-        if (isPushableResults(results)) (args.contextValue as PushResultsCapability | null | undefined)?.pushResults?.(results);
+        if (isPushableResults(results) && typeof args.contextValue === 'object' && args.contextValue !== null) {
+          pushableByContext.set(args.contextValue, results);
+        }
         return results;
       });
     },

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../pubsub/subscription-stream.js';
 import { exposedError, UNEXPECTED_ERROR_MESSAGE } from './mask-error.js';
-import { serializeOnce, type PushableResults, type PushResultsCapability } from './shared-execution.js';
+import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
 /** Largest client message: subscriptions are small documents; anything bigger is hostile. */
@@ -124,17 +124,11 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
     connectionInitWaitTimeout: options.initTimeoutMs,
     onConnect: async (ctx) => options.authorize(ctx.connectionParams),
     onSubscribe: async (ctx, id, payload) => {
-      // Set by the shared-execution plugin during subscribe: then this socket sends the results itself.
-      let pushable: PushableResults | null = null;
-      const pushResults: PushResultsCapability['pushResults'] = (results) => {
-        pushable = results;
-      };
       const envelop = options.envelop({
         connectionParams: ctx.connectionParams,
         socket: ctx.extra.socket,
         params: payload,
         closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
-        pushResults,
       });
       // A document refused by parsing, validation, a limit or the context (a rate limit) answers an
       // `error` message for this operation only: thrown, it would close the socket and every other
@@ -159,6 +153,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           execute: envelop.execute,
           subscribe: async (subscribeArgs: ExecutionArgs) => {
             const result = await envelop.subscribe(subscribeArgs);
+            const pushable = takePushableResults(subscribeArgs.contextValue);
             return pushable ? pushToSocket(pushable, ctx.extra.socket, id, options) : result;
           },
         },
