@@ -45,6 +45,8 @@ export interface AppOptions {
   log?: Logger;
   /** where to print the generated admin token once (default: stdout) */
   announce?: (message: string) => void;
+  /** passed to the store: sees the SQL of every Kysely statement (tests count statements with it) */
+  onQuery?: (sql: string) => void;
 }
 
 export interface App {
@@ -74,7 +76,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const store: Store = openStore({ url: config.databaseUrl ?? defaultSqlitePath(config.dataDir) });
+  const store: Store = openStore({ url: config.databaseUrl ?? defaultSqlitePath(config.dataDir), onQuery: options.onQuery });
   await migrateToLatest(store.db, store.dialect);
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();

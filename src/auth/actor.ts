@@ -32,10 +32,16 @@ export function targetTenant(actor: Actor, requested: string | null | undefined)
   return requested;
 }
 
-/** For lists: the tenant to restrict to, or null for "every tenant" (admin without a filter). */
-export function tenantFilter(actor: Actor, requested: string | null | undefined): string | null {
+/** "Nothing is visible": a tenant token that names another tenant lists nothing (and learns nothing). */
+export const NO_TENANT = Object.freeze({ kind: 'none' as const });
+
+/** Which tenant a list reads: one tenant's id, null for every tenant (admin without a filter), or NO_TENANT. */
+export type TenantScope = string | null | typeof NO_TENANT;
+
+/** For lists: the tenant to restrict to, null for "every tenant", or NO_TENANT for an empty answer. */
+export function tenantFilter(actor: Actor, requested: string | null | undefined): TenantScope {
   if (actor.kind === 'tenant') {
-    if (requested && requested !== actor.tenantId) return '__no_such_tenant__';
+    if (requested && requested !== actor.tenantId) return NO_TENANT;
     return actor.tenantId;
   }
   return requested ?? null;

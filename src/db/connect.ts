@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type KyselyConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
@@ -25,6 +25,11 @@ export interface StoreOptions {
   url: string;
   /** PostgreSQL pool size; default 10 */
   poolSize?: number;
+  /**
+   * Called with the SQL of each statement run through Kysely (not the raw prepared statements of
+   * the SQLite hot paths), after it ran: for tests that count the statements a request costs.
+   */
+  onQuery?: (sql: string) => void;
 }
 
 const PG_INT8 = 20;
@@ -39,6 +44,8 @@ export function defaultSqlitePath(dataDir: string): string {
 }
 
 export function openStore(options: StoreOptions): Store {
+  const { onQuery } = options;
+  const log: KyselyConfig['log'] = onQuery ? (event) => onQuery(event.query.sql) : undefined;
   if (isPostgresUrl(options.url)) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -52,7 +59,7 @@ export function openStore(options: StoreOptions): Store {
         }) as typeof pg.types.getTypeParser,
       },
     });
-    const db = new Kysely<Database>({ dialect: new SearchPathPostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new SearchPathPostgresDialect({ pool }), log });
     return { db, dialect: 'postgres', sqlite: null, writes: createGroupCommit(db, null), close: () => db.destroy() };
   }
   if (options.url !== ':memory:') mkdirSync(dirname(options.url), { recursive: true });
@@ -73,7 +80,7 @@ export function openStore(options: StoreOptions): Store {
   // claim's small sorts off disk.
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
   const writes = createGroupCommit(db, sqlite);
   return {
     db,

@@ -40,6 +40,15 @@ export function pageSize(first: number | null | undefined): number {
 }
 
 /**
+ * The page of a list with nothing visible: no rows, no statement. The cursor is still checked, so a
+ * bad `after` answers the same error whoever asks.
+ */
+export async function emptyPage<Row>(args: PageArgs): Promise<Page<Row>> {
+  if (args.after) decodeCursor(args.after);
+  return { nodes: [], hasNextPage: false, cursorOf: () => '' };
+}
+
+/**
  * Fetches one page of `query` ordered by `column` (`desc` = newest first for time-ordered ids).
  * Asks for one extra row to learn whether another page exists without counting.
  */

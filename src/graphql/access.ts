@@ -7,6 +7,6 @@ export const READ_SCOPES = { $any: { admin: true, scope: 'READ' as const } };
 export const MANAGE_SCOPES = { $any: { admin: true, scope: 'MANAGE' as const } };
 
 /** An optional ID argument as a string, or null when absent. */
-export function idOrNull(value: string | number | null | undefined): string | null {
-  return value === null || value === undefined ? null : String(value);
+export function idOrNull(value: string | null | undefined): string | null {
+  return value ?? null;
 }

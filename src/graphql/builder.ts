@@ -1,8 +1,9 @@
 // The Pothos builder: plugins and shared configuration only. Types live with their domain
 // (src/modules/<domain>/*.schema.ts), so this file imports no database and no module.
 import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Actor, TokenScope } from '../auth/actor.js';
@@ -34,11 +35,21 @@ export const NODE_TYPE_BY_KIND: Record<IdKind, string> = {
   attempt: 'DeliveryAttempt',
 };
 
+/**
+ * The typename `decodeGlobalID` gives an id whose prefix names no type. No type has this name (it
+ * is not a GraphQL name), so `node`/`nodes` answer null for it before any loading.
+ */
+export const UNKNOWN_NODE_TYPE = '(unknown id prefix)';
+
+const isKnownNode = (globalID: { typename: string }) => globalID.typename !== UNKNOWN_NODE_TYPE;
+
 export interface AppSchemaTypes {
   Context: GraphQLContext;
   AuthScopes: { admin: boolean; scope: TokenScope };
   DefaultFieldNullability: false;
   Scalars: {
+    // Ids are prefixed strings (a number sent as an ID arrives as its string), so inputs need no coercion.
+    ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date | number };
     JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
@@ -48,8 +59,9 @@ export interface AppSchemaTypes {
 /** The builder's full type set, for helpers that take Pothos refs and field builders. */
 export type SchemaTypes = PothosSchemaTypes.ExtendDefaultTypes<AppSchemaTypes>;
 
-export const builder = new SchemaBuilder<AppSchemaTypes>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+export const builder: PothosSchemaTypes.SchemaBuilder<SchemaTypes> = new SchemaBuilder<AppSchemaTypes>({
+  // Dataloader: relation fields (`t.loadable`) batch their reads per request and field.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -77,19 +89,22 @@ export const builder = new SchemaBuilder<AppSchemaTypes>({
     encodeGlobalID: (_typename, id) => String(id),
     decodeGlobalID: (globalID) => {
       const kind = idKind(globalID);
-      // An id with no known prefix must answer "not found" (null), not a resolver error: it is looked
-      // up as a tenant, whose ids all start with `tnt_`, so it never matches.
-      return { typename: NODE_TYPE_BY_KIND[kind ?? 'tenant'], id: globalID };
+      // An id with no known prefix must answer "not found" (null), not a resolver error.
+      return { typename: kind ? NODE_TYPE_BY_KIND[kind] : UNKNOWN_NODE_TYPE, id: globalID };
     },
     nodeTypeOptions: { description: 'An object with a globally unique, prefixed id (e.g. `ep_…`, `msg_…`).' },
     idFieldOptions: { description: 'Globally unique id; its prefix names the type.' },
     nodeQueryOptions: {
       description: 'Any object by its id; null when it does not exist or is not visible to the caller.',
       args: { id: { description: 'A prefixed id, e.g. `ep_…` or `msg_…`.' } },
+      resolve: (_root, args, _context, _info, resolveNode) => (isKnownNode(args.id) ? resolveNode(args.id) : null),
     },
     nodesQueryOptions: {
       description: 'Several objects by id, in the order asked; null for each one not visible.',
       args: { ids: { description: 'Prefixed ids, e.g. `ep_…` or `msg_…`.' } },
+      // The plugin's own `resolveNodes` skips null entries (they answer null), keeping the order asked.
+      resolve: (_root, args, context, info) =>
+        resolveNodes(builder, context, info, args.ids.map((id) => (isKnownNode(id) ? id : null))),
     },
     pageInfoTypeOptions: { description: 'Where a page of a connection stands.' },
   },

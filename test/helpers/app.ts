@@ -53,6 +53,8 @@ export interface TestAppOptions {
   dialect?: TestDialect;
   clock?: Clock;
   env?: Record<string, string>;
+  /** sees the SQL of every Kysely statement the app runs */
+  onQuery?: (sql: string) => void;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -74,6 +76,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await buildApp({
     config,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     log: createLogger(config.logLevel),
     announce: () => {},
   });

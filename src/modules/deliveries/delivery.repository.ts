@@ -1,7 +1,9 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { idFloor } from '../../db/ids.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
@@ -10,12 +12,24 @@ export function findDeliveryById(db: Executor, id: string): Promise<DeliveryRow 
   return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Deliveries by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyDeliveriesById(db: Executor, ids: readonly string[]): Promise<(DeliveryRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('deliveries').selectAll().where('id', 'in', [...ids]).execute());
+}
+
 export function findAttemptById(db: Executor, id: string): Promise<AttemptRow | undefined> {
   return db.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Attempts by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyAttemptsById(db: Executor, ids: readonly string[]): Promise<(AttemptRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('attempts').selectAll().where('id', 'in', [...ids]).execute());
+}
+
 export interface DeliveryFilter {
-  tenantId: string | null;
+  tenantId: TenantScope;
   statuses?: readonly DeliveryStatus[] | null;
   endpointId?: string | null;
   hookId?: string | null;
@@ -26,8 +40,9 @@ export interface DeliveryFilter {
 }
 
 export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageArgs) {
+  if (filter.tenantId === NO_TENANT) return emptyPage<DeliveryRow>(args);
   let query = db.selectFrom('deliveries').selectAll();
-  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
   if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses as DeliveryStatus[]);
   if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
   if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
@@ -40,7 +55,7 @@ export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageA
 }
 
 export interface AttemptFilter {
-  tenantId: string | null;
+  tenantId: TenantScope;
   deliveryId?: string | null;
   endpointId?: string | null;
   hookId?: string | null;
@@ -51,8 +66,9 @@ export interface AttemptFilter {
 }
 
 export function listAttempts(db: Executor, filter: AttemptFilter, args: PageArgs) {
+  if (filter.tenantId === NO_TENANT) return emptyPage<AttemptRow>(args);
   let query = db.selectFrom('attempts').selectAll();
-  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
   if (filter.deliveryId) query = query.where('delivery_id', '=', filter.deliveryId);
   if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
   if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);

@@ -1,17 +1,20 @@
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../../db/schema.js';
 import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
-import { builder } from '../../graphql/builder.js';
+import { builder, type GraphQLContext } from '../../graphql/builder.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import { findEndpointById } from '../endpoints/endpoint.repository.js';
+import { findEndpointById, findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EventRef } from '../events/event.schema.js';
-import { findEventById } from '../events/event.repository.js';
+import { findManyEventsById } from '../events/event.repository.js';
 import { HookRef, HttpMethodEnum } from '../hooks/hook.schema.js';
-import { findHookById } from '../hooks/hook.repository.js';
-import { findAttemptById, findDeliveryById, listAttempts, listDeliveries } from './delivery.repository.js';
+import { findManyHooksById } from '../hooks/hook.repository.js';
+import { findAttemptById, findDeliveryById, findManyDeliveriesById, listAttempts, listDeliveries } from './delivery.repository.js';
 import {
   HEALTH_WINDOW,
   cancelDelivery,
@@ -79,6 +82,14 @@ export function rememberDelivery(attempt: AttemptRow, delivery: DeliveryRow): vo
   knownDeliveries.set(attempt, delivery);
 }
 export const AttemptRef = builder.objectRef<AttemptRow>('DeliveryAttempt');
+// Not `t.loadable`: the field answers from `knownDeliveries` first, so it needs the parent, not just its id.
+const deliveryLoader = createContextCache(
+  (context: GraphQLContext) =>
+    new DataLoader<string, DeliveryRow>(
+      async (ids) => requireRows('delivery', ids, await findManyDeliveriesById(context.services.db, ids)),
+      LOADER_OPTIONS,
+    ),
+);
 const AttemptConnection = connectionOf(AttemptRef, 'DeliveryAttempt');
 const DeliveryConnection = connectionOf(DeliveryRef, 'Delivery');
 
@@ -93,29 +104,27 @@ builder.node(DeliveryRef, {
     status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands.', resolve: (d) => d.status }),
     statusReason: t.exposeString('status_reason', { nullable: true, description: 'Why it is BLOCKED, SKIPPED, FAILED or CANCELLED.' }),
     eventType: t.exposeString('event_type', { description: 'The event type name.' }),
-    event: t.field({
+    event: t.loadable({
       type: EventRef,
       description: 'The event delivered.',
-      resolve: async (d, _args, context) => {
-        const event = await findEventById(context.services.db, d.event_id);
-        if (!event) throw new Error(`event of delivery ${d.id} is missing`);
-        return event;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('event', ids, await findManyEventsById(context.services.db, ids)),
+      resolve: (d) => d.event_id,
     }),
-    hook: t.field({
+    hook: t.loadable({
       type: HookRef,
       nullable: true,
       description: 'The hook that routed it; null once the hook is deleted.',
-      resolve: async (d, _args, context) => (d.hook_id ? ((await findHookById(context.services.db, d.hook_id)) ?? null) : null),
+      loaderOptions: LOADER_OPTIONS,
+      load: (ids: string[], context) => findManyHooksById(context.services.db, ids),
+      resolve: (d) => d.hook_id,
     }),
-    endpoint: t.field({
+    endpoint: t.loadable({
       type: EndpointRef,
       description: 'Where it goes.',
-      resolve: async (d, _args, context) => {
-        const endpoint = await findEndpointById(context.services.db, d.endpoint_id);
-        if (!endpoint) throw new Error(`endpoint of delivery ${d.id} is missing`);
-        return endpoint;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
+      resolve: (d) => d.endpoint_id,
     }),
     attemptCount: t.exposeInt('attempt_count', { description: 'Attempts made so far.' }),
     nextAttemptAt: t.field({
@@ -196,38 +205,33 @@ builder.node(AttemptRef, {
     eventId: t.exposeID('event_id', { description: 'The event delivered.' }),
     endpointId: t.exposeID('endpoint_id', { description: 'The endpoint tried.' }),
     hookId: t.exposeID('hook_id', { nullable: true, description: 'The hook that routed it.' }),
-    endpoint: t.field({
+    endpoint: t.loadable({
       type: EndpointRef,
       description: 'The endpoint tried.',
-      resolve: async (a, _args, context) => {
-        const endpoint = await findEndpointById(context.services.db, a.endpoint_id);
-        if (!endpoint) throw new Error(`endpoint of attempt ${a.id} is missing`);
-        return endpoint;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
+      resolve: (a) => a.endpoint_id,
     }),
-    hook: t.field({
+    hook: t.loadable({
       type: HookRef,
       nullable: true,
       description: 'The hook that routed it; null once deleted.',
-      resolve: async (a, _args, context) => (a.hook_id ? ((await findHookById(context.services.db, a.hook_id)) ?? null) : null),
+      loaderOptions: LOADER_OPTIONS,
+      load: (ids: string[], context) => findManyHooksById(context.services.db, ids),
+      resolve: (a) => a.hook_id,
     }),
-    event: t.field({
+    event: t.loadable({
       type: EventRef,
       description: 'The event delivered.',
-      resolve: async (a, _args, context) => {
-        const event = await findEventById(context.services.db, a.event_id);
-        if (!event) throw new Error(`event of attempt ${a.id} is missing`);
-        return event;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('event', ids, await findManyEventsById(context.services.db, ids)),
+      resolve: (a) => a.event_id,
     }),
     delivery: t.field({
       type: DeliveryRef,
       description: 'Its delivery.',
-      resolve: async (a, _args, context) => {
-        const delivery = knownDeliveries.get(a) ?? (await findDeliveryById(context.services.db, a.delivery_id));
-        if (!delivery) throw new Error(`delivery of attempt ${a.id} is missing`);
-        return delivery;
-      },
+      // A live attempt carries its delivery; the others share one batched read per request.
+      resolve: (a, _args, context) => knownDeliveries.get(a) ?? deliveryLoader(context).load(a.delivery_id),
     }),
   }),
 });
@@ -290,7 +294,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The delivery id (`dlv_…`).' }) },
     resolve: async (_root, args, context) => {
-      const delivery = await findDeliveryById(context.services.db, String(args.id));
+      const delivery = await findDeliveryById(context.services.db, args.id);
       return delivery && canSee(context.actor, delivery.tenant_id) ? delivery : null;
     },
   }),
@@ -354,7 +358,7 @@ defineMutation('retryDelivery', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, id) }),
 });
 
 defineMutation('cancelDelivery', {
@@ -362,7 +366,7 @@ defineMutation('cancelDelivery', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, id) }),
 });
 
 const RecoverEndpointPayload = builder.objectRef<{ count: number; endpoint: EndpointRow }>('RecoverEndpointPayload').implement({
@@ -383,8 +387,8 @@ defineMutation('recoverEndpoint', {
   }),
   payload: RecoverEndpointPayload,
   resolve: async ({ id, since, until }, context) => {
-    const count = await recoverEndpoint(context.services, context.actor, String(id), since, until ?? null);
-    const endpoint = await findEndpointById(context.services.db, String(id));
+    const count = await recoverEndpoint(context.services, context.actor, id, since, until ?? null);
+    const endpoint = await findEndpointById(context.services.db, id);
     if (!endpoint) throw new Error(`endpoint ${id} vanished`);
     return { count, endpoint };
   },
@@ -403,7 +407,7 @@ defineMutation('replayEvent', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The event (`msg_…`).' }) }),
   payload: ReplayEventPayload,
-  resolve: ({ id }, context) => replayEvent(context.services, context.actor, String(id)),
+  resolve: ({ id }, context) => replayEvent(context.services, context.actor, id),
 });
 
 const TestHookPayload = builder.objectRef<{ attempt: AttemptRow }>('TestHookPayload').implement({
@@ -421,7 +425,7 @@ defineMutation('testHook', {
   }),
   payload: TestHookPayload,
   resolve: async ({ id, payload, eventType }, context) => ({
-    attempt: await testHook(context.services, context.actor, String(id), { payload, eventType: eventType ?? null }),
+    attempt: await testHook(context.services, context.actor, id, { payload, eventType: eventType ?? null }),
   }),
 });
 

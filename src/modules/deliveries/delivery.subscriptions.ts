@@ -25,10 +25,10 @@ function streamOptions(context: GraphQLContext) {
 }
 
 interface ScopeFilter {
-  tenantId?: string | number | null;
-  endpointId?: string | number | null;
-  hookId?: string | number | null;
-  eventId?: string | number | null;
+  tenantId?: string | null;
+  endpointId?: string | null;
+  hookId?: string | null;
+  eventId?: string | null;
   eventTypes?: readonly string[] | null;
 }
 

@@ -1,14 +1,23 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretRow } from '../../db/schema.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export function findEndpointById(db: Executor, id: string): Promise<EndpointRow | undefined> {
   return db.selectFrom('endpoints').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function listEndpoints(db: Executor, tenantId: string | null, args: PageArgs) {
+/** Endpoints by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyEndpointsById(db: Executor, ids: readonly string[]): Promise<(EndpointRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('endpoints').selectAll().where('id', 'in', [...ids]).execute());
+}
+
+export function listEndpoints(db: Executor, tenantId: TenantScope, args: PageArgs) {
+  if (tenantId === NO_TENANT) return emptyPage<EndpointRow>(args);
   let query = db.selectFrom('endpoints').selectAll();
-  if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+  if (typeof tenantId === 'string') query = query.where('tenant_id', '=', tenantId);
   return paginate(query, args, { column: 'id' });
 }
 

@@ -5,9 +5,10 @@ import type { RetryPolicy } from '../../webhook/schedule.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import { findEndpointById, findSecretById } from './endpoint.repository.js';
 import {
@@ -106,14 +107,12 @@ builder.node(EndpointRef, {
     return endpoint && allowed && canSee(context.actor, endpoint.tenant_id) ? endpoint : null;
   },
   fields: (t) => ({
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
-      resolve: async (endpoint, _args, context) => {
-        const tenant = await findTenantById(context.services.db, endpoint.tenant_id);
-        if (!tenant) throw new Error(`tenant of endpoint ${endpoint.id} is missing`);
-        return tenant;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      resolve: (endpoint) => endpoint.tenant_id,
     }),
     url: t.exposeString('url', { description: 'Where requests go (a hook may append a path to it).' }),
     description: t.exposeString('description', { description: 'What it is, for people.' }),
@@ -177,7 +176,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ required: false, description: 'Only this tenant (a tenant token sees nothing of another tenant).' }),
     },
     resolve: async (_root, args, context) => ({
-      page: await pageEndpoints(context.services, context.actor, args.tenantId ? String(args.tenantId) : null, args),
+      page: await pageEndpoints(context.services, context.actor, args.tenantId || null, args),
     }),
   }),
   endpoint: t.field({
@@ -188,7 +187,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'The endpoint, `ep_…`.' }) },
     resolve: async (_root, args, context) => {
       try {
-        return await getEndpoint(context.services, context.actor, String(args.id));
+        return await getEndpoint(context.services, context.actor, args.id);
       } catch (error) {
         if (error instanceof NotFoundError) return null;
         throw error;
@@ -268,7 +267,7 @@ defineMutation('createEndpoint', {
     createEndpoint(context.services, context.actor, {
       ...rest,
       url,
-      tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId),
+      tenantId: tenantId ?? null,
       secret: secret ?? null,
     }),
 });
@@ -289,7 +288,7 @@ defineMutation('updateEndpoint', {
   }),
   payload: EndpointPayload,
   resolve: async ({ id, ...input }, context) => ({
-    endpoint: await updateEndpoint(context.services, context.actor, String(id), input),
+    endpoint: await updateEndpoint(context.services, context.actor, id, input),
   }),
 });
 
@@ -298,7 +297,7 @@ defineMutation('deleteEndpoint', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
-  resolve: async ({ id }, context) => ({ endpoint: await deleteEndpoint(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ endpoint: await deleteEndpoint(context.services, context.actor, id) }),
 });
 
 defineMutation('enableEndpoint', {
@@ -306,7 +305,7 @@ defineMutation('enableEndpoint', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: EndpointPayload,
-  resolve: async ({ id }, context) => ({ endpoint: await enableEndpoint(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ endpoint: await enableEndpoint(context.services, context.actor, id) }),
 });
 
 defineMutation('disableEndpoint', {
@@ -318,7 +317,7 @@ defineMutation('disableEndpoint', {
   }),
   payload: EndpointPayload,
   resolve: async ({ id, message }, context) => ({
-    endpoint: await disableEndpoint(context.services, context.actor, String(id), message),
+    endpoint: await disableEndpoint(context.services, context.actor, id, message),
   }),
 });
 
@@ -331,7 +330,7 @@ defineMutation('rotateEndpointSecret', {
     secret: t.string({ description: 'Your own new secret, `whsec_` + base64 of 24–64 bytes; generated when omitted.' }),
   }),
   payload: RotateEndpointSecretPayload,
-  resolve: ({ id, secret }, context) => rotateEndpointSecret(context.services, context.actor, String(id), secret),
+  resolve: ({ id, secret }, context) => rotateEndpointSecret(context.services, context.actor, id, secret),
 });
 
 defineMutation('revealEndpointSecret', {
@@ -339,5 +338,5 @@ defineMutation('revealEndpointSecret', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The endpoint.' }) }),
   payload: RevealEndpointSecretPayload,
-  resolve: ({ id }, context) => revealEndpointSecret(context.services, context.actor, String(id)),
+  resolve: ({ id }, context) => revealEndpointSecret(context.services, context.actor, id),
 });

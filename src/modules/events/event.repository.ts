@@ -1,11 +1,19 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import { sql } from 'kysely';
 import type { DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../db/schema.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export function findEventById(db: Executor, id: string): Promise<EventRow | undefined> {
   return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Events by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyEventsById(db: Executor, ids: readonly string[]): Promise<(EventRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('events').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export function findEventByIdempotencyKey(db: Executor, tenantId: string, key: string): Promise<EventRow | undefined> {
@@ -23,7 +31,7 @@ export async function releaseIdempotencyKey(db: Executor, eventId: string): Prom
 }
 
 export interface EventFilter {
-  tenantId: string | null;
+  tenantId: TenantScope;
   types?: readonly string[] | null;
   channel?: string | null;
   createdAfter?: number | null;
@@ -31,8 +39,9 @@ export interface EventFilter {
 }
 
 export function listEvents(db: Executor, filter: EventFilter, args: PageArgs) {
+  if (filter.tenantId === NO_TENANT) return emptyPage<EventRow>(args);
   let query = db.selectFrom('events').selectAll();
-  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
   if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types as string[]);
   if (filter.createdAfter != null) query = query.where('id', '>=', idFloor('event', filter.createdAfter));
   if (filter.createdBefore != null) query = query.where('id', '<', idFloor('event', filter.createdBefore));

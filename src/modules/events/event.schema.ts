@@ -4,9 +4,10 @@ import { parseJson } from '../../db/json.js';
 import type { InputFieldBuilder } from '@pothos/core';
 import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import { findEventById, listEvents } from './event.repository.js';
 import { MAX_BATCH, sendEvent, sendEvents, type SentEvent } from './event.service.js';
@@ -21,14 +22,12 @@ builder.node(EventRef, {
     return event && canSee(context.actor, event.tenant_id) ? event : null;
   },
   fields: (t) => ({
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it was sent to.',
-      resolve: async (event, _args, context) => {
-        const tenant = await findTenantById(context.services.db, event.tenant_id);
-        if (!tenant) throw new Error(`tenant of event ${event.id} is missing`);
-        return tenant;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      resolve: (event) => event.tenant_id,
     }),
     type: t.exposeString('type', { description: 'Its event type name.' }),
     payload: t.field({ type: 'JSON', description: 'The payload as sent.', resolve: (event) => parseJson(event.payload) }),
@@ -82,7 +81,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: 'The event id.' }) },
     resolve: async (_root, args, context) => {
-      const event = await findEventById(context.services.db, String(args.id));
+      const event = await findEventById(context.services.db, args.id);
       return event && canSee(context.actor, event.tenant_id) ? event : null;
     },
   }),

@@ -1,6 +1,8 @@
+import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { HooksTable, HookRow } from '../../db/schema.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 /** A runAfter edge: `hook_id` waits for `depends_on_hook_id`. */
 export interface DependencyEdge {
@@ -10,6 +12,12 @@ export interface DependencyEdge {
 
 export function findHookById(db: Executor, id: string): Promise<HookRow | undefined> {
   return db.selectFrom('hooks').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Hooks by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyHooksById(db: Executor, ids: readonly string[]): Promise<(HookRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('hooks').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export async function findHooksByIds(db: Executor, ids: readonly string[]): Promise<HookRow[]> {
@@ -60,26 +68,36 @@ export function findTenantDependencyEdges(db: Executor, tenantId: string): Promi
     .execute();
 }
 
-/** The hooks `hookId` waits for, oldest first. */
-export function findRunAfterHooks(db: Executor, hookId: string): Promise<HookRow[]> {
-  return db
+/** For each of `hookIds`, in that order, the hooks it waits for, oldest first (one statement). */
+export async function findManyRunAfterHooks(db: Executor, hookIds: readonly string[]): Promise<HookRow[][]> {
+  if (hookIds.length === 0) return [];
+  const rows = await db
     .selectFrom('hook_dependencies')
     .innerJoin('hooks', 'hooks.id', 'hook_dependencies.depends_on_hook_id')
     .selectAll('hooks')
-    .where('hook_dependencies.hook_id', '=', hookId)
+    .select('hook_dependencies.hook_id as waiter_id')
+    .where('hook_dependencies.hook_id', 'in', [...hookIds])
     .orderBy('hooks.id', 'asc')
     .execute();
+  const byWaiter = new Map<string, HookRow[]>();
+  for (const { waiter_id, ...hook } of rows) {
+    const list = byWaiter.get(waiter_id) ?? [];
+    list.push(hook);
+    byWaiter.set(waiter_id, list);
+  }
+  return hookIds.map((id) => byWaiter.get(id) ?? []);
 }
 
 export interface HookListFilter {
   /** null = every tenant */
-  tenantId: string | null;
+  tenantId: TenantScope;
   endpointId?: string | null;
 }
 
 export function listHooks(db: Executor, filter: HookListFilter, args: PageArgs) {
+  if (filter.tenantId === NO_TENANT) return emptyPage<HookRow>(args);
   let query = db.selectFrom('hooks').selectAll();
-  if (filter.tenantId !== null) query = query.where('tenant_id', '=', filter.tenantId);
+  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
   if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
   return paginate(query, args, { column: 'id' });
 }

@@ -5,21 +5,20 @@ import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
-import { findEndpointById } from '../endpoints/endpoint.repository.js';
+import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findHookById } from './hook.repository.js';
+import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
 import {
   createHook,
   deleteHook,
   getHook,
   pageHooks,
-  runAfterOf,
   updateHook,
-  type HookInput,
   type HttpMethod,
   type PayloadFormat,
 } from './hook.service.js';
@@ -56,23 +55,19 @@ builder.node(HookRef, {
     return hook && canSee(context.actor, hook.tenant_id) ? hook : null;
   },
   fields: (t) => ({
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it belongs to.',
-      resolve: async (hook, _args, context) => {
-        const tenant = await findTenantById(context.services.db, hook.tenant_id);
-        if (!tenant) throw new Error(`tenant of hook ${hook.id} is missing`);
-        return tenant;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      resolve: (hook) => hook.tenant_id,
     }),
-    endpoint: t.field({
+    endpoint: t.loadable({
       type: EndpointRef,
       description: 'Where its requests go.',
-      resolve: async (hook, _args, context) => {
-        const endpoint = await findEndpointById(context.services.db, hook.endpoint_id);
-        if (!endpoint) throw new Error(`endpoint of hook ${hook.id} is missing`);
-        return endpoint;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('endpoint', ids, await findManyEndpointsById(context.services.db, ids)),
+      resolve: (hook) => hook.endpoint_id,
     }),
     name: t.exposeString('name', { description: 'Display name.' }),
     description: t.exposeString('description', { description: 'What it is for.' }),
@@ -114,10 +109,12 @@ builder.node(HookRef, {
       description: 'JSON Schema `settings` must match; null = any object.',
       resolve: (r) => parseJsonOrNull(r.settings_schema),
     }),
-    runAfter: t.field({
-      type: [HookRef],
+    runAfter: t.loadableList({
+      type: HookRef,
       description: 'Hooks of the same tenant whose delivery of the same event must succeed before this one is sent.',
-      resolve: (hook, _args, context) => runAfterOf(context.services, hook),
+      loaderOptions: LOADER_OPTIONS,
+      load: (hookIds: string[], context) => findManyRunAfterHooks(context.services.db, hookIds),
+      resolve: (hook) => hook.id,
     }),
     testPayload: t.field({
       type: 'JSON',
@@ -170,7 +167,7 @@ builder.queryFields((t) => ({
       page: await pageHooks(
         context.services,
         context.actor,
-        { tenantId: args.tenantId ? String(args.tenantId) : null, endpointId: args.endpointId ? String(args.endpointId) : null },
+        { tenantId: args.tenantId || null, endpointId: args.endpointId || null },
         args,
       ),
     }),
@@ -182,7 +179,7 @@ builder.queryFields((t) => ({
     authScopes: READ_SCOPES,
     args: { id: t.arg.id({ required: true, description: "The hook's id (`hook_…`)." }) },
     resolve: (_root, args, context) =>
-      getHook(context.services, context.actor, String(args.id)).catch((error: unknown) => {
+      getHook(context.services, context.actor, args.id).catch((error: unknown) => {
         if (error instanceof NotFoundError) return null;
         throw error;
       }),
@@ -246,34 +243,6 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
   };
 }
 
-interface HookFieldValues {
-  endpointId?: string | number | null;
-  name?: string | null;
-  description?: string | null;
-  active?: boolean | null;
-  eventTypes?: string[] | null;
-  channels?: string[] | null;
-  filter?: Record<string, unknown> | null;
-  method?: HttpMethod | null;
-  path?: string | null;
-  format?: PayloadFormat | null;
-  transform?: string | null;
-  settings?: Record<string, unknown> | null;
-  settingsSchema?: unknown;
-  runAfter?: (string | number)[] | null;
-  testPayload?: unknown;
-}
-
-/** GraphQL IDs arrive as string | number; keeps undefined (omitted) apart from null (cleared). */
-function toHookInput(values: HookFieldValues): HookInput {
-  const { endpointId, runAfter, ...rest } = values;
-  return {
-    ...rest,
-    ...(endpointId === undefined ? {} : { endpointId: endpointId === null ? null : String(endpointId) }),
-    ...(runAfter === undefined ? {} : { runAfter: runAfter === null ? null : runAfter.map(String) }),
-  };
-}
-
 defineMutation('createHook', {
   description: 'Creates a hook (admin, or the tenant with MANAGE).',
   authScopes: MANAGE_SCOPES,
@@ -284,8 +253,8 @@ defineMutation('createHook', {
   payload: HookPayload,
   resolve: async ({ tenantId, ...values }, context) => ({
     hook: await createHook(context.services, context.actor, {
-      ...toHookInput(values),
-      tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId),
+      ...values,
+      tenantId: tenantId ?? null,
     }),
   }),
 });
@@ -299,7 +268,7 @@ defineMutation('updateHook', {
   }),
   payload: HookPayload,
   resolve: async ({ id, ...values }, context) => ({
-    hook: await updateHook(context.services, context.actor, String(id), toHookInput(values)),
+    hook: await updateHook(context.services, context.actor, id, values),
   }),
 });
 
@@ -308,5 +277,5 @@ defineMutation('deleteHook', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The hook.' }) }),
   payload: HookPayload,
-  resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ hook: await deleteHook(context.services, context.actor, id) }),
 });

@@ -11,7 +11,7 @@ import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, findRunAfterHooks, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
+import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
 import { checkRunAfter } from './hook.run-after.js';
 import { blankToNull, checkEventTypes, checkFields, unique, type HookInput } from './hook.validation.js';
 
@@ -36,11 +36,6 @@ export function pageHooks(
   args: PageArgs,
 ) {
   return listHooks(services.db, { tenantId: tenantFilter(actor, filter.tenantId), endpointId: filter.endpointId ?? null }, args);
-}
-
-/** The hooks that must succeed first, oldest first. */
-export function runAfterOf(services: Services, hook: Pick<HookRow, 'id'>): Promise<HookRow[]> {
-  return findRunAfterHooks(services.db, hook.id);
 }
 
 export async function createHook(services: Services, actor: Actor, input: HookInput): Promise<HookRow> {

@@ -1,8 +1,15 @@
 import type { Executor, TenantsTable, TenantRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
+import { inIdOrder } from '../../db/by-id.js';
 
 export function findTenantById(db: Executor, id: string): Promise<TenantRow | undefined> {
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Tenants by id, in the order of `ids`; null for each id without a row (one statement). */
+export async function findManyTenantsById(db: Executor, ids: readonly string[]): Promise<(TenantRow | null)[]> {
+  if (ids.length === 0) return [];
+  return inIdOrder(ids, await db.selectFrom('tenants').selectAll().where('id', 'in', [...ids]).execute());
 }
 
 export function findTenantByUid(db: Executor, uid: string): Promise<TenantRow | undefined> {

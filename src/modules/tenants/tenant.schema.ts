@@ -43,7 +43,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, context) => {
       const id = args.id ?? (context.actor.kind === 'tenant' ? context.actor.tenantId : null);
       if (!id) return null;
-      return getTenant(context.services, context.actor, String(id)).catch(() => null);
+      return getTenant(context.services, context.actor, id).catch(() => null);
     },
   }),
 }));
@@ -76,7 +76,7 @@ defineMutation('updateTenant', {
   }),
   payload: TenantPayload,
   resolve: async ({ id, ...input }, context) => ({
-    tenant: await updateTenant(context.services, context.actor, String(id), input),
+    tenant: await updateTenant(context.services, context.actor, id, input),
   }),
 });
 
@@ -89,6 +89,6 @@ defineMutation('deleteTenant', {
   }),
   payload: TenantPayload,
   resolve: async ({ id, force }, context) => ({
-    tenant: await deleteTenant(context.services, context.actor, String(id), force ?? false),
+    tenant: await deleteTenant(context.services, context.actor, id, force ?? false),
   }),
 });

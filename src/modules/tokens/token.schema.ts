@@ -2,10 +2,11 @@ import type { TokenRow } from '../../db/schema.js';
 import { TOKEN_SCOPES, canSee } from '../../auth/actor.js';
 import { MANAGE_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
+import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
+import { findManyTenantsById, findTenantById } from '../tenants/tenant.repository.js';
 import { findTokenById } from './token.repository.js';
 import { createTenantToken, pageTokens, revokeToken, tokenScopes } from './token.service.js';
 
@@ -29,14 +30,13 @@ builder.node(ApiTokenRef, {
   },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Label given when minted.' }),
-    tenant: t.field({
+    tenant: t.loadable({
       type: TenantRef,
       description: 'The tenant it acts for.',
-      resolve: async (token, _args, context) => {
-        const tenant = await findTenantById(context.services.db, token.tenant_id ?? '');
-        if (!tenant) throw new Error(`tenant of token ${token.id} is missing`);
-        return tenant;
-      },
+      loaderOptions: LOADER_OPTIONS,
+      load: async (ids: string[], context) => requireRows('tenant', ids, await findManyTenantsById(context.services.db, ids)),
+      // Only tenant tokens are ApiToken nodes; an empty id reads as a missing tenant.
+      resolve: (token) => token.tenant_id ?? '',
     }),
     scopes: t.field({ type: [TokenScopeEnum], description: 'What it may do.', resolve: (token) => tokenScopes(token) }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When it stops working; null = never.', resolve: (r) => r.expires_at }),
@@ -89,7 +89,7 @@ builder.queryFields((t) => ({
     authScopes: MANAGE_SCOPES,
     args: { ...pageArgs(t.arg), tenantId: t.arg.id({ required: false, description: 'Only this tenant.' }) },
     resolve: async (_root, args, context) => ({
-      page: await pageTokens(context.services, context.actor, args.tenantId ? String(args.tenantId) : null, args),
+      page: await pageTokens(context.services, context.actor, args.tenantId || null, args),
     }),
   }),
 }));
@@ -116,7 +116,7 @@ defineMutation('createTenantToken', {
   payload: CreateTenantTokenPayload,
   resolve: (input, context) =>
     createTenantToken(context.services, {
-      tenantId: String(input.tenantId),
+      tenantId: input.tenantId,
       name: input.name ?? null,
       scopes: input.scopes ?? null,
       expiresAt: input.expiresAt ?? null,
@@ -133,5 +133,5 @@ defineMutation('revokeApiToken', {
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The token.' }) }),
   payload: RevokeTokenPayload,
-  resolve: async ({ id }, context) => ({ token: await revokeToken(context.services, context.actor, String(id)) }),
+  resolve: async ({ id }, context) => ({ token: await revokeToken(context.services, context.actor, id) }),
 });
