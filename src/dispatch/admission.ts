@@ -172,6 +172,25 @@ export class Admission<J extends Admissible> {
     return next;
   }
 
+  /**
+   * Of these candidates, in order, those there is room for: at most `free` in all, none for an
+   * excluded endpoint, and none past an endpoint's window (counting what it holds already).
+   */
+  roomFor<C>(candidates: readonly C[], free: number, endpointOf: (candidate: C) => string): C[] {
+    const excluded = new Set(this.excludedEndpoints());
+    const taken = new Map<string, number>();
+    const chosen: C[] = [];
+    for (const candidate of candidates) {
+      if (chosen.length >= free) break;
+      const endpointId = endpointOf(candidate);
+      const onEndpoint = this.onEndpoint(endpointId) + (taken.get(endpointId) ?? 0);
+      if (excluded.has(endpointId) || onEndpoint >= this.windowPerEndpoint) continue;
+      chosen.push(candidate);
+      taken.set(endpointId, (taken.get(endpointId) ?? 0) + 1);
+    }
+    return chosen;
+  }
+
   /** Empties the queues (stop gives those jobs back). */
   takeQueued(): J[] {
     const jobs = [...this.queuedPerEndpoint.values()].flat();

@@ -12,7 +12,7 @@
 // outcome-writer.ts (writing outcomes); the SQL is in modules/deliveries/attempt.repository.ts.
 import { setMaxListeners } from 'node:events';
 import { parseJsonOrNull } from '../db/json.js';
-import type { AttemptRow, DeliveryRow } from '../db/schema.js';
+import type { AttemptRow } from '../db/schema.js';
 import { sqliteFastPath, type FastPath } from '../db/sqlite-fast-path.js';
 import { endpointsByIds, leaseForImmediateAttempt, leasePending, renewLease } from '../modules/deliveries/attempt.repository.js';
 import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
@@ -22,10 +22,9 @@ import { decide, type AttemptResultSummary, type Decision } from '../webhook/out
 import { RequestBuildError } from '../webhook/request.js';
 import type { RetryPolicy } from '../webhook/schedule.js';
 import { Admission } from './admission.js';
-import type { Completion } from './completion.js';
 import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
-import { writeOutcomes } from './outcome-writer.js';
+import { OutcomeRecorder } from './outcome-writer.js';
 import { claimDue, nextDueAt } from './queue.js';
 import { SpecCache } from './specs.js';
 
@@ -82,7 +81,6 @@ export class Dispatcher {
   private readonly random: () => number;
   /** below this many free slots (with work in flight), wait for more before claiming */
   private readonly refillWatermark: number;
-  private readonly commitGatherMs: number;
 
   /** between start() and stop() */
   private started = false;
@@ -98,12 +96,7 @@ export class Dispatcher {
   private stopController = Dispatcher.newStopController();
   /** attempts under way (request and outcome), awaited by stop() */
   private readonly attemptsUnderWay = new Set<Promise<unknown>>();
-  private pendingCompletions: { completion: Completion; done: (attempt: AttemptRow | null) => void }[] = [];
-  private completionsQueued = false;
-  /** jobs whose outcome is being written: their leases are still ours */
-  private readonly recording = new Set<Job>();
-  /** outcome commits not yet settled, awaited by stop() */
-  private readonly outcomeWrites = new Set<Promise<void>>();
+  private readonly outcomes: OutcomeRecorder<Job>;
   /** slots promised to leases of just-written deliveries whose commit is still open */
   private reserved = 0;
 
@@ -131,7 +124,13 @@ export class Dispatcher {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
     this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.admission.window / 4)));
-    this.commitGatherMs = options.commitGatherMs ?? 10;
+    this.outcomes = new OutcomeRecorder<Job>({
+      services: options.services,
+      publisher: options.publisher,
+      commitGatherMs: options.commitGatherMs ?? 10,
+      inFlight: () => this.admission.inFlightCount,
+      publishChanges: (log) => this.publishChanges(log),
+    });
   }
 
   private get fast(): FastPath | null {
@@ -184,7 +183,7 @@ export class Dispatcher {
       this.stopController.abort(new Error('dispatcher stopped'));
       await Promise.allSettled([...this.attemptsUnderWay]);
     }
-    await Promise.allSettled([...this.outcomeWrites]);
+    await this.outcomes.settled();
   }
 
   /** Looks at the queue now (new deliveries, a freed slot, a moved clock in tests). */
@@ -207,7 +206,7 @@ export class Dispatcher {
   }
 
   private async renewLeases(): Promise<void> {
-    const held = [...this.admission.held(), ...this.recording];
+    const held = [...this.admission.held(), ...this.outcomes.recording];
     if (held.length === 0) return;
     const dueAt = this.services.clock.now() + this.leaseMs;
     try {
@@ -231,19 +230,7 @@ export class Dispatcher {
     // With older deliveries still waiting, new ones must not overtake them: the claim takes them in order.
     if (!this.started || !fast || !services.store.writes.open || this.backlog) return false;
     const now = services.clock.now();
-    const excluded = new Set(this.admission.excludedEndpoints());
-    let free = this.freeSlots;
-    const taken = new Map<string, number>();
-    const chosen = new Map<string, WrittenDelivery>();
-    for (const written of due) {
-      if (free <= 0) break;
-      const endpointId = written.delivery.endpoint_id;
-      const onEndpoint = this.admission.onEndpoint(endpointId) + (taken.get(endpointId) ?? 0);
-      if (excluded.has(endpointId) || onEndpoint >= this.admission.windowPerEndpoint) continue;
-      chosen.set(written.delivery.id, written);
-      taken.set(endpointId, (taken.get(endpointId) ?? 0) + 1);
-      free--;
-    }
+    const chosen = new Map(this.admission.roomFor(due, this.freeSlots, (written) => written.delivery.endpoint_id).map((written) => [written.delivery.id, written]));
     if (chosen.size === 0) return false;
     const log = newChangeLog();
     this.reserved += chosen.size;
@@ -453,7 +440,7 @@ export class Dispatcher {
             now,
             random: this.random,
           });
-    return this.complete({ job, sent, response, summary, decision, finishedAt: now });
+    return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
   }
 
   private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
@@ -467,65 +454,6 @@ export class Dispatcher {
       this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: message });
     }
     return { status: null, errorClass: 'transform', errorMessage: `could not build the request: ${message}`, retryAfter: null };
-  }
-
-  /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */
-  private complete(completion: Completion & { job: Job }): Promise<AttemptRow | null> {
-    return new Promise<AttemptRow | null>((done) => {
-      this.recording.add(completion.job);
-      this.pendingCompletions.push({ completion, done });
-      if (this.completionsQueued) return;
-      this.completionsQueued = true;
-      // The completions of this turn of the event loop become one unit of the group commit.
-      setImmediate(() => this.queueCompletions());
-    });
-  }
-
-  private queueCompletions(): void {
-    this.completionsQueued = false;
-    const batch = this.pendingCompletions.splice(0);
-    if (batch.length === 0) return;
-    // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
-    // outcomes. Idle: commit at once.
-    const mayWaitMs = this.admission.inFlightCount > batch.length * 4 ? this.commitGatherMs : 0;
-    const written = this.writeCompletions(
-      batch.map((item) => item.completion),
-      mayWaitMs,
-    ).then(
-      (attempts) => batch.forEach((item, index) => item.done(attempts[index] ?? null)),
-      (error: unknown) => {
-        // The deliveries keep their lease; when it expires they are claimed again and these attempts
-        // are marked interrupted. Nothing is lost; it is only late.
-        this.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
-        for (const item of batch) item.done(null);
-      },
-    );
-    const tracked = written.finally(() => {
-      for (const item of batch) this.recording.delete(item.completion.job as Job);
-      this.outcomeWrites.delete(tracked);
-    });
-    this.outcomeWrites.add(tracked);
-  }
-
-  /** One unit of the group commit for a batch of completions, published at its commit; returns the final attempts. */
-  private async writeCompletions(batch: Completion[], mayWaitMs: number): Promise<AttemptRow[]> {
-    const { services, fast } = this;
-    const now = services.clock.now();
-    const log = newChangeLog();
-    const store = services.store;
-    let finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
-    const publish = () => {
-      for (const { attempt, delivery } of finished) this.publisher.publish('attempt', { phase: 'finished', attempt, delivery });
-      this.publishChanges(log);
-    };
-    await store.writes.run(
-      async (trx) => {
-        finished = await writeOutcomes({ trx, fast, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
-      },
-      publish,
-      { mayWaitMs },
-    );
-    return finished.map((item) => item.attempt);
   }
 
   private publishChanges(log: ChangeLog): void {

@@ -1,4 +1,4 @@
-// Writes a batch of planned outcomes inside one unit of the group commit: attempt rows, delivery states, ripple effects.
+// Records outcomes: completions gathered into units of the group commit, each writing attempt rows, delivery states and ripple effects.
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
 import type { FastPath } from '../db/sqlite-fast-path.js';
 import {
@@ -9,7 +9,10 @@ import {
   lockEndpointsEnabled,
   markEndpointFailing,
 } from '../modules/deliveries/attempt.repository.js';
-import { disableEndpoint, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
+import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
+import { sqliteFastPath } from '../db/sqlite-fast-path.js';
+import type { Publisher } from '../pubsub/topics.js';
+import type { Services } from '../services.js';
 import { planCompletion, wouldRetry, type Completion } from './completion.js';
 
 export interface OutcomeStore {
@@ -95,4 +98,92 @@ export async function writeOutcomes(
     }
   }
   return finished;
+}
+
+export interface OutcomeRecorderOptions {
+  services: Services;
+  publisher: Publisher;
+  /** under load, how long finished attempts may wait to share one commit */
+  commitGatherMs: number;
+  /** requests in flight now: with many, a unit may wait for company */
+  inFlight: () => number;
+  /** publishes the ripple effects of a committed unit (and wakes the dispatcher if work became due) */
+  publishChanges: (log: ChangeLog) => void;
+}
+
+/** Gathers the completions of one turn of the event loop into one unit of the group commit, published at its commit. */
+export class OutcomeRecorder<J extends Completion['job']> {
+  /** jobs whose outcome is being written: their leases are still ours */
+  readonly recording = new Set<J>();
+  private pending: { completion: Completion & { job: J }; done: (attempt: AttemptRow | null) => void }[] = [];
+  private flushQueued = false;
+  /** unit commits not yet settled */
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(private readonly options: OutcomeRecorderOptions) {}
+
+  /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */
+  record(completion: Completion & { job: J }): Promise<AttemptRow | null> {
+    return new Promise<AttemptRow | null>((done) => {
+      this.recording.add(completion.job);
+      this.pending.push({ completion, done });
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      // The completions of this turn of the event loop become one unit of the group commit.
+      setImmediate(() => this.flush());
+    });
+  }
+
+  /** Resolves once every unit handed to the store has committed or failed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
+    // outcomes. Idle: commit at once.
+    const mayWaitMs = this.options.inFlight() > batch.length * 4 ? this.options.commitGatherMs : 0;
+    const written = this.write(
+      batch.map((item) => item.completion),
+      mayWaitMs,
+    ).then(
+      (attempts) => batch.forEach((item, index) => item.done(attempts[index] ?? null)),
+      (error: unknown) => {
+        // The deliveries keep their lease; when it expires they are claimed again and these attempts
+        // are marked interrupted. Nothing is lost; it is only late.
+        this.options.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
+        for (const item of batch) item.done(null);
+      },
+    );
+    const tracked = written.finally(() => {
+      for (const item of batch) this.recording.delete(item.completion.job);
+      this.writes.delete(tracked);
+    });
+    this.writes.add(tracked);
+  }
+
+  /** One unit of the group commit for a batch of completions, published at its commit; returns the final attempts. */
+  private async write(batch: Completion[], mayWaitMs: number): Promise<AttemptRow[]> {
+    const { services, publisher } = this.options;
+    const { store } = services;
+    const now = services.clock.now();
+    const log = newChangeLog();
+    const fast = store.sqlite ? sqliteFastPath(store.sqlite) : null;
+    let finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
+    const publish = () => {
+      for (const { attempt, delivery } of finished) publisher.publish('attempt', { phase: 'finished', attempt, delivery });
+      this.options.publishChanges(log);
+    };
+    await store.writes.run(
+      async (trx) => {
+        finished = await writeOutcomes({ trx, fast, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
+      },
+      publish,
+      { mayWaitMs },
+    );
+    return finished.map((item) => item.attempt);
+  }
 }
