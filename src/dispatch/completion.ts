@@ -1,7 +1,9 @@
 // The outcome step, pure: from one finished attempt, the attempt row, the next delivery state and the endpoint change to write.
 import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow } from '../db/schema.js';
 import type { AttemptOutcomeColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
-import type { AttemptResultSummary, Decision } from '../webhook/outcome.js';
+import { parseJsonOrNull } from '../db/json.js';
+import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
+import type { RetryPolicy } from '../webhook/schedule.js';
 import type { SentRequest, StoredResponse } from './deliverer.js';
 
 /** One finished attempt, as the request left it. */
@@ -43,6 +45,35 @@ export interface CompletionPlan {
 /** Whether the plan depends on the endpoint being enabled still (only then is it worth reading). */
 export function wouldRetry(completion: Pick<Completion, 'decision' | 'summary'>): boolean {
   return completion.decision.kind === 'retry' && completion.summary.errorClass !== 'interrupted';
+}
+
+/** What a stored response says of the attempt: anything but a 2xx without a transport error is a failure. */
+export function summarizeResponse(response: StoredResponse): AttemptResultSummary {
+  const ok = response.errorClass === null && response.status !== null && response.status >= 200 && response.status < 300;
+  return {
+    status: response.status,
+    errorClass: response.errorClass ?? (ok ? null : 'http_status'),
+    errorMessage: response.errorMessage ?? (ok ? null : `the receiver answered ${response.status}`),
+    retryAfter: response.retryAfter,
+  };
+}
+
+/** The decision for an attempt's result: an interrupted attempt is due again at once, anything else follows the retry policy. */
+export function decideAfter(
+  job: { attempt: Pick<AttemptRow, 'number' | 'trigger'>; endpoint: Pick<EndpointRow, 'retry_policy'> },
+  summary: AttemptResultSummary,
+  now: number,
+  random: () => number,
+): Decision {
+  if (summary.errorClass === 'interrupted') return { kind: 'retry', delayMs: 0, reason: summary.errorMessage ?? 'interrupted' };
+  return decide({
+    result: summary,
+    attemptNumber: job.attempt.number,
+    trigger: job.attempt.trigger,
+    policy: parseJsonOrNull<RetryPolicy>(job.endpoint.retry_policy),
+    now,
+    random,
+  });
 }
 
 /** "5 days", "3 hours", "2 minutes": for messages people read. */

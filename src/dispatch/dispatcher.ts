@@ -11,17 +11,16 @@
 // jobs), specs.ts (hook and endpoint specs), completion.ts (the pure outcome step) and
 // outcome-writer.ts (writing outcomes); the SQL is in modules/deliveries/attempt.repository.ts.
 import { setMaxListeners } from 'node:events';
-import { parseJsonOrNull } from '../db/json.js';
 import type { AttemptRow } from '../db/schema.js';
 import { sqliteFastPath, type FastPath } from '../db/sqlite-fast-path.js';
 import { endpointsByIds, leaseForImmediateAttempt, leasePending, renewLease } from '../modules/deliveries/attempt.repository.js';
 import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services, WrittenDelivery } from '../services.js';
-import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
+import type { AttemptResultSummary } from '../webhook/outcome.js';
 import { RequestBuildError } from '../webhook/request.js';
-import type { RetryPolicy } from '../webhook/schedule.js';
 import { Admission } from './admission.js';
+import { decideAfter, summarizeResponse } from './completion.js';
 import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
@@ -415,13 +414,7 @@ export class Dispatcher {
       );
       sent = delivered.request;
       response = delivered.response;
-      const ok = response.errorClass === null && response.status !== null && response.status >= 200 && response.status < 300;
-      summary = {
-        status: response.status,
-        errorClass: response.errorClass ?? (ok ? null : 'http_status'),
-        errorMessage: response.errorMessage ?? (ok ? null : `the receiver answered ${response.status}`),
-        retryAfter: response.retryAfter,
-      };
+      summary = summarizeResponse(response);
     } catch (error) {
       summary = this.classifyThrown(job, error);
     } finally {
@@ -429,17 +422,7 @@ export class Dispatcher {
       requestOver();
     }
     const now = services.clock.now();
-    const decision: Decision =
-      summary.errorClass === 'interrupted'
-        ? { kind: 'retry', delayMs: 0, reason: summary.errorMessage ?? 'interrupted' }
-        : decide({
-            result: summary,
-            attemptNumber: job.attempt.number,
-            trigger: job.attempt.trigger,
-            policy: parseJsonOrNull<RetryPolicy>(job.endpoint.retry_policy),
-            now,
-            random: this.random,
-          });
+    const decision = decideAfter(job, summary, now, this.random);
     return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
   }
 
