@@ -1,0 +1,131 @@
+// Job preparation: inside a claim, turns leased deliveries into jobs (rows loaded in batches, IN_FLIGHT attempt rows written).
+import { newId } from '../db/ids.js';
+import type { AttemptRow, DeliveryRow, EndpointRow, EventRow, Executor, HookRow, TenantRow } from '../db/schema.js';
+import type { FastPath } from '../db/sqlite-fast-path.js';
+import { hooksWithDependents, insertAttempts, interruptInFlightAttempts, refuseDelivery, rowsById } from '../modules/deliveries/attempt.repository.js';
+import { skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
+import type { WrittenDelivery } from '../services.js';
+
+export interface Job {
+  delivery: DeliveryRow;
+  attempt: AttemptRow;
+  event: EventRow;
+  hook: HookRow;
+  endpoint: EndpointRow;
+  tenant: TenantRow;
+  hasDependents: boolean;
+  /** set when stop() gives a claimed job back before it started */
+  interrupted: boolean;
+}
+
+const INTERRUPTED = 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired';
+
+/**
+ * Inside the claim transaction: marks attempts of taken-over leases as interrupted, loads what the
+ * requests need in a few batched reads, fails deliveries that may no longer be attempted, and
+ * writes one IN_FLIGHT attempt row per remaining claim.
+ */
+export async function prepareJobs(
+  trx: Executor,
+  fast: FastPath | null,
+  claimed: DeliveryRow[],
+  now: number,
+  log: ChangeLog,
+  /** just written, so never attempted, with the rows they were routed from */
+  fresh?: ReadonlyMap<string, WrittenDelivery>,
+): Promise<Job[]> {
+  // Only a delivery attempted before (this claim counted its second attempt or later) can have an
+  // attempt left IN_FLIGHT by a worker that stopped: first attempts skip the look-up.
+  const retried = fresh ? [] : claimed.filter((d) => d.attempt_count > 1).map((d) => d.id);
+  await interruptInFlightAttempts(trx, fast, retried, now, INTERRUPTED);
+  const known = fresh ? [...fresh.values()] : null;
+  const events = known
+    ? new Map(known.map((written) => [written.event.id, written.event]))
+    : await rowsById<EventRow>(trx, fast, 'events', claimed.map((d) => d.event_id));
+  const hooks = known
+    ? new Map(known.map((written) => [written.hook.id, written.hook]))
+    : await rowsById<HookRow>(trx, fast, 'hooks', claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])));
+  const endpoints = await rowsById<EndpointRow>(trx, fast, 'endpoints', claimed.map((d) => d.endpoint_id));
+  const tenants = await rowsById<TenantRow>(trx, fast, 'tenants', claimed.map((d) => d.tenant_id));
+  const withDependents = known
+    ? new Set<string>(known.filter((written) => written.hasDependents).map((written) => written.hook.id))
+    : await hooksWithDependents(trx, fast, [...hooks.keys()]);
+  const jobs: Job[] = [];
+  const attempts: AttemptRow[] = [];
+  for (const delivery of claimed) {
+    const event = events.get(delivery.event_id);
+    const hook = delivery.hook_id ? hooks.get(delivery.hook_id) : undefined;
+    const endpoint = endpoints.get(delivery.endpoint_id);
+    const tenant = tenants.get(delivery.tenant_id);
+    const refusal = !hook
+      ? 'its hook was deleted'
+      : !hook.active
+        ? 'its hook is inactive'
+        : !endpoint || !endpoint.enabled
+          ? 'its endpoint is disabled'
+          : !event || !tenant
+            ? 'its event no longer exists'
+            : null;
+    if (refusal || !hook || !endpoint || !event || !tenant) {
+      await refuse(trx, delivery, refusal ?? 'cannot be attempted', withDependents, now, log);
+      continue;
+    }
+    const attempt = inFlightAttempt(delivery, hook, endpoint, now);
+    attempts.push(attempt);
+    jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), interrupted: false });
+  }
+  await insertAttempts(trx, fast, attempts);
+  return jobs;
+}
+
+function inFlightAttempt(delivery: DeliveryRow, hook: HookRow, endpoint: EndpointRow, now: number): AttemptRow {
+  return {
+    id: newId('attempt', now),
+    delivery_id: delivery.id,
+    tenant_id: delivery.tenant_id,
+    event_id: delivery.event_id,
+    endpoint_id: delivery.endpoint_id,
+    hook_id: delivery.hook_id,
+    number: delivery.attempt_count,
+    trigger: delivery.next_trigger,
+    outcome: 'IN_FLIGHT',
+    request_method: hook.method,
+    request_url: endpoint.url,
+    request_headers: '{}',
+    request_body: null,
+    response_status: null,
+    response_headers: null,
+    response_body: null,
+    response_body_encoding: 'utf8',
+    response_body_truncated: 0,
+    duration_ms: null,
+    error_class: null,
+    error_message: null,
+    started_at: now,
+    finished_at: null,
+  };
+}
+
+/** A claimed delivery that may not be attempted any more: FAILED with the reason, no attempt row. */
+async function refuse(
+  trx: Executor,
+  delivery: DeliveryRow,
+  reason: string,
+  withDependents: ReadonlySet<string>,
+  now: number,
+  log: ChangeLog,
+): Promise<void> {
+  const changes = {
+    status: 'FAILED' as const,
+    due_at: null,
+    attempt_count: delivery.attempt_count - 1,
+    status_reason: `not attempted: ${reason}`,
+    last_error: `not attempted: ${reason}`,
+    finished_at: now,
+    updated_at: now,
+  };
+  await refuseDelivery(trx, delivery, changes);
+  const failed = { ...delivery, ...changes };
+  log.deliveries.push({ delivery: failed, previousStatus: 'SENDING' });
+  if (delivery.hook_id === null || withDependents.has(delivery.hook_id)) await skipDependents(trx, failed, now, log);
+}

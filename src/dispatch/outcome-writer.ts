@@ -1,0 +1,189 @@
+// Records outcomes: completions gathered into units of the group commit, each writing attempt rows, delivery states and ripple effects.
+import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
+import type { FastPath } from '../db/sqlite-fast-path.js';
+import {
+  clearEndpointFailing,
+  endpointEnabled,
+  finishAttempt,
+  finishDelivery,
+  lockEndpointsEnabled,
+  markEndpointFailing,
+} from '../modules/deliveries/attempt.repository.js';
+import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
+import { sqliteFastPath } from '../db/sqlite-fast-path.js';
+import type { Publisher } from '../pubsub/topics.js';
+import type { Services } from '../services.js';
+import { planCompletion, wouldRetry, type Completion } from './completion.js';
+
+export interface OutcomeStore {
+  trx: Executor;
+  fast: FastPath | null;
+  dialect: 'sqlite' | 'postgres';
+}
+
+/** Returns each completion's final attempt with its delivery as it now stands (as it was, if the lease was lost). */
+export async function writeOutcomes(
+  { trx, fast, dialect }: OutcomeStore,
+  batch: readonly Completion[],
+  context: { now: number; autoDisableAfterMs: number; log: ChangeLog },
+): Promise<{ attempt: AttemptRow; delivery: DeliveryRow }[]> {
+  const { now, log } = context;
+  const finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
+  const failingChecked = new Set<string>();
+  const recovered = new Set<string>();
+  // Another transaction (a worker elsewhere, or this one's next batch) may be disabling an endpoint
+  // this batch is about to retry on: on PostgreSQL, lock the rows this batch may read or change.
+  const enabled =
+    dialect === 'postgres'
+      ? await lockEndpointsEnabled(trx, [
+          ...new Set(
+            batch
+              .filter(({ decision, job }) => decision.kind !== 'succeeded' || job.endpoint.failing_since !== null)
+              .map(({ job }) => job.endpoint.id),
+          ),
+        ])
+      : new Map<string, boolean>();
+  // An endpoint disabled meanwhile (possibly earlier in this very batch) gets no further attempts.
+  const stillEnabled = async (endpointId: string) => {
+    let known = enabled.get(endpointId);
+    if (known === undefined) {
+      known = await endpointEnabled(trx, endpointId);
+      enabled.set(endpointId, known);
+    }
+    return known;
+  };
+  for (const completion of batch) {
+    const { job } = completion;
+    const plan = planCompletion(completion, {
+      now,
+      endpointEnabled: wouldRetry(completion) ? await stillEnabled(job.endpoint.id) : true,
+      autoDisableAfterMs: context.autoDisableAfterMs,
+    });
+    const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
+    await finishAttempt(trx, fast, attempt.id, plan.attemptChanges);
+    if (!(await finishDelivery(trx, fast, job.delivery, plan.deliveryChanges))) {
+      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+      finished.push({ attempt, delivery: job.delivery });
+      continue;
+    }
+    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
+    finished.push({ attempt, delivery });
+    log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+
+    if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
+    if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
+
+    const endpointId = job.endpoint.id;
+    const change = plan.endpointChange;
+    if (plan.countsAsFailure) {
+      // one look per endpoint and batch: the first failure decides
+      if (failingChecked.has(endpointId)) continue;
+      failingChecked.add(endpointId);
+    }
+    if (change?.kind === 'recovered') {
+      if (recovered.has(endpointId)) continue;
+      recovered.add(endpointId);
+      await clearEndpointFailing(trx, endpointId);
+    } else if (change?.kind === 'failing') {
+      await markEndpointFailing(trx, endpointId, now);
+    } else if (change?.kind === 'disable') {
+      await disableEndpoint(trx, endpointId, change.reason, change.message, now, log);
+      enabled.set(endpointId, false);
+      if (change.reason === 'FAILING') {
+        // Disabling failed the endpoint's open deliveries, this one (just set RETRYING) included;
+        // the attempt is published with its delivery as it now stands.
+        const failedNow = log.deliveries.findLast((entry) => entry.delivery.id === delivery.id)?.delivery;
+        if (failedNow) Object.assign(delivery, failedNow);
+      }
+    }
+  }
+  return finished;
+}
+
+export interface OutcomeRecorderOptions {
+  services: Services;
+  publisher: Publisher;
+  /** under load, how long finished attempts may wait to share one commit */
+  commitGatherMs: number;
+  /** requests in flight now: with many, a unit may wait for company */
+  inFlight: () => number;
+  /** publishes the ripple effects of a committed unit (and wakes the dispatcher if work became due) */
+  publishChanges: (log: ChangeLog) => void;
+}
+
+/** Gathers the completions of one turn of the event loop into one unit of the group commit, published at its commit. */
+export class OutcomeRecorder<J extends Completion['job']> {
+  /** jobs whose outcome is being written: their leases are still ours */
+  readonly recording = new Set<J>();
+  private pending: { completion: Completion & { job: J }; done: (attempt: AttemptRow | null) => void }[] = [];
+  private flushQueued = false;
+  /** unit commits not yet settled */
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(private readonly options: OutcomeRecorderOptions) {}
+
+  /** Queues a completion for the next group commit; resolves with the final attempt once durable (null if the write failed). */
+  record(completion: Completion & { job: J }): Promise<AttemptRow | null> {
+    return new Promise<AttemptRow | null>((done) => {
+      this.recording.add(completion.job);
+      this.pending.push({ completion, done });
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      // The completions of this turn of the event loop become one unit of the group commit.
+      setImmediate(() => this.flush());
+    });
+  }
+
+  /** Resolves once every unit handed to the store has committed or failed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    // Busy: let the unit wait for the next claim (or the gather time) so one fsync carries dozens of
+    // outcomes. Idle: commit at once.
+    const mayWaitMs = this.options.inFlight() > batch.length * 4 ? this.options.commitGatherMs : 0;
+    const written = this.write(
+      batch.map((item) => item.completion),
+      mayWaitMs,
+    ).then(
+      (attempts) => batch.forEach((item, index) => item.done(attempts[index] ?? null)),
+      (error: unknown) => {
+        // The deliveries keep their lease; when it expires they are claimed again and these attempts
+        // are marked interrupted. Nothing is lost; it is only late.
+        this.options.services.log.error('dispatcher: recording attempts failed', { error: (error as Error).message, count: batch.length });
+        for (const item of batch) item.done(null);
+      },
+    );
+    const tracked = written.finally(() => {
+      for (const item of batch) this.recording.delete(item.completion.job);
+      this.writes.delete(tracked);
+    });
+    this.writes.add(tracked);
+  }
+
+  /** One unit of the group commit for a batch of completions, published at its commit; returns the final attempts. */
+  private async write(batch: Completion[], mayWaitMs: number): Promise<AttemptRow[]> {
+    const { services, publisher } = this.options;
+    const { store } = services;
+    const now = services.clock.now();
+    const log = newChangeLog();
+    const fast = store.sqlite ? sqliteFastPath(store.sqlite) : null;
+    let finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
+    const publish = () => {
+      for (const { attempt, delivery } of finished) publisher.publish('attempt', { phase: 'finished', attempt, delivery });
+      this.options.publishChanges(log);
+    };
+    await store.writes.run(
+      async (trx) => {
+        finished = await writeOutcomes({ trx, fast, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
+      },
+      publish,
+      { mayWaitMs },
+    );
+    return finished.map((item) => item.attempt);
+  }
+}
