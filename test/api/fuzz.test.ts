@@ -198,7 +198,7 @@ describe(`fuzzing the API (seed ${SEED})`, () => {
       SWITCHYARD_TOKEN_REQUEST_BURST: '100000',
     });
     // loading the TypeScript sources takes a while on a busy machine
-    t = clientOf(await child.listening(90_000));
+    t = clientOf(await child.listening());
     const tenantId = await createTenant(t);
     await ensureEventType(t, 'invoice.paid');
     const { endpointId } = await createEndpoint(t, tenantId, 'http://127.0.0.1:9/');

@@ -210,10 +210,10 @@ async function requestOutlastsLease(dialect: TestDialect): Promise<void> {
 // of the time goes to starting child processes and waiting on leases.
 describe('crashes and leases', { concurrency: true }, () => {
   for (const dialect of TEST_DIALECTS) {
-    test(`(${dialect}) kill -9 with deliveries in flight: every accepted event is delivered after a restart, in-flight attempts INTERRUPTED`, { timeout: 60_000 }, () =>
+    test(`(${dialect}) kill -9 with deliveries in flight: every accepted event is delivered after a restart, in-flight attempts INTERRUPTED`, { timeout: 180_000 }, () =>
       killAndRestart(dialect),
     );
-    test(`(${dialect}) a request that outlasts the lease is not sent a second time by the same worker`, { timeout: 30_000 }, () =>
+    test(`(${dialect}) a request that outlasts the lease is not sent a second time by the same worker`, { timeout: 120_000 }, () =>
       requestOutlastsLease(dialect),
     );
   }

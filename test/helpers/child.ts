@@ -73,8 +73,9 @@ export function spawnChild(env: Record<string, string>, options: { held?: boolea
   return {
     process: child,
     exited,
-    listening: (timeoutMs = 30_000) => waitForLine('LISTENING ', timeoutMs),
-    ready: async (timeoutMs = 30_000) => {
+    // loading the TypeScript sources through tsx takes a while on a busy machine
+    listening: (timeoutMs = 90_000) => waitForLine('LISTENING ', timeoutMs),
+    ready: async (timeoutMs = 90_000) => {
       await waitForLine('READY', timeoutMs);
     },
     go() {

@@ -1,5 +1,6 @@
 // The dispatcher's statements: leases, attempt rows and outcome writes, each once (SQLite's prepared twin beside its Kysely form).
-import type { AttemptRow, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { AttemptRow, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
 import type { AttemptOutcomeColumns, FastPath } from '../../db/sqlite-fast-path.js';
 
 export type { AttemptOutcomeColumns } from '../../db/sqlite-fast-path.js';
@@ -31,17 +32,22 @@ export async function renewLease(db: Executor, deliveryId: string, leaseToken: n
     .execute();
 }
 
+/** What taking a lease writes: SENDING until the lease ends, a new fencing token, one attempt more. */
+function leaseChanges(now: number, leaseUntil: number) {
+  return (eb: ExpressionBuilder<Database, 'deliveries'>) => ({
+    status: 'SENDING' as const,
+    due_at: leaseUntil,
+    lease_token: eb('lease_token', '+', 1),
+    attempt_count: eb('attempt_count', '+', 1),
+    updated_at: now,
+  });
+}
+
 /** Leases these deliveries whatever their due time (an attempt asked for now), unless one is SENDING already. */
 export function leaseForImmediateAttempt(db: Executor, ids: readonly string[], now: number, leaseUntil: number): Promise<DeliveryRow[]> {
   return db
     .updateTable('deliveries')
-    .set((eb) => ({
-      status: 'SENDING' as const,
-      due_at: leaseUntil,
-      lease_token: eb('lease_token', '+', 1),
-      attempt_count: eb('attempt_count', '+', 1),
-      updated_at: now,
-    }))
+    .set(leaseChanges(now, leaseUntil))
     .where('id', 'in', [...ids])
     .where('status', '!=', 'SENDING')
     .returningAll()
@@ -53,13 +59,7 @@ export async function leasePending(db: Executor, fast: FastPath | null, ids: rea
   if (fast) return fast.leaseDeliveries(ids, now, leaseUntil);
   return db
     .updateTable('deliveries')
-    .set((eb) => ({
-      status: 'SENDING' as const,
-      due_at: leaseUntil,
-      lease_token: eb('lease_token', '+', 1),
-      attempt_count: eb('attempt_count', '+', 1),
-      updated_at: now,
-    }))
+    .set(leaseChanges(now, leaseUntil))
     .where('id', 'in', [...ids])
     .where('status', '=', 'PENDING')
     .returningAll()
