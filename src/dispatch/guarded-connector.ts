@@ -1,5 +1,5 @@
 // The SSRF guard on the wire: DNS answers and the connected socket's address are both checked
-// against the AddressPolicy before undici may write a byte (DESIGN.md "Architecture").
+// against the AddressPolicy before undici may write a byte.
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { buildConnector, errors as undiciErrors } from 'undici';

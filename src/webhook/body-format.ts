@@ -1,4 +1,4 @@
-// The body of a request by the hook's `format` (DESIGN.md "Body by format"). The producer's payload
+// The body of a request by the hook's `format`. The producer's payload
 // text, or the transform's result, is spliced in verbatim: never parsed and re-serialised, so the
 // receiver gets the producer's number precision and key order.
 import { CLOUDEVENTS_JSON_TYPE, structuredCloudEvent, type CloudEventAttributes } from './cloudevents.js';

@@ -1,4 +1,4 @@
-// CloudEvents 1.0 over HTTP (DESIGN.md "The request that leaves Switchyard"): the structured-mode
+// CloudEvents 1.0 over HTTP: the structured-mode
 // body and the binary-mode `ce-*` headers, both made from the same event, source and data.
 /**
  * CloudEvents `source` is `/switchyard/tenants/<tenantId>`: a relative URI-reference (allowed by the

@@ -1,4 +1,4 @@
-// Builds the HTTP request of one delivery attempt (DESIGN.md, "The request that leaves Switchyard")
+// Builds the HTTP request of one delivery attempt (README, "What leaves Switchyard")
 // from its parts: the body by format (body-format.ts, cloudevents.ts) or transform (transform.ts),
 // the URL from the hook's path template (path-template.ts), Standard Webhooks headers (signing.ts),
 // receiver auth and the endpoint's static headers (headers.ts). No I/O and the timestamp is

@@ -1,4 +1,4 @@
-// Endpoints: where a tenant's webhooks go and how (DESIGN.md "Domain"). Every input problem is
+// Endpoints: where a tenant's webhooks go and how (README, "GraphQL API"). Every input problem is
 // collected before anything is written; credentials and signing secrets are encrypted at rest with
 // services.cipher and are write-only in the API (a signing secret is shown once).
 import type { EndpointRow, EndpointSecretRow } from '../../db/schema.js';
@@ -12,7 +12,7 @@ import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow } from './endpoint.repository.js';
 import { newSecretRow, readCredentials, secretProblem, type EndpointAuthType } from './endpoint.secrets.js';
-import { checkEndpointInput, checkHeaderClash, isGiven, type CreateEndpointInput, type EndpointInput } from './endpoint.validation.js';
+import { MAX_OLD_SECRETS, checkEndpointInput, checkHeaderClash, isGiven, type CreateEndpointInput, type EndpointInput } from './endpoint.validation.js';
 
 // Part of the operations' signatures, so callers find them here.
 export { ENDPOINT_AUTH_TYPES, type EndpointAuthType } from './endpoint.secrets.js';
@@ -23,8 +23,6 @@ export const ENDPOINT_DISABLED_REASONS = ['MANUAL', 'FAILING', 'GONE'] as const;
 export type EndpointDisabledReason = (typeof ENDPOINT_DISABLED_REASONS)[number];
 
 const MAX_DISABLED_MESSAGE_LENGTH = 1000;
-/** Rotated-out secrets kept valid at once (DESIGN.md defaults: at most 10 old secrets). */
-export const MAX_OLD_SECRETS = 10;
 /** What the API shows of an endpoint's auth: never a password, token or key. */
 export interface EndpointAuthView {
   type: EndpointAuthType;

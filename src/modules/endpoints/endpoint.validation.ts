@@ -24,7 +24,7 @@ const MAX_CREDENTIAL_LENGTH = 4096;
  */
 export const MIN_TIMEOUT_MS = 100;
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
-/** Rotated-out secrets kept valid at once (DESIGN.md defaults: at most 10 old secrets). */
+/** Rotated-out secrets kept valid at once, as Svix does: at most 10 old secrets. */
 export const MAX_OLD_SECRETS = 10;
 /** RFC 9110 `token`: what an HTTP field name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

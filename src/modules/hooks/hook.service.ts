@@ -1,6 +1,6 @@
-// Hooks: the rules that route a tenant's events to one endpoint and shape the request (DESIGN.md
-// "Domain"). The operations live here (transactions, tenancy); the input rules in hook.validation.ts,
-// the runAfter graph check in hook.run-after.ts, routing in hook.matching.ts.
+// Hooks: the rules that route a tenant's events to one endpoint and shape the request. The
+// operations live here (transactions, tenancy); the input rules in hook.validation.ts, the runAfter
+// graph check in hook.run-after.ts, routing in hook.matching.ts.
 import { canSee, targetTenant, tenantFilter, type Actor } from '../../auth/actor.js';
 import { newId } from '../../db/ids.js';
 import { parseJson, parseJsonOrNull, toFlag, toJson, toJsonOrNull } from '../../db/json.js';
