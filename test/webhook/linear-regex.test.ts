@@ -32,7 +32,7 @@ describe('compileLinear / testLinear', () => {
     test(`${pattern} over ${input.length} characters answers in linear time`, () => {
       const started = performance.now();
       assert.equal(testLinear(compileLinear(pattern), input), false);
-      assert.ok(performance.now() - started < 1_000, `${(performance.now() - started).toFixed(0)} ms`);
+      assert.ok(performance.now() - started < 3_000, `${(performance.now() - started).toFixed(0)} ms`);
     });
   }
 
