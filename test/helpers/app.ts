@@ -57,6 +57,27 @@ export interface TestAppOptions {
   onQuery?: (sql: string) => void;
 }
 
+/** `gql` and `ok` against a server at `url` (this process's test app, or a child's). */
+export function graphqlClient(url: string): Pick<TestApp, 'gql' | 'ok'> {
+  const gql: TestApp['gql'] = async (query, variables, token = ADMIN_TOKEN) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data: any; errors?: any[] };
+    return { status: response.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
+  };
+  return {
+    gql,
+    async ok(query, variables, token) {
+      const result = await gql(query, variables, token);
+      if (result.errors) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
+      return result.data;
+    },
+  };
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
   const pgSchema = options.dialect === 'postgres' ? await createPgSchema() : null;
@@ -81,25 +102,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     announce: () => {},
   });
   await app.start();
-  const gql: TestApp['gql'] = async (query, variables, token = ADMIN_TOKEN) => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: any; errors?: any[] };
-    return { status: response.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
-  };
   return {
     app,
     url: app.url,
     config,
-    gql,
-    async ok(query, variables, token) {
-      const result = await gql(query, variables, token);
-      if (result.errors) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
-      return result.data;
-    },
+    ...graphqlClient(app.url),
     async stop() {
       await app.stop();
       await pgSchema?.drop();

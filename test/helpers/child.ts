@@ -2,7 +2,7 @@
 // must measure it from outside its own event loop, and a GraphQL client for it shaped like TestApp.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ADMIN_TOKEN, type TestApp } from './app.js';
+import { graphqlClient, type TestApp } from './app.js';
 
 const CHILD_ENTRY = 'test/helpers/child-server.ts';
 
@@ -87,24 +87,7 @@ export function spawnChild(env: Record<string, string>, options: { held?: boolea
 
 /** A GraphQL client for a child, shaped like TestApp for the fixtures (which only use `ok`/`gql`). */
 export function clientOf(url: string): TestApp {
-  const gql: TestApp['gql'] = async (query, variables, token = ADMIN_TOKEN) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: any; errors?: any[] };
-    return { status: response.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
-  };
-  return {
-    url,
-    gql,
-    async ok(query, variables, token) {
-      const result = await gql(query, variables, token);
-      if (result.errors) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
-      return result.data;
-    },
-  } as Partial<TestApp> as TestApp;
+  return { url, ...graphqlClient(url) } as Partial<TestApp> as TestApp;
 }
 
 /** Stops a child gracefully (bounded), as an operator would; SIGKILL if it does not end. */
