@@ -1,14 +1,14 @@
 // The layers of src/, from the bottom up, and the directions imports may run between them.
 // `npm test` runs these rules (npm run lint:deps); a wrong import fails with the rule's name and comment.
 //
-//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, auth)
+//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, lru-cache, auth)
 //     ← db (store, migrations, ids, row types)      ← pubsub (typed topics, in-process and Redis buses)
 //     ← webhook (pure webhook logic: signing, schedule, address policy, request building, filters)
 //     ← services.ts (what every service can reach)  ← graphql kit (builder, scalars, errors, connections)
 //     ← modules (repositories, services, Pothos schema per domain)
 //     ← dispatch (the delivery loop)                 ← graphql assembly (schema.ts, print-schema.ts)
 //     ← app.ts ← main.ts            (src/http: raw-request guards, kernel only, used by app.ts)
-const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth)\\.ts$|^src/auth/';
+const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache)\\.ts$|^src/auth/';
 const ASSEMBLY = '^src/graphql/(schema|print-schema)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

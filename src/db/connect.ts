@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type KyselyConfig } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type KyselyConfig, type SqliteDatabase } from 'kysely';
+import { LruCache } from '../lru-cache.js';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
@@ -13,7 +14,7 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
-  /** the raw better-sqlite3 handle, for the few hot paths that use prepared statements directly */
+  /** the raw better-sqlite3 handle (the group commit's own transaction control and WAL sync) */
   sqlite: SQLite.Database | null;
   /** the hot paths' writes (accepting events, claiming, recording attempts), sharing commits on SQLite */
   writes: GroupCommit;
@@ -25,10 +26,7 @@ export interface StoreOptions {
   url: string;
   /** PostgreSQL pool size; default 10 */
   poolSize?: number;
-  /**
-   * Called with the SQL of each statement run through Kysely (not the raw prepared statements of
-   * the SQLite hot paths), after it ran: for tests that count the statements a request costs.
-   */
+  /** Called with the SQL of each statement run through Kysely, after it ran: for tests that count the statements a request costs. */
   onQuery?: (sql: string) => void;
 }
 
@@ -80,8 +78,8 @@ export function openStore(options: StoreOptions): Store {
   // claim's small sorts off disk.
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
-  const writes = createGroupCommit(db, sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log });
+  const writes = createGroupCommit(db, sqlite, { onQuery });
   return {
     db,
     dialect: 'sqlite',
@@ -90,6 +88,27 @@ export function openStore(options: StoreOptions): Store {
     close: async () => {
       writes.close();
       await db.destroy();
+    },
+  };
+}
+
+/** Distinct statement texts kept prepared: every statement of the code, with room for list lengths of ad-hoc queries. */
+const PREPARED_STATEMENTS = 500;
+
+/**
+ * The database as Kysely's SQLite driver sees it, preparing each distinct SQL text once: the driver
+ * prepares every query it runs, and preparing costs about as much as running a hot-path write.
+ * Pragmas are prepared anew each time: SQLite applies some (synchronous) when they are prepared.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const prepared = new LruCache<SQLite.Statement>(PREPARED_STATEMENTS);
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      if (/^\s*pragma/i.test(text)) return sqlite.prepare(text);
+      let statement = prepared.get(text);
+      if (statement === undefined) prepared.set(text, (statement = sqlite.prepare(text)));
+      return statement;
     },
   };
 }

@@ -25,6 +25,7 @@ import { closeSync, fsync, openSync } from 'node:fs';
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database, Executor } from './schema.js';
+import { holdConnection } from './statement.js';
 
 export type WriteUnit<T> = (db: Executor) => Promise<T>;
 
@@ -48,6 +49,8 @@ export interface GroupCommitOptions {
   reportCommittedError?: (error: unknown) => void;
   /** fsync of the WAL file off the event loop (default: node:fs fsync; tests inject failures) */
   fsyncWal?: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
+  /** the store's query log, for the statements units run directly on the held connection */
+  onQuery?: (sql: string) => void;
 }
 
 export interface RunOptions {
@@ -121,6 +124,7 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
     // Kysely's SQLite driver guards its one connection with a mutex: holding it keeps other
     // Kysely transactions (mutations, retention) from interleaving with this group.
     await db.connection().execute(async (connection) => {
+      holdConnection(connection, { database: sqlite, onQuery: options.onQuery });
       flushing = true;
       while (queue.length > 0) {
         const settled: { unit: Queued; ok: boolean; value: unknown }[] = [];

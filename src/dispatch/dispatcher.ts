@@ -9,11 +9,11 @@
 //
 // Its parts: admission.ts (windows, queues, rate limits), job-preparation.ts (claimed rows to
 // jobs), specs.ts (hook and endpoint specs), completion.ts (the pure outcome step) and
-// outcome-writer.ts (writing outcomes); the SQL is in modules/deliveries/attempt.repository.ts.
+// outcome-writer.ts (writing outcomes); the SQL is in modules/deliveries (attempt.repository.ts, delivery.claim.ts).
 import { setMaxListeners } from 'node:events';
 import type { AttemptRow } from '../db/schema.js';
-import { sqliteFastPath, type FastPath } from '../db/sqlite-fast-path.js';
-import { endpointsByIds, leaseForImmediateAttempt, leasePending, renewLease } from '../modules/deliveries/attempt.repository.js';
+import { endpointsByIds, leaseForImmediateAttempt, leasePending, nextDueAt, renewLease } from '../modules/deliveries/attempt.repository.js';
+import { claimDue } from '../modules/deliveries/delivery.claim.js';
 import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services, WrittenDelivery } from '../services.js';
@@ -24,7 +24,6 @@ import { decideAfter, summarizeResponse } from './completion.js';
 import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
-import { claimDue, nextDueAt } from './queue.js';
 import { SpecCache } from './specs.js';
 
 export { humanDuration } from './completion.js';
@@ -132,10 +131,6 @@ export class Dispatcher {
     });
   }
 
-  private get fast(): FastPath | null {
-    return this.services.store.sqlite ? sqliteFastPath(this.services.store.sqlite) : null;
-  }
-
   /** Requests in flight plus claimed deliveries waiting for their endpoint's slot. */
   get load(): number {
     return this.admission.load;
@@ -225,9 +220,10 @@ export class Dispatcher {
    * Returns true if it took them all; otherwise the caller wakes the dispatcher after the commit.
    */
   leaseWritten(due: readonly WrittenDelivery[]): boolean {
-    const { services, fast } = this;
+    const { services } = this;
     // With older deliveries still waiting, new ones must not overtake them: the claim takes them in order.
-    if (!this.started || !fast || !services.store.writes.open || this.backlog) return false;
+    // (Only SQLite's group commit is ever open: on PostgreSQL each unit is a transaction of its own.)
+    if (!this.started || !services.store.writes.open || this.backlog) return false;
     const now = services.clock.now();
     const chosen = new Map(this.admission.roomFor(due, this.freeSlots, (written) => written.delivery.endpoint_id).map((written) => [written.delivery.id, written]));
     if (chosen.size === 0) return false;
@@ -241,8 +237,8 @@ export class Dispatcher {
     void services.store.writes
       .run(
         async (trx) => {
-          const leased = await leasePending(trx, fast, [...chosen.keys()], now, now + this.leaseMs);
-          return leased.length === 0 ? [] : prepareJobs(trx, fast, leased, now, log, chosen);
+          const leased = await leasePending(trx, [...chosen.keys()], now, now + this.leaseMs);
+          return leased.length === 0 ? [] : prepareJobs(trx, leased, now, log, chosen);
         },
         (jobs) => {
           unreserve();
@@ -276,7 +272,7 @@ export class Dispatcher {
     const log = newChangeLog();
     const jobs = await services.store.writes.run(async (trx) => {
       const claimed = await leaseForImmediateAttempt(trx, deliveryIds, now, now + this.leaseMs);
-      return claimed.length === 0 ? [] : prepareJobs(trx, this.fast, claimed, now, log);
+      return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
     });
     this.publishChanges(log);
     const attempts = await Promise.all(
@@ -348,14 +344,14 @@ export class Dispatcher {
 
   /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one unit of the group commit. */
   private async claim(limit: number): Promise<{ jobs: Job[]; excluded: number }> {
-    const { services, fast } = this;
+    const { services } = this;
     const now = services.clock.now();
     const log = newChangeLog();
     const excludeEndpoints = this.admission.excludedEndpoints();
     const jobs = await services.store.writes.run(
       async (trx) => {
-        const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints }, fast);
-        return claimed.length === 0 ? [] : prepareJobs(trx, fast, claimed, now, log);
+        const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
+        return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
       },
       (claimedJobs) => this.publishClaim(claimedJobs, log),
     );

@@ -1,8 +1,11 @@
 // Job preparation: inside a claim, turns leased deliveries into jobs (rows loaded in batches, IN_FLIGHT attempt rows written).
 import { newId } from '../db/ids.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow, Executor, HookRow, TenantRow } from '../db/schema.js';
-import type { FastPath } from '../db/sqlite-fast-path.js';
-import { hooksWithDependents, insertAttempts, interruptInFlightAttempts, refuseDelivery, rowsById } from '../modules/deliveries/attempt.repository.js';
+import { insertAttempts, interruptInFlightAttempts, refuseDelivery } from '../modules/deliveries/attempt.repository.js';
+import { findManyEndpointsById } from '../modules/endpoints/endpoint.repository.js';
+import { findManyEventsById } from '../modules/events/event.repository.js';
+import { findHooksWaitedFor, findManyHooksById } from '../modules/hooks/hook.repository.js';
+import { findManyTenantsById } from '../modules/tenants/tenant.repository.js';
 import { skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { WrittenDelivery } from '../services.js';
 
@@ -27,7 +30,6 @@ const INTERRUPTED = 'the worker stopped before this attempt finished; the delive
  */
 export async function prepareJobs(
   trx: Executor,
-  fast: FastPath | null,
   claimed: DeliveryRow[],
   now: number,
   log: ChangeLog,
@@ -37,19 +39,19 @@ export async function prepareJobs(
   // Only a delivery attempted before (this claim counted its second attempt or later) can have an
   // attempt left IN_FLIGHT by a worker that stopped: first attempts skip the look-up.
   const retried = fresh ? [] : claimed.filter((d) => d.attempt_count > 1).map((d) => d.id);
-  await interruptInFlightAttempts(trx, fast, retried, now, INTERRUPTED);
+  await interruptInFlightAttempts(trx, retried, now, INTERRUPTED);
   const known = fresh ? [...fresh.values()] : null;
   const events = known
     ? new Map(known.map((written) => [written.event.id, written.event]))
-    : await rowsById<EventRow>(trx, fast, 'events', claimed.map((d) => d.event_id));
+    : await rowsById(trx, findManyEventsById, claimed.map((d) => d.event_id));
   const hooks = known
     ? new Map(known.map((written) => [written.hook.id, written.hook]))
-    : await rowsById<HookRow>(trx, fast, 'hooks', claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])));
-  const endpoints = await rowsById<EndpointRow>(trx, fast, 'endpoints', claimed.map((d) => d.endpoint_id));
-  const tenants = await rowsById<TenantRow>(trx, fast, 'tenants', claimed.map((d) => d.tenant_id));
+    : await rowsById(trx, findManyHooksById, claimed.flatMap((d) => (d.hook_id ? [d.hook_id] : [])));
+  const endpoints = await rowsById(trx, findManyEndpointsById, claimed.map((d) => d.endpoint_id));
+  const tenants = await rowsById(trx, findManyTenantsById, claimed.map((d) => d.tenant_id));
   const withDependents = known
     ? new Set<string>(known.filter((written) => written.hasDependents).map((written) => written.hook.id))
-    : await hooksWithDependents(trx, fast, [...hooks.keys()]);
+    : await findHooksWaitedFor(trx, [...hooks.keys()]);
   const jobs: Job[] = [];
   const attempts: AttemptRow[] = [];
   for (const delivery of claimed) {
@@ -74,8 +76,19 @@ export async function prepareJobs(
     attempts.push(attempt);
     jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), interrupted: false });
   }
-  await insertAttempts(trx, fast, attempts);
+  await insertAttempts(trx, attempts);
   return jobs;
+}
+
+/** The rows of these ids (each read once), by id. */
+async function rowsById<Row extends { id: string }>(
+  trx: Executor,
+  findMany: (db: Executor, ids: readonly string[]) => Promise<(Row | null)[]>,
+  ids: readonly string[],
+): Promise<Map<string, Row>> {
+  const rows = new Map<string, Row>();
+  for (const row of await findMany(trx, [...new Set(ids)])) if (row) rows.set(row.id, row);
+  return rows;
 }
 
 function inFlightAttempt(delivery: DeliveryRow, hook: HookRow, endpoint: EndpointRow, now: number): AttemptRow {

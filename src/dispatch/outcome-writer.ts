@@ -1,6 +1,5 @@
 // Records outcomes: completions gathered into units of the group commit, each writing attempt rows, delivery states and ripple effects.
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
-import type { FastPath } from '../db/sqlite-fast-path.js';
 import {
   clearEndpointFailing,
   endpointEnabled,
@@ -10,20 +9,18 @@ import {
   markEndpointFailing,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
-import { sqliteFastPath } from '../db/sqlite-fast-path.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
 import { planCompletion, wouldRetry, type Completion } from './completion.js';
 
 export interface OutcomeStore {
   trx: Executor;
-  fast: FastPath | null;
   dialect: 'sqlite' | 'postgres';
 }
 
 /** Returns each completion's final attempt with its delivery as it now stands (as it was, if the lease was lost). */
 export async function writeOutcomes(
-  { trx, fast, dialect }: OutcomeStore,
+  { trx, dialect }: OutcomeStore,
   batch: readonly Completion[],
   context: { now: number; autoDisableAfterMs: number; log: ChangeLog },
 ): Promise<{ attempt: AttemptRow; delivery: DeliveryRow }[]> {
@@ -60,8 +57,8 @@ export async function writeOutcomes(
       autoDisableAfterMs: context.autoDisableAfterMs,
     });
     const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
-    await finishAttempt(trx, fast, attempt.id, plan.attemptChanges);
-    if (!(await finishDelivery(trx, fast, job.delivery, plan.deliveryChanges))) {
+    await finishAttempt(trx, attempt.id, plan.attemptChanges);
+    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges))) {
       // Our lease was taken over (we were too slow); the new holder owns the delivery now.
       finished.push({ attempt, delivery: job.delivery });
       continue;
@@ -171,7 +168,6 @@ export class OutcomeRecorder<J extends Completion['job']> {
     const { store } = services;
     const now = services.clock.now();
     const log = newChangeLog();
-    const fast = store.sqlite ? sqliteFastPath(store.sqlite) : null;
     let finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
     const publish = () => {
       for (const { attempt, delivery } of finished) publisher.publish('attempt', { phase: 'finished', attempt, delivery });
@@ -179,7 +175,7 @@ export class OutcomeRecorder<J extends Completion['job']> {
     };
     await store.writes.run(
       async (trx) => {
-        finished = await writeOutcomes({ trx, fast, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
+        finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
       },
       publish,
       { mayWaitMs },

@@ -2,7 +2,7 @@
 import type { EndpointRow, HookRow } from '../db/schema.js';
 import { loadReceiverAuth, loadSigningSecrets } from '../modules/endpoints/endpoint.service.js';
 import type { Services } from '../services.js';
-import { LruCache } from '../webhook/lru-cache.js';
+import { LruCache } from '../lru-cache.js';
 import type { HttpMethod, PayloadFormat } from '../webhook/request.js';
 import { secretKey } from '../webhook/signing.js';
 import type { EndpointSpec, HookSpec } from './deliverer.js';

@@ -4,7 +4,7 @@
 // silently expand to the wrong URL: the grammar check below is what refuses it, and the
 // expression reader mirrors url-template's so we resolve exactly the names it will look up.
 import { parseTemplate, type PrimitiveValue, type Template } from 'url-template';
-import { HOOK_TEXT_CACHE_LIMIT, LruCache } from './lru-cache.js';
+import { hookTextCache } from './hook-text-cache.js';
 import { RequestBuildError } from './request-error.js';
 import { TEMPLATE_SCOPE_ROOTS, type TemplateScope } from './template-scope.js';
 
@@ -135,7 +135,7 @@ interface ParsedPath {
   variables: TemplateVariable[];
 }
 
-const paths = new LruCache<ParsedPath>(HOOK_TEXT_CACHE_LIMIT);
+const paths = hookTextCache<ParsedPath>();
 
 function parsePath(source: string): ParsedPath {
   let parsed = paths.get(source);

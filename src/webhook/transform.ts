@@ -4,7 +4,7 @@
 import jsonata from 'jsonata';
 import { decodeJsonataError, describeJsonataFailure, type JsonataFailure } from './jsonata-error.js';
 import { LinearRegExp, compileLinear } from './linear-regex.js';
-import { HOOK_TEXT_CACHE_LIMIT, LruCache } from './lru-cache.js';
+import { hookTextCache } from './hook-text-cache.js';
 import { RequestBuildError } from './request-error.js';
 import type { TemplateScope } from './template-scope.js';
 
@@ -54,7 +54,7 @@ function yieldWhenSliceIsUsed(): Promise<void> | undefined {
 // A syntax error is cached too, so a broken hook on a busy event type does not re-parse per attempt.
 type CompiledTransform = { ok: true; expression: jsonata.Expression } | { ok: false; failure: JsonataFailure };
 
-const transforms = new LruCache<CompiledTransform>(HOOK_TEXT_CACHE_LIMIT);
+const transforms = hookTextCache<CompiledTransform>();
 
 function compiled(source: string): CompiledTransform {
   let entry = transforms.get(source);

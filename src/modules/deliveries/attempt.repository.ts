@@ -1,9 +1,21 @@
-// The dispatcher's statements: leases, attempt rows and outcome writes, each once (SQLite's prepared twin beside its Kysely form).
+// The dispatcher's statements: leases, attempt rows and outcome writes. Those of the hot path are
+// defined once (src/db/statement.ts) and run the same way on both dialects.
 import type { ExpressionBuilder } from 'kysely';
-import type { AttemptRow, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
-import type { AttemptOutcomeColumns, FastPath } from '../../db/sqlite-fast-path.js';
+import type { AttemptRow, AttemptsTable, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
+import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
 
-export type { AttemptOutcomeColumns } from '../../db/sqlite-fast-path.js';
+const ATTEMPT_COLUMNS = [
+  'id', 'delivery_id', 'tenant_id', 'event_id', 'endpoint_id', 'hook_id', 'number', 'trigger', 'outcome', 'request_method',
+  'request_url', 'request_headers', 'request_body', 'response_status', 'response_headers', 'response_body',
+  'response_body_encoding', 'response_body_truncated', 'duration_ms', 'error_class', 'error_message', 'started_at', 'finished_at',
+] as const satisfies readonly (keyof AttemptsTable)[];
+
+/** What finishing an attempt writes (started_at too: a request may have waited in the HTTP client before it started). */
+export type AttemptOutcomeColumns = Omit<AttemptRow, 'id' | 'delivery_id' | 'tenant_id' | 'event_id' | 'endpoint_id' | 'hook_id' | 'number' | 'trigger'>;
+const ATTEMPT_OUTCOME_COLUMNS = [
+  'outcome', 'request_method', 'request_url', 'request_headers', 'request_body', 'response_status', 'response_headers',
+  'response_body', 'response_body_encoding', 'response_body_truncated', 'duration_ms', 'error_class', 'error_message', 'started_at', 'finished_at',
+] as const satisfies readonly (keyof AttemptOutcomeColumns)[];
 
 /** What finishing an attempt writes on its delivery. */
 export type DeliveryOutcomeColumns = Pick<
@@ -11,15 +23,23 @@ export type DeliveryOutcomeColumns = Pick<
   'status' | 'due_at' | 'next_attempt_at' | 'next_trigger' | 'last_status_code' | 'last_error' | 'status_reason' | 'finished_at' | 'updated_at'
 >;
 
+const DELIVERY_OUTCOME_COLUMNS = [
+  'status', 'due_at', 'next_attempt_at', 'next_trigger', 'last_status_code', 'last_error', 'status_reason', 'finished_at', 'updated_at',
+] as const satisfies readonly (keyof DeliveryOutcomeColumns)[];
+
+// Every column of the row types is listed above, so a new column fails to compile until it is written.
+const _everyColumn: [Missing<AttemptsTable, typeof ATTEMPT_COLUMNS>, Missing<AttemptOutcomeColumns, typeof ATTEMPT_OUTCOME_COLUMNS>, Missing<DeliveryOutcomeColumns, typeof DELIVERY_OUTCOME_COLUMNS>] extends [never, never, never]
+  ? true
+  : never = true;
+void _everyColumn;
+
+/** each listed column set from the value of the same name */
+function fromSlots<P, K extends keyof P & string>(slots: { readonly [Q in keyof P]: P[Q] }, columns: readonly K[]): Pick<P, K> {
+  return Object.fromEntries(columns.map((column) => [column, slots[column]])) as Pick<P, K>;
+}
+
 /** What refusing a claimed delivery writes on it. */
 export type DeliveryRefusalColumns = Pick<DeliveryRow, 'status' | 'due_at' | 'attempt_count' | 'status_reason' | 'last_error' | 'finished_at' | 'updated_at'>;
-
-/** Statements that take a list of ids get it in parts, so no statement grows past the dialects' parameter limits. */
-export function chunks<T>(items: readonly T[], size = 500): T[][] {
-  const out: T[][] = [];
-  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
-  return out;
-}
 
 /** Pushes the lease of a delivery this worker still holds (same fencing token, still SENDING). */
 export async function renewLease(db: Executor, deliveryId: string, leaseToken: number, dueAt: number): Promise<void> {
@@ -33,7 +53,7 @@ export async function renewLease(db: Executor, deliveryId: string, leaseToken: n
 }
 
 /** What taking a lease writes: SENDING until the lease ends, a new fencing token, one attempt more. */
-function leaseChanges(now: number, leaseUntil: number) {
+export function leaseChanges(now: number, leaseUntil: number) {
   return (eb: ExpressionBuilder<Database, 'deliveries'>) => ({
     status: 'SENDING' as const,
     due_at: leaseUntil,
@@ -54,86 +74,70 @@ export function leaseForImmediateAttempt(db: Executor, ids: readonly string[], n
     .execute();
 }
 
-/** Leases these deliveries if they are still PENDING (just written, not taken by a claim meanwhile). */
-export async function leasePending(db: Executor, fast: FastPath | null, ids: readonly string[], now: number, leaseUntil: number): Promise<DeliveryRow[]> {
-  if (fast) return fast.leaseDeliveries(ids, now, leaseUntil);
-  return db
+const leasePendingStatement = defineStatement<{ ids: readonly string[]; now: number; leaseUntil: number }, DeliveryRow>((db, slots) =>
+  db
     .updateTable('deliveries')
-    .set(leaseChanges(now, leaseUntil))
-    .where('id', 'in', [...ids])
+    .set(leaseChanges(slots.value.now, slots.value.leaseUntil))
+    .where(slots.in('id', 'ids'))
     .where('status', '=', 'PENDING')
-    .returningAll()
-    .execute();
+    .returningAll(),
+);
+
+/** Leases these deliveries if they are still PENDING (just written, not taken by a claim meanwhile). */
+export function leasePending(db: Executor, ids: readonly string[], now: number, leaseUntil: number): Promise<DeliveryRow[]> {
+  return leasePendingStatement.rows(db, { ids, now, leaseUntil });
 }
+
+const interruptStatement = defineStatement<{ deliveryIds: readonly string[]; now: number; message: string }, unknown>((db, slots) =>
+  db
+    .updateTable('attempts')
+    .set({ outcome: 'INTERRUPTED', error_class: 'interrupted', error_message: slots.value.message, finished_at: slots.value.now })
+    .where(slots.in('delivery_id', 'deliveryIds'))
+    .where('outcome', '=', 'IN_FLIGHT'),
+);
 
 /** IN_FLIGHT attempts of these deliveries (left by a worker that stopped) become INTERRUPTED. */
-export async function interruptInFlightAttempts(db: Executor, fast: FastPath | null, deliveryIds: readonly string[], now: number, message: string): Promise<void> {
+export async function interruptInFlightAttempts(db: Executor, deliveryIds: readonly string[], now: number, message: string): Promise<void> {
   if (deliveryIds.length === 0) return;
-  if (fast) return fast.interruptAttempts(deliveryIds, now, message);
-  for (const part of chunks(deliveryIds)) {
-    await db
-      .updateTable('attempts')
-      .set({ outcome: 'INTERRUPTED', error_class: 'interrupted', error_message: message, finished_at: now })
-      .where('delivery_id', 'in', part)
-      .where('outcome', '=', 'IN_FLIGHT')
-      .execute();
-  }
+  await interruptStatement.run(db, { deliveryIds, now, message });
 }
 
-/** Rows by id, for the batched look-ups of a claim. */
-export async function rowsById<T extends { id: string }>(
-  db: Executor,
-  fast: FastPath | null,
-  table: 'events' | 'hooks' | 'endpoints' | 'tenants',
-  ids: Iterable<string>,
-): Promise<Map<string, T>> {
-  const map = new Map<string, T>();
-  for (const part of chunks([...new Set(ids)])) {
-    const rows = fast ? fast.rowsById<T>(table, part) : ((await db.selectFrom(table).selectAll().where('id', 'in', part).execute()) as T[]);
-    for (const row of rows) map.set(row.id, row);
-  }
-  return map;
-}
-
-/** Which of these hooks other hooks wait for (runAfter). */
-export async function hooksWithDependents(db: Executor, fast: FastPath | null, hookIds: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const part of chunks(hookIds)) {
-    const rows = fast
-      ? fast.hooksWithDependents(part)
-      : (await db.selectFrom('hook_dependencies').select('depends_on_hook_id').where('depends_on_hook_id', 'in', part).execute()).map(
-          (row) => row.depends_on_hook_id,
-        );
-    for (const hookId of rows) found.add(hookId);
-  }
-  return found;
-}
-
-export async function insertAttempts(db: Executor, fast: FastPath | null, attempts: readonly AttemptRow[]): Promise<void> {
-  if (fast) for (const attempt of attempts) fast.insertAttempt(attempt);
-  else for (const part of chunks(attempts, 200)) await db.insertInto('attempts').values(part).execute();
-}
+export const insertAttempts: (db: Executor, attempts: readonly AttemptRow[]) => Promise<void> = defineInsert('attempts', ATTEMPT_COLUMNS);
 
 /** A claimed delivery that may not be attempted: written under its fencing token. */
 export async function refuseDelivery(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'lease_token'>, changes: DeliveryRefusalColumns): Promise<void> {
   await db.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('lease_token', '=', delivery.lease_token).execute();
 }
 
-export async function finishAttempt(db: Executor, fast: FastPath | null, id: string, changes: AttemptOutcomeColumns): Promise<void> {
-  if (fast) fast.finishAttempt(id, changes);
-  else await db.updateTable('attempts').set(changes).where('id', '=', id).execute();
+const finishAttemptStatement = defineStatement<AttemptOutcomeColumns & { id: string }, unknown>((db, slots) =>
+  db.updateTable('attempts').set(fromSlots(slots.value, ATTEMPT_OUTCOME_COLUMNS)).where('id', '=', slots.value.id),
+);
+
+export async function finishAttempt(db: Executor, id: string, changes: AttemptOutcomeColumns): Promise<void> {
+  await finishAttemptStatement.run(db, { ...changes, id });
 }
 
+const finishDeliveryStatement = defineStatement<DeliveryOutcomeColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>
+  db
+    .updateTable('deliveries')
+    .set(fromSlots(slots.value, DELIVERY_OUTCOME_COLUMNS))
+    .where('id', '=', slots.value.id)
+    .where('lease_token', '=', slots.value.leaseToken),
+);
+
 /** Returns false when the fencing token no longer matches (the lease was taken over). */
-export async function finishDelivery(
-  db: Executor,
-  fast: FastPath | null,
-  delivery: Pick<DeliveryRow, 'id' | 'lease_token'>,
-  changes: DeliveryOutcomeColumns,
-): Promise<boolean> {
-  if (fast) return fast.finishDelivery(delivery.id, delivery.lease_token, changes);
-  const result = await db.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('lease_token', '=', delivery.lease_token).executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+export async function finishDelivery(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'lease_token'>, changes: DeliveryOutcomeColumns): Promise<boolean> {
+  return (await finishDeliveryStatement.changes(db, { ...changes, id: delivery.id, leaseToken: delivery.lease_token })) > 0;
+}
+
+/** The earliest due_at in the queue, to sleep exactly until the next retry is due. */
+export async function nextDueAt(db: Executor): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.min('due_at').as('next'))
+    .where('due_at', 'is not', null)
+    .executeTakeFirst();
+  return row?.next == null ? null : Number(row.next);
 }
 
 /** PostgreSQL: locks these endpoint rows in id order (two batches never wait on each other in a cycle) and reads them fresh. */

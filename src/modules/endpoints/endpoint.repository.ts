@@ -3,6 +3,9 @@ import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretR
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { defineStatement } from '../../db/statement.js';
+
+const endpointsById = defineStatement<{ ids: readonly string[] }, EndpointRow>((db, slots) => db.selectFrom('endpoints').selectAll().where(slots.in('id', 'ids')));
 
 export function findEndpointById(db: Executor, id: string): Promise<EndpointRow | undefined> {
   return db.selectFrom('endpoints').selectAll().where('id', '=', id).executeTakeFirst();
@@ -11,7 +14,7 @@ export function findEndpointById(db: Executor, id: string): Promise<EndpointRow 
 /** Endpoints by id, in the order of `ids`; null for each id without a row (one statement). */
 export async function findManyEndpointsById(db: Executor, ids: readonly string[]): Promise<(EndpointRow | null)[]> {
   if (ids.length === 0) return [];
-  return inIdOrder(ids, await db.selectFrom('endpoints').selectAll().where('id', 'in', [...ids]).execute());
+  return inIdOrder(ids, await endpointsById.rows(db, { ids }));
 }
 
 export function listEndpoints(db: Executor, tenantId: TenantScope, args: PageArgs) {

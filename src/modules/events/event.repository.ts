@@ -5,6 +5,21 @@ import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
+
+// Column lists typed against the row types, so a schema change that adds a column fails to compile here.
+const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'payload', 'channels', 'idempotency_key', 'occurred_at', 'created_at'] as const satisfies readonly (keyof EventsTable)[];
+const DELIVERY_COLUMNS = [
+  'id', 'tenant_id', 'event_id', 'hook_id', 'endpoint_id', 'event_type', 'status', 'attempt_count', 'due_at', 'next_attempt_at',
+  'lease_token', 'next_trigger', 'last_status_code', 'last_error', 'status_reason', 'created_at', 'updated_at', 'finished_at',
+] as const satisfies readonly (keyof DeliveriesTable)[];
+const _everyColumn: [Missing<EventsTable, typeof EVENT_COLUMNS>, Missing<DeliveriesTable, typeof DELIVERY_COLUMNS>] extends [never, never] ? true : never = true;
+void _everyColumn;
+
+const eventsById = defineStatement<{ ids: readonly string[] }, EventRow>((db, slots) => db.selectFrom('events').selectAll().where(slots.in('id', 'ids')));
+const eventByIdempotencyKey = defineStatement<{ tenantId: string; key: string }, EventRow>((db, slots) =>
+  db.selectFrom('events').selectAll().where('tenant_id', '=', slots.value.tenantId).where('idempotency_key', '=', slots.value.key),
+);
 
 export function findEventById(db: Executor, id: string): Promise<EventRow | undefined> {
   return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
@@ -13,16 +28,11 @@ export function findEventById(db: Executor, id: string): Promise<EventRow | unde
 /** Events by id, in the order of `ids`; null for each id without a row (one statement). */
 export async function findManyEventsById(db: Executor, ids: readonly string[]): Promise<(EventRow | null)[]> {
   if (ids.length === 0) return [];
-  return inIdOrder(ids, await db.selectFrom('events').selectAll().where('id', 'in', [...ids]).execute());
+  return inIdOrder(ids, await eventsById.rows(db, { ids }));
 }
 
 export function findEventByIdempotencyKey(db: Executor, tenantId: string, key: string): Promise<EventRow | undefined> {
-  return db
-    .selectFrom('events')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('idempotency_key', '=', key)
-    .executeTakeFirst();
+  return eventByIdempotencyKey.first(db, { tenantId, key });
 }
 
 /** A key older than the idempotency window is free again: release it from the old event. */
@@ -53,16 +63,6 @@ export function listEvents(db: Executor, filter: EventFilter, args: PageArgs) {
   return paginate(query, args, { column: 'id' });
 }
 
-export async function insertEvents(db: Executor, rows: readonly EventRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  // SQLite caps bound parameters per statement (32766); 8 columns × 500 rows stays well under it.
-  for (let start = 0; start < rows.length; start += 500) {
-    await db.insertInto('events').values(rows.slice(start, start + 500)).execute();
-  }
-}
+export const insertEvents: (db: Executor, rows: readonly EventRow[]) => Promise<void> = defineInsert('events', EVENT_COLUMNS);
 
-export async function insertDeliveries(db: Executor, rows: readonly DeliveryRow[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += 500) {
-    await db.insertInto('deliveries').values(rows.slice(start, start + 500)).execute();
-  }
-}
+export const insertDeliveries: (db: Executor, rows: readonly DeliveryRow[]) => Promise<void> = defineInsert('deliveries', DELIVERY_COLUMNS);

@@ -7,14 +7,11 @@ import type { DeliveryStatus, DeliveryRow, EventRow, EventTypeRow, HookRow } fro
 import { ProblemList } from '../../errors.js';
 import { CHANNEL_NAME as CHANNEL } from '../../webhook/channel.js';
 import type { Services, WrittenDelivery } from '../../services.js';
-import { sqliteFastPath, type FastPath } from '../../db/sqlite-fast-path.js';
-import { findEventTypeByName } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
-import { findTenantById } from '../tenants/tenant.repository.js';
-import { catalogCache, type CatalogCache } from './catalog-cache.js';
+import { catalogOf, type Catalog } from './catalog-cache.js';
 import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
 
 export const MAX_BATCH = 100;
@@ -44,102 +41,13 @@ interface CheckedEvent {
   channels: string[];
 }
 
-/** Validates one event; problems are reported under `prefix` (e.g. ['input', 'events', '3']). */
-/**
- * What accepting events reads and writes. On SQLite these are statements prepared once and run
- * synchronously under Kysely's connection lock (one writer, no round trips: Kysely's per-query
- * compile and prepare would cost more than the work); on PostgreSQL, Kysely in a transaction.
- */
-interface EventStore {
-  tenantExists(id: string): Promise<boolean> | boolean;
-  /** both look-ups of a single send in one statement, where that is cheaper (SQLite: one read transaction) */
-  tenantAndEventType?(tenantId: string, name: string): { tenantExists: boolean; eventType: EventTypeRow | undefined };
-  eventType(name: string): Promise<EventTypeRow | undefined> | EventTypeRow | undefined;
-  routableHooks(tenantId: string): Promise<HookRow[]> | HookRow[];
-  dependencies(hookIds: readonly string[]): Promise<Map<string, string[]>> | Map<string, string[]>;
-  eventByIdempotencyKey(tenantId: string, key: string): Promise<EventRow | undefined> | EventRow | undefined;
-  releaseIdempotencyKey(eventId: string): Promise<void> | void;
-  insert(events: readonly EventRow[], deliveries: readonly DeliveryRow[]): Promise<void> | void;
-}
-
-function kyselyStore(db: Executor): EventStore {
-  return {
-    tenantExists: async (id) => (await findTenantById(db, id)) !== undefined,
-    eventType: (name) => findEventTypeByName(db, name),
-    routableHooks: (tenantId) => findRoutableHooks(db, tenantId),
-    dependencies: (hookIds) => findDependencies(db, hookIds),
-    eventByIdempotencyKey: (tenantId, key) => findEventByIdempotencyKey(db, tenantId, key),
-    releaseIdempotencyKey: (eventId) => releaseIdempotencyKey(db, eventId),
-    insert: async (events, deliveries) => {
-      await insertEvents(db, events);
-      await insertDeliveries(db, deliveries);
-    },
-  };
-}
-
-/** `catalog`: answers remembered between calls; each is stored as it is read, so an invalidation that follows a read always wins. */
-function sqliteStore(fast: FastPath, catalog: CatalogCache): EventStore {
-  const tenantExists = (id: string) => {
-    let exists = catalog.tenants.get(id);
-    if (exists === undefined) catalog.tenants.set(id, (exists = fast.tenantExists(id)));
-    return exists;
-  };
-  const eventType = (name: string) => {
-    if (catalog.types.has(name)) return catalog.types.get(name);
-    const row = fast.eventTypeByName(name);
-    catalog.types.set(name, row);
-    return row;
-  };
-  return {
-    tenantExists,
-    tenantAndEventType: (tenantId, name) => {
-      if (catalog.tenants.has(tenantId) || catalog.types.has(name)) return { tenantExists: tenantExists(tenantId), eventType: eventType(name) };
-      const both = fast.tenantAndEventType(tenantId, name);
-      catalog.tenants.set(tenantId, both.tenantExists);
-      catalog.types.set(name, both.eventType);
-      return both;
-    },
-    eventType,
-    routableHooks: (tenantId) => fast.routableHooks(tenantId),
-    dependencies: (hookIds) => {
-      const edges = new Map<string, string[]>();
-      for (const edge of fast.dependencyEdges(hookIds)) {
-        const list = edges.get(edge.hook_id) ?? [];
-        list.push(edge.depends_on_hook_id);
-        edges.set(edge.hook_id, list);
-      }
-      return edges;
-    },
-    eventByIdempotencyKey: (tenantId, key) => fast.eventByIdempotencyKey(tenantId, key),
-    releaseIdempotencyKey: (eventId) => fast.releaseIdempotencyKey(eventId),
-    insert: (events, deliveries) => {
-      for (const event of events) fast.insertEvent(event);
-      for (const delivery of deliveries) fast.insertDelivery(delivery);
-    },
-  };
-}
-
-/** Runs `work` with the store; `write` makes it a unit of the store's group commit. */
-async function withEventStore<T>(
-  services: Services,
-  write: boolean,
-  work: (store: EventStore) => Promise<T>,
-  committed?: (value: T) => void,
-): Promise<T> {
-  const { sqlite } = services.store;
-  if (sqlite) {
-    const store = sqliteStore(sqliteFastPath(sqlite), catalogCache(services));
-    return write ? services.store.writes.run(() => work(store), committed) : services.db.connection().execute(() => work(store));
-  }
-  return write ? services.store.writes.run((trx) => work(kyselyStore(trx)), committed) : work(kyselyStore(services.db));
-}
-
 /** Lookups shared by the events of one call: a batch of 100 reads its tenant and type once, not 100 times. */
 interface LookupCache {
   tenants: Map<string, Promise<boolean>>;
   types: Map<string, Promise<EventTypeRow | undefined>>;
 }
 
+/** Validates one event; problems are reported under `prefix` (e.g. ['input', 'events', '3']). */
 async function checkEvent(
   services: Services,
   actor: Actor,
@@ -147,19 +55,14 @@ async function checkEvent(
   prefix: string[],
   problems: ProblemList,
   cache: LookupCache,
-  store: EventStore,
+  catalog: Catalog,
 ): Promise<CheckedEvent | null> {
   const before = problems.problems.length;
   let tenantId = '';
   try {
     tenantId = targetTenant(actor, input.tenantId);
-    if (store.tenantAndEventType && !cache.tenants.has(tenantId) && !cache.types.has(input.type)) {
-      const both = store.tenantAndEventType(tenantId, input.type);
-      cache.tenants.set(tenantId, Promise.resolve(both.tenantExists));
-      cache.types.set(input.type, Promise.resolve(both.eventType));
-    }
     let exists = cache.tenants.get(tenantId);
-    if (!exists) cache.tenants.set(tenantId, (exists = Promise.resolve(store.tenantExists(tenantId))));
+    if (!exists) cache.tenants.set(tenantId, (exists = catalog.tenantExists(tenantId)));
     if (!(await exists)) problems.add([...prefix, 'tenantId'], `tenant ${tenantId} does not exist`);
   } catch (error) {
     problems.add([...prefix, 'tenantId'], (error as Error).message);
@@ -170,7 +73,7 @@ async function checkEvent(
     problems.add([...prefix, 'payload'], `payload is ${size} bytes; the limit is ${services.config.maxPayloadBytes}`);
   }
   let typeLookup = cache.types.get(input.type);
-  if (!typeLookup) cache.types.set(input.type, (typeLookup = Promise.resolve(store.eventType(input.type))));
+  if (!typeLookup) cache.types.set(input.type, (typeLookup = catalog.eventType(input.type)));
   const type = await typeLookup;
   if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
@@ -249,12 +152,11 @@ export async function sendEvents(
   problems.throwIfAny();
   const checked: CheckedEvent[] = [];
   const cache: LookupCache = { tenants: new Map(), types: new Map() };
-  await withEventStore(services, false, async (store) => {
-    for (const [index, input] of inputs.entries()) {
-      const result = await checkEvent(services, actor, input, prefix(index), problems, cache, store);
-      if (result) checked.push(result);
-    }
-  });
+  const catalog = catalogOf(services);
+  for (const [index, input] of inputs.entries()) {
+    const result = await checkEvent(services, actor, input, prefix(index), problems, cache, catalog);
+    if (result) checked.push(result);
+  }
   problems.throwIfAny('some events are not valid; none was accepted');
 
   const { results, leased } = await eventWriterOf(services).write(checked);
@@ -342,10 +244,8 @@ function isUniqueViolation(error: unknown): boolean {
 async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<Written> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withEventStore(
-        services,
-        true,
-        (store) => writeEvents(services, store, checked),
+      return await services.store.writes.run(
+        (trx) => writeEvents(services, trx, checked),
         // published at the commit, so a claim in the same commit is published after the deliveries it leased
         ({ results }) => {
           for (const result of results) {
@@ -365,7 +265,7 @@ interface Written {
   leased: boolean;
 }
 
-async function writeEvents(services: Services, store: EventStore, checked: readonly CheckedEvent[]): Promise<Written> {
+async function writeEvents(services: Services, trx: Executor, checked: readonly CheckedEvent[]): Promise<Written> {
   const now = services.clock.now();
   /** per tenant, read once per write: its routable hooks, their runAfter edges, the hooks others wait for */
   const routingByTenant = new Map<string, { hooks: HookRow[]; hookById: Map<string, HookRow>; dependencies: Map<string, string[]>; waitedFor: Set<string> }>();
@@ -383,17 +283,17 @@ async function writeEvents(services: Services, store: EventStore, checked: reado
         results.push({ event: inBatch.event, duplicate: true, deliveries: [] });
         continue;
       }
-      const existing = await store.eventByIdempotencyKey(item.tenantId, key);
+      const existing = await findEventByIdempotencyKey(trx, item.tenantId, key);
       if (existing && existing.created_at > now - services.config.idempotencyWindowMs) {
         results.push({ event: existing, duplicate: true, deliveries: [] });
         continue;
       }
-      if (existing) await store.releaseIdempotencyKey(existing.id);
+      if (existing) await releaseIdempotencyKey(trx, existing.id);
     }
     let routing = routingByTenant.get(item.tenantId);
     if (!routing) {
-      const hooks = await store.routableHooks(item.tenantId);
-      const dependencies = await store.dependencies(hooks.map((hook) => hook.id));
+      const hooks = await findRoutableHooks(trx, item.tenantId);
+      const dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
       routing = { hooks, hookById: new Map(hooks.map((hook) => [hook.id, hook])), dependencies, waitedFor: new Set([...dependencies.values()].flat()) };
       routingByTenant.set(item.tenantId, routing);
     }
@@ -420,7 +320,8 @@ async function writeEvents(services: Services, store: EventStore, checked: reado
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
     results.push(sent);
   }
-  await store.insert(newEvents, newDeliveries);
+  await insertEvents(trx, newEvents);
+  await insertDeliveries(trx, newDeliveries);
   return { results, leased: due.length > 0 && services.signals.deliveriesWritten(due) };
 }
 

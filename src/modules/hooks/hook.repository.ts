@@ -3,6 +3,7 @@ import type { HooksTable, HookRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { defineStatement } from '../../db/statement.js';
 
 /** A runAfter edge: `hook_id` waits for `depends_on_hook_id`. */
 export interface DependencyEdge {
@@ -14,48 +15,60 @@ export function findHookById(db: Executor, id: string): Promise<HookRow | undefi
   return db.selectFrom('hooks').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+const hooksById = defineStatement<{ ids: readonly string[] }, HookRow>((db, slots) => db.selectFrom('hooks').selectAll().where(slots.in('id', 'ids')));
+
 /** Hooks by id, in the order of `ids`; null for each id without a row (one statement). */
 export async function findManyHooksById(db: Executor, ids: readonly string[]): Promise<(HookRow | null)[]> {
   if (ids.length === 0) return [];
-  return inIdOrder(ids, await db.selectFrom('hooks').selectAll().where('id', 'in', [...ids]).execute());
+  return inIdOrder(ids, await hooksById.rows(db, { ids }));
 }
 
+/** The hooks of these ids that exist, in no particular order (one statement). */
 export async function findHooksByIds(db: Executor, ids: readonly string[]): Promise<HookRow[]> {
   if (ids.length === 0) return [];
-  return db
-    .selectFrom('hooks')
-    .selectAll()
-    .where('id', 'in', ids as string[])
-    .execute();
+  return hooksById.rows(db, { ids });
 }
 
-/** Active hooks of a tenant whose endpoint is enabled: the candidates for a new event. */
-export function findRoutableHooks(db: Executor, tenantId: string): Promise<HookRow[]> {
-  return db
+const routableHooks = defineStatement<{ tenantId: string }, HookRow>((db, slots) =>
+  db
     .selectFrom('hooks')
     .innerJoin('endpoints', 'endpoints.id', 'hooks.endpoint_id')
     .selectAll('hooks')
-    .where('hooks.tenant_id', '=', tenantId)
+    .where('hooks.tenant_id', '=', slots.value.tenantId)
     .where('hooks.active', '=', 1)
-    .where('endpoints.enabled', '=', 1)
-    .execute();
+    .where('endpoints.enabled', '=', 1),
+);
+
+/** Active hooks of a tenant whose endpoint is enabled: the candidates for a new event. */
+export function findRoutableHooks(db: Executor, tenantId: string): Promise<HookRow[]> {
+  return routableHooks.rows(db, { tenantId });
 }
+
+const dependencyEdges = defineStatement<{ hookIds: readonly string[] }, DependencyEdge>((db, slots) =>
+  db.selectFrom('hook_dependencies').select(['hook_id', 'depends_on_hook_id']).where(slots.in('hook_id', 'hookIds')),
+);
 
 /** runAfter edges among the given hooks: hook → the hooks it waits for. */
 export async function findDependencies(db: Executor, hookIds: readonly string[]): Promise<Map<string, string[]>> {
   const edges = new Map<string, string[]>();
   if (hookIds.length === 0) return edges;
-  const rows = await db
-    .selectFrom('hook_dependencies')
-    .selectAll()
-    .where('hook_id', 'in', hookIds as string[])
-    .execute();
+  const rows = await dependencyEdges.rows(db, { hookIds });
   for (const row of rows) {
     const list = edges.get(row.hook_id) ?? [];
     list.push(row.depends_on_hook_id);
     edges.set(row.hook_id, list);
   }
   return edges;
+}
+
+const waitedForHooks = defineStatement<{ hookIds: readonly string[] }, { depends_on_hook_id: string }>((db, slots) =>
+  db.selectFrom('hook_dependencies').select('depends_on_hook_id').distinct().where(slots.in('depends_on_hook_id', 'hookIds')),
+);
+
+/** Which of these hooks other hooks wait for (runAfter). */
+export async function findHooksWaitedFor(db: Executor, hookIds: readonly string[]): Promise<Set<string>> {
+  if (hookIds.length === 0) return new Set();
+  return new Set((await waitedForHooks.rows(db, { hookIds })).map((row) => row.depends_on_hook_id));
 }
 
 /** Every runAfter edge between hooks of one tenant (edges never cross tenants). */

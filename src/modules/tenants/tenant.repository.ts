@@ -1,6 +1,9 @@
 import type { Executor, TenantsTable, TenantRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { defineStatement } from '../../db/statement.js';
+
+const tenantsById = defineStatement<{ ids: readonly string[] }, TenantRow>((db, slots) => db.selectFrom('tenants').selectAll().where(slots.in('id', 'ids')));
 
 export function findTenantById(db: Executor, id: string): Promise<TenantRow | undefined> {
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -9,7 +12,7 @@ export function findTenantById(db: Executor, id: string): Promise<TenantRow | un
 /** Tenants by id, in the order of `ids`; null for each id without a row (one statement). */
 export async function findManyTenantsById(db: Executor, ids: readonly string[]): Promise<(TenantRow | null)[]> {
   if (ids.length === 0) return [];
-  return inIdOrder(ids, await db.selectFrom('tenants').selectAll().where('id', 'in', [...ids]).execute());
+  return inIdOrder(ids, await tenantsById.rows(db, { ids }));
 }
 
 export function findTenantByUid(db: Executor, uid: string): Promise<TenantRow | undefined> {

@@ -1,5 +1,5 @@
-// A small bounded cache for values derived from hook text (compiled transforms, parsed path
-// templates): hooks are few and events many, so each source text is parsed once and kept.
+// A small bounded cache: derived values (compiled transforms, parsed path templates, prepared
+// statements) kept by their source text, the least recently used forgotten first.
 
 /** A Map that forgets its least recently used entry past `limit`: Map iteration order is insertion order. */
 export class LruCache<V> {
@@ -23,6 +23,3 @@ export class LruCache<V> {
     }
   }
 }
-
-/** Entries kept per cache of parsed hook text. */
-export const HOOK_TEXT_CACHE_LIMIT = 1000;

@@ -1,0 +1,171 @@
+// Statements of the hot paths, each written once with Kysely and compiled once per dialect.
+//
+// Kysely builds and compiles a query every time it runs; at thousands of rows a second that costs
+// more than the statement itself. A statement defined here is built once against placeholders,
+// compiled once for each dialect it meets, and every run only binds its values into the compiled
+// parameters and executes through the caller's executor (its transaction, its connection, its
+// query log). On SQLite the dialect's database keeps prepared statements by SQL text (connect.ts),
+// so a run is a bind and a step; on a connection its caller holds for a whole group of writes (the
+// group commit's units), the prepared statement runs directly, without Kysely's hand-off of the
+// connection for each query, which costs more than the statement. Kysely has no "prepare once,
+// bind many" of its own, hence this file.
+//
+// Lists are one parameter on both dialects (a JSON array read by json_each on SQLite, an array
+// compared with any/all on PostgreSQL): a statement does not change with the length of its list,
+// and no list runs into a dialect's limit on parameters.
+import { CompiledQuery, PostgresAdapter, sql, type Compilable, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import type { Database, Executor } from './schema.js';
+
+type DialectName = 'sqlite' | 'postgres';
+
+/** The dialect an executor runs on (read off its adapter: transactions and connections carry it). */
+export function dialectOf(db: Executor): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** What a statement's builder gets: a placeholder per value, and list comparisons bound as one parameter. */
+export interface Slots<P> {
+  /** placeholders, typed as the values they stand for so the builder type-checks as usual */
+  readonly value: { readonly [K in keyof P]: P[K] };
+  /** `column in (the list values[key])` */
+  in(column: string, key: ListKey<P>): RawBuilder<SqlBool>;
+  /** `column not in (the list values[key])`; an empty list excludes nothing */
+  notIn(column: string, key: ListKey<P>): RawBuilder<SqlBool>;
+}
+
+type ListKey<P> = { [K in keyof P]: P[K] extends readonly unknown[] ? K : never }[keyof P] & string;
+
+export interface Statement<P, O> {
+  run(db: Executor, values: P): Promise<{ rows: O[]; changes: number }>;
+  rows(db: Executor, values: P): Promise<O[]>;
+  first(db: Executor, values: P): Promise<O | undefined>;
+  /** rows written (inserted, updated or deleted) */
+  changes(db: Executor, values: P): Promise<number>;
+}
+
+// A placeholder is a string no caller sends: the builder passes it through as a parameter, and the
+// compiled parameter list then tells which value goes where.
+const SLOT = '\u0000slot\u0000';
+
+/** how each compiled parameter is filled: a constant of the builder, a value, or a list */
+type Filling = { constant: unknown } | { key: string; list: boolean };
+
+interface Compiled {
+  query: CompiledQuery;
+  fillings: Filling[];
+  /** the statement prepared on the held connection it last ran on */
+  prepared: { on: SQLite.Database; statement: SQLite.Statement } | null;
+}
+
+/** A SQLite connection its caller holds (Kysely's lock taken) for as long as the executor is in use. */
+export interface HeldConnection {
+  database: SQLite.Database;
+  /** the store's query log, which Kysely would have called */
+  onQuery?: ((sql: string) => void) | undefined;
+}
+
+const heldConnections = new WeakMap<Executor, HeldConnection>();
+
+/** Marks `executor` as bound to a connection its caller holds: statements then run on it directly. */
+export function holdConnection(executor: Executor, connection: HeldConnection): void {
+  heldConnections.set(executor, connection);
+}
+
+interface Ran<O> {
+  rows: O[];
+  changes: number;
+}
+
+function runHeld<O>(compiled: Compiled, connection: HeldConnection, parameters: unknown[]): Ran<O> {
+  let prepared = compiled.prepared;
+  if (prepared?.on !== connection.database) {
+    prepared = compiled.prepared = { on: connection.database, statement: connection.database.prepare(compiled.query.sql) };
+  }
+  const { statement } = prepared;
+  const ran: Ran<O> = statement.reader ? { rows: statement.all(parameters) as O[], changes: 0 } : { rows: [], changes: statement.run(parameters).changes };
+  connection.onQuery?.(compiled.query.sql);
+  return ran;
+}
+
+type Buildable<O> = Compilable<O> | RawBuilder<O>;
+
+export function defineStatement<P extends object, O>(build: (db: Kysely<Database>, slots: Slots<P>) => Buildable<O>): Statement<P, O> {
+  const compiled = new Map<DialectName, Compiled>();
+  const compile = (db: Executor, dialect: DialectName): Compiled => {
+    const lists = new Set<string>();
+    const list = (column: string, key: string, negated: boolean) => {
+      lists.add(key);
+      const values = SLOT + key;
+      if (dialect === 'postgres') return negated ? sql<SqlBool>`${sql.ref(column)} <> all(${values})` : sql<SqlBool>`${sql.ref(column)} = any(${values})`;
+      const members = sql`(select value from json_each(${values}))`;
+      return negated ? sql<SqlBool>`${sql.ref(column)} not in ${members}` : sql<SqlBool>`${sql.ref(column)} in ${members}`;
+    };
+    const value = new Proxy({}, { get: (_target, key) => SLOT + String(key) }) as Slots<P>['value'];
+    const slots: Slots<P> = { value, in: (column, key) => list(column, key, false), notIn: (column, key) => list(column, key, true) };
+    const built = build(db as Kysely<Database>, slots);
+    // A raw builder compiles against an executor; a query builder's compile takes none and ignores it.
+    const query = (built.compile as (executorProvider: Executor) => CompiledQuery<O>).call(built, db);
+    const fillings = query.parameters.map((parameter): Filling => {
+      if (typeof parameter !== 'string' || !parameter.startsWith(SLOT)) return { constant: parameter };
+      const key = parameter.slice(SLOT.length);
+      return { key, list: lists.has(key) };
+    });
+    return { query, fillings, prepared: null };
+  };
+  const run = async (db: Executor, values: P): Promise<Ran<O>> => {
+    const dialect = dialectOf(db);
+    let statement = compiled.get(dialect);
+    if (!statement) compiled.set(dialect, (statement = compile(db, dialect)));
+    const { query, fillings } = statement;
+    const parameters = new Array<unknown>(fillings.length);
+    for (let index = 0; index < fillings.length; index++) {
+      const filling = fillings[index]!;
+      if ('constant' in filling) {
+        parameters[index] = filling.constant;
+        continue;
+      }
+      const bound = (values as Record<string, unknown>)[filling.key];
+      if (bound === undefined) throw new Error(`statement value ${filling.key} is missing`);
+      parameters[index] = filling.list ? (dialect === 'postgres' ? [...(bound as unknown[])] : JSON.stringify(bound)) : bound;
+    }
+    const connection = heldConnections.get(db);
+    if (connection) return runHeld<O>(statement, connection, parameters);
+    const result = await db.executeQuery<O>({ ...query, parameters } as CompiledQuery<O>);
+    return { rows: result.rows as O[], changes: Number(result.numAffectedRows ?? 0) };
+  };
+  return {
+    run,
+    rows: async (db, values) => (await run(db, values)).rows,
+    first: async (db, values) => (await run(db, values)).rows[0],
+    changes: async (db, values) => (await run(db, values)).changes,
+  };
+}
+
+/** Rows inserted per statement on PostgreSQL: well under its 65,535 parameters for every table. */
+const PG_ROWS_PER_INSERT = 500;
+
+/**
+ * Inserts whole rows of a table, every column listed (the list is checked against the row type).
+ * SQLite runs the one-row statement once per row (no round trips: a bind and a step each, cheaper
+ * than compiling a statement per batch size); PostgreSQL sends a multi-row insert per part, one
+ * round trip for many rows.
+ */
+export function defineInsert<T extends keyof Database & string>(table: T, columns: readonly (keyof Database[T] & string)[]) {
+  const oneRow = defineStatement<Database[T], unknown>((db, slots) =>
+    db.insertInto(table).values(Object.fromEntries(columns.map((column) => [column, slots.value[column]])) as never),
+  );
+  return async (db: Executor, rows: readonly Database[T][]): Promise<void> => {
+    if (rows.length === 0) return;
+    if (dialectOf(db) === 'sqlite') {
+      for (const row of rows) await oneRow.run(db, row);
+      return;
+    }
+    for (let start = 0; start < rows.length; start += PG_ROWS_PER_INSERT) {
+      await db.insertInto(table).values(rows.slice(start, start + PG_ROWS_PER_INSERT) as never).execute();
+    }
+  };
+}
+
+/** Missing<Row, typeof COLUMNS> is never when the list names every column of the row. */
+export type Missing<Row, Listed extends readonly unknown[]> = Exclude<keyof Row, Listed[number]>;
