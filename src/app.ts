@@ -23,6 +23,7 @@ import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
+import { loadTrustedDocuments, resolveQuery, useTrustedDocuments } from './graphql/trusted-documents.js';
 import { useDocumentNestingLimit } from './graphql/document-nesting.js';
 import { createTokenLimits } from './graphql/token-limits.js';
 import { exposedError } from './graphql/mask-error.js';
@@ -139,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
+  const trustedDocuments = loadTrustedDocuments();
   const consoleServer = createConsoleServer({ productName: config.consoleProductName, accent: config.consoleAccent });
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
@@ -158,6 +160,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // `{ __typename }` request (bench/README.md has the figures).
     maxRequestBodySize: false,
     plugins: [
+      ...useTrustedDocuments(trustedDocuments),
       useDocumentNestingLimit(),
       tokenLimits.plugin,
       useSharedSubscriptionExecution(),
@@ -209,6 +212,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         initTimeoutMs: config.wsInitTimeoutMs,
         maxBufferedBytes: config.wsMaxBufferedBytes,
         envelop: (initialContext) => yoga.getEnveloped(initialContext) as never,
+        resolveQuery: (payload) => resolveQuery(trustedDocuments, payload),
         authorize: async (params) => (await authenticate(services, connectionAuthorization(params))) !== null,
       });
       await new Promise<void>((resolve, reject) => {

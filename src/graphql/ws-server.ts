@@ -88,6 +88,11 @@ export interface GraphQLWsOptions {
   initTimeoutMs: number;
   /** Bytes queued on one socket before its subscriber is dropped with SLOW_CONSUMER_CLOSE_CODE. */
   maxBufferedBytes: number;
+  /**
+   * The document a subscribe names: its `query`, or (when that is empty: graphql-ws requires a string)
+   * the trusted document its `extensions` name by id. Throws a GraphQLError, answered for that operation.
+   */
+  resolveQuery: (payload: { query: string; extensions?: Record<string, unknown> | null }) => string;
   /** Returns false to refuse the connection (closed with 4403 Forbidden). */
   authorize: (connectionParams: Record<string, unknown> | undefined) => Promise<boolean>;
 }
@@ -136,7 +141,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
       let document: ExecutionArgs['document'];
       let contextValue: unknown;
       try {
-        document = envelop.parse(payload.query);
+        document = envelop.parse(options.resolveQuery(payload));
         const errors = envelop.validate(envelop.schema, document);
         if (errors.length > 0) return errors as never;
         contextValue = await envelop.contextFactory();
