@@ -23,6 +23,7 @@ import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
+import { useBudget } from './graphql/budget.js';
 import { loadTrustedDocuments, resolveQuery, useTrustedDocuments } from './graphql/trusted-documents.js';
 import { useDocumentNestingLimit } from './graphql/document-nesting.js';
 import { createTokenLimits } from './graphql/token-limits.js';
@@ -165,6 +166,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       tokenLimits.plugin,
       useSharedSubscriptionExecution(),
       useCostLimit({ maxCost: config.maxQueryCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, unboundedListSize: UNBOUNDED_LIST_SIZE }),
+      useBudget({ maxExecutionMs: config.maxExecutionMs, maxResponseBytes: config.maxResponseBytes }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },
@@ -211,6 +213,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         log,
         initTimeoutMs: config.wsInitTimeoutMs,
         maxBufferedBytes: config.wsMaxBufferedBytes,
+        maxResultBytes: config.maxResponseBytes,
         envelop: (initialContext) => yoga.getEnveloped(initialContext) as never,
         resolveQuery: (payload) => resolveQuery(trustedDocuments, payload),
         authorize: async (params) => (await authenticate(services, connectionAuthorization(params))) !== null,
