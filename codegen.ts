@@ -1,10 +1,12 @@
 // GraphQL Code Generator config for the SDK: the committed schema + the named operations in
-// sdk/operations/*.graphql → sdk/generated/graphql.ts (operation types and a typed method per operation).
+// sdk/operations/*.graphql → sdk/generated/graphql.ts (operation types and a typed method per operation)
+// and sdk/generated/persisted-documents.json (the trusted documents: each document the SDK sends, by id).
 // It never introspects a server: `npm run codegen` prints schema/schema.graphql from the code first.
 // The output is committed and must be a pure function of those inputs, because CI diff-checks it.
 import { readdirSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 import * as genericSdk from '@graphql-codegen/typescript-generic-sdk';
+import { persistedIdsSource, persistedManifest } from './sdk/codegen/persisted-documents.js';
 
 /** What `pluginLoader` must return for a plugin: a module with `plugin` (and optionally `validate`). */
 type PluginModule = { plugin: typeof genericSdk.plugin; validate?: typeof genericSdk.validate };
@@ -12,10 +14,12 @@ type PluginModule = { plugin: typeof genericSdk.plugin; validate?: typeof generi
 const SCHEMA = 'schema/schema.graphql';
 const OPERATIONS_DIR = 'sdk/operations';
 const OUTPUT = 'sdk/generated/graphql.ts';
+const MANIFEST = 'sdk/generated/persisted-documents.json';
 
 /** Names of the local plugins below; resolved by `pluginLoader`, never looked up on disk. */
 const STRING_SDK_PLUGIN = 'switchyard-string-sdk';
 const HEADER_PLUGIN = 'switchyard-header';
+const MANIFEST_PLUGIN = 'switchyard-persisted-documents';
 
 // Listed and sorted here rather than globbed, so the output does not depend on directory order.
 const documents = readdirSync(OPERATIONS_DIR)
@@ -45,7 +49,19 @@ const stringSdkPlugin: PluginModule = {
     if (content.includes('TypedDocumentString')) {
       throw new Error(`${STRING_SDK_PLUGIN}: could not unwrap every TypedDocumentString; check the plugin versions`);
     }
-    return { ...result, content };
+    return { ...result, content: `${content}\n${persistedIdsSource(content)}` };
+  },
+};
+
+/**
+ * The trusted-documents manifest, from the very SDK source the other output holds (same plugin, same
+ * config), so an id always hashes the exact string a generated method sends.
+ */
+const manifestPlugin: PluginModule = {
+  async plugin(schema, docs, config, info) {
+    const output = await stringSdkPlugin.plugin(schema, docs, config, info);
+    const content = typeof output === 'string' ? output : output.content;
+    return `${JSON.stringify(persistedManifest(content), null, 2)}\n`;
   },
 };
 
@@ -54,7 +70,25 @@ const headerPlugin: PluginModule = {
   plugin: () => ({ prepend: [HEADER], content: '' }),
 };
 
-const localPlugins: Record<string, PluginModule> = { [HEADER_PLUGIN]: headerPlugin, [STRING_SDK_PLUGIN]: stringSdkPlugin };
+const localPlugins: Record<string, PluginModule> = {
+  [HEADER_PLUGIN]: headerPlugin,
+  [STRING_SDK_PLUGIN]: stringSdkPlugin,
+  [MANIFEST_PLUGIN]: manifestPlugin,
+};
+
+const sdkConfig = {
+  documentMode: 'string',
+  useTypeImports: true,
+  // Only the `__typename` an operation selects, and then it is required: that is what callers narrow on.
+  skipTypename: true,
+  arrayInputCoercion: false,
+  strictScalars: true,
+  scalars: {
+    DateTime: 'string',
+    JSON: 'unknown',
+    JSONObject: '{ [key: string]: unknown }',
+  },
+};
 
 const config: CodegenConfig = {
   schema: SCHEMA,
@@ -67,20 +101,9 @@ const config: CodegenConfig = {
       // typescript-operations (v6) emits the enums and input types the operations use, so the
       // `typescript` plugin is not needed (with it, every one of them would be declared twice).
       plugins: [HEADER_PLUGIN, 'typescript-operations', STRING_SDK_PLUGIN],
-      config: {
-        documentMode: 'string',
-        useTypeImports: true,
-        // Only the `__typename` an operation selects, and then it is required: that is what callers narrow on.
-        skipTypename: true,
-        arrayInputCoercion: false,
-        strictScalars: true,
-        scalars: {
-          DateTime: 'string',
-          JSON: 'unknown',
-          JSONObject: '{ [key: string]: unknown }',
-        },
-      },
+      config: sdkConfig,
     },
+    [MANIFEST]: { plugins: [MANIFEST_PLUGIN], config: sdkConfig },
   },
 };
 

@@ -23,6 +23,8 @@ import type { Config } from './env.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { UNBOUNDED_LIST_SIZE } from './graphql/cost.js';
 import { useCostLimit } from './graphql/cost-limit.js';
+import { useBudget } from './graphql/budget.js';
+import { loadTrustedDocuments, resolveQuery, useTrustedDocuments } from './graphql/trusted-documents.js';
 import { useDocumentNestingLimit } from './graphql/document-nesting.js';
 import { createTokenLimits } from './graphql/token-limits.js';
 import { exposedError } from './graphql/mask-error.js';
@@ -139,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
+  const trustedDocuments = loadTrustedDocuments();
   const consoleServer = createConsoleServer({ productName: config.consoleProductName, accent: config.consoleAccent });
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
@@ -158,10 +161,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // `{ __typename }` request (bench/README.md has the figures).
     maxRequestBodySize: false,
     plugins: [
+      ...useTrustedDocuments(trustedDocuments),
       useDocumentNestingLimit(),
       tokenLimits.plugin,
       useSharedSubscriptionExecution(),
       useCostLimit({ maxCost: config.maxQueryCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, unboundedListSize: UNBOUNDED_LIST_SIZE }),
+      useBudget({ maxExecutionMs: config.maxExecutionMs, maxResponseBytes: config.maxResponseBytes }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },
@@ -208,7 +213,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
         log,
         initTimeoutMs: config.wsInitTimeoutMs,
         maxBufferedBytes: config.wsMaxBufferedBytes,
+        maxResultBytes: config.maxResponseBytes,
         envelop: (initialContext) => yoga.getEnveloped(initialContext) as never,
+        resolveQuery: (payload) => resolveQuery(trustedDocuments, payload),
         authorize: async (params) => (await authenticate(services, connectionAuthorization(params))) !== null,
       });
       await new Promise<void>((resolve, reject) => {

@@ -46,6 +46,9 @@ const envSchema = z.object({
   SWITCHYARD_AUTO_DISABLE_AFTER_MS: int(60_000, 365 * DAY_MS).default(5 * DAY_MS),
   SWITCHYARD_LEASE_MS: int(1_000, 3_600_000).default(60_000),
   SWITCHYARD_MAX_QUERY_COST: int(100, 10_000_000).default(10_000),
+  SWITCHYARD_MAX_EXECUTION_MS: int(1, 600_000).default(10_000),
+  SWITCHYARD_MAX_RESPONSE_BYTES: int(256, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  SWITCHYARD_TRUSTED_DOCUMENTS: z.enum(['off', 'token', 'tenant']).default('token'),
   SWITCHYARD_TOKEN_REQUESTS_PER_SECOND: int(1, 1_000_000).default(100),
   SWITCHYARD_TOKEN_REQUEST_BURST: int(1, 1_000_000).default(200),
   SWITCHYARD_TOKEN_EVENTS_PER_SECOND: int(1, 1_000_000).default(500),
@@ -62,6 +65,7 @@ const envSchema = z.object({
 });
 
 export type Role = 'all' | 'api' | 'worker';
+export type TrustedDocumentsMode = 'off' | 'token' | 'tenant';
 
 /** Everything Switchyard can be told, already parsed and defaulted. */
 export interface Config {
@@ -97,6 +101,16 @@ export interface Config {
   leaseMs: number;
   /** the most items one GraphQL operation may return, counted before it runs (lists × their page sizes) */
   maxQueryCost: number;
+  /** how long one operation may run (a subscription: its setup) before it answers EXECUTION_TIMEOUT */
+  maxExecutionMs: number;
+  /** the largest JSON result of one operation, or of one subscription message, before it answers RESPONSE_TOO_LARGE */
+  maxResponseBytes: number;
+  /**
+   * Which tenant tokens run only the trusted documents (the SDK's operations): `token` — each token's
+   * flag decides (minted tokens default to unrestricted, portal sessions to restricted); `tenant` —
+   * minted tenant tokens default to restricted too; `off` — no document is refused for it (flags are kept).
+   */
+  trustedDocuments: TrustedDocumentsMode;
   /** per tenant token (admin tokens are not limited): requests, events sent, live subscriptions */
   tokenLimits: {
     requests: { perSecond: number; burst: number };
@@ -168,6 +182,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     autoDisableAfterMs: env.SWITCHYARD_AUTO_DISABLE_AFTER_MS,
     leaseMs: env.SWITCHYARD_LEASE_MS,
     maxQueryCost: env.SWITCHYARD_MAX_QUERY_COST,
+    maxExecutionMs: env.SWITCHYARD_MAX_EXECUTION_MS,
+    maxResponseBytes: env.SWITCHYARD_MAX_RESPONSE_BYTES,
+    trustedDocuments: env.SWITCHYARD_TRUSTED_DOCUMENTS,
     tokenLimits: {
       requests: { perSecond: env.SWITCHYARD_TOKEN_REQUESTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_REQUEST_BURST },
       events: { perSecond: env.SWITCHYARD_TOKEN_EVENTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_EVENT_BURST },

@@ -175,6 +175,8 @@ export type CreatePortalSessionInput = {
   scopes?: Array<TokenScope> | null | undefined;
   /** The tenant the session acts for. */
   tenantId: string | number;
+  /** Run only the trusted documents (the SDK's operations, which the console sends); default true. */
+  trustedDocumentsOnly?: boolean | null | undefined;
   /** Lifetime in seconds, 60 to 86400 (default 3600). */
   ttlSeconds?: number | null | undefined;
 };
@@ -199,6 +201,8 @@ export type CreateTenantTokenInput = {
   scopes?: Array<TokenScope> | null | undefined;
   /** The tenant it acts for. */
   tenantId: string | number;
+  /** Run only the trusted documents (the SDK's operations); default true when SWITCHYARD_TRUSTED_DOCUMENTS is `tenant`, else false. */
+  trustedDocumentsOnly?: boolean | null | undefined;
 };
 
 /** Input of `deleteEndpoint`. */
@@ -875,7 +879,7 @@ export type ErrorFieldsFragment =
 
 export type TenantFieldsFragment = { id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string };
 
-export type ApiTokenFieldsFragment = { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } };
+export type ApiTokenFieldsFragment = { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } };
 
 export type EventTypeFieldsFragment = { id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string };
 
@@ -1033,7 +1037,7 @@ export type ApiTokensQueryVariables = Exact<{
 }>;
 
 
-export type ApiTokensQuery = { apiTokens: { nodes: Array<{ id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ApiTokensQuery = { apiTokens: { nodes: Array<{ id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateTenantTokenMutationVariables = Exact<{
   input: CreateTenantTokenInput;
@@ -1042,7 +1046,7 @@ export type CreateTenantTokenMutationVariables = Exact<{
 
 export type CreateTenantTokenMutation = { createTenantToken:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'CreateTenantTokenPayload', secret: string, apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } } }
+    | { __typename: 'CreateTenantTokenPayload', secret: string, apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1055,7 +1059,7 @@ export type RevokeApiTokenMutationVariables = Exact<{
 export type RevokeApiTokenMutation = { revokeApiToken:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RevokeApiTokenPayload', apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } } }
+    | { __typename: 'RevokeApiTokenPayload', apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1067,7 +1071,7 @@ export type CreatePortalSessionMutationVariables = Exact<{
 export type CreatePortalSessionMutation = { createPortalSession:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'PortalSessionPayload', url: string, token: string, expiresAt: string, apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } } }
+    | { __typename: 'PortalSessionPayload', url: string, token: string, expiresAt: string, apiToken: { id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1082,7 +1086,7 @@ export type NodeQueryVariables = Exact<{
 
 
 export type NodeQuery = { node:
-    | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } }
+    | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
     | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
@@ -1099,7 +1103,7 @@ export type NodesQueryVariables = Exact<{
 
 
 export type NodesQuery = { nodes: Array<
-    | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, tenant: { id: string } }
+    | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
     | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
@@ -1152,6 +1156,7 @@ export const ApiTokenFieldsFragmentDoc = `
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3104,6 +3109,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3144,6 +3150,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3183,6 +3190,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3225,6 +3233,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3278,6 +3287,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3453,6 +3463,7 @@ fragment ApiTokenFields on ApiToken {
   expiresAt
   lastUsedAt
   revokedAt
+  trustedDocumentsOnly
   tenant {
     id
   }
@@ -3744,3 +3755,53 @@ export function getSdk<C>(requester: Requester<C>) {
   };
 }
 export type Sdk = ReturnType<typeof getSdk>;
+/** The trusted-document id (SHA-256 of the document) of each operation, by operation name: see sdk/generated/persisted-documents.json. */
+export const persistedDocumentIds: Readonly<Record<string, string>> = {
+  delivery: '988b4bd6678cc1cc3638575620e5abc830ad3978ced91203e775ec0b0101f1cd',
+  deliveries: 'eaeafec01e472c8b91e8f05e857b7e06d8c6aeddc9ceca9581e2d1061a392a00',
+  listDeliveryAttempts: 'baafe6d08d880d098c8b36d71c75a9821839cea0e31b398b706dc1c8fdef8753',
+  retryDelivery: '3fac84cd3598a151948330ae39a687b5a872a6df7666b8c55d8544bd9f864780',
+  cancelDelivery: '69b4f5eb6e01fb9327f93b5bdd88a759cca493bf1f0da1e0261647cf86990d3d',
+  endpoint: '40bfb183920ea2e80254d04ec421e27d737b72aa451ef567e8b777d22686bb51',
+  endpoints: '92df9719683a930a3149515b4f594d9b0d4300148dcce05ed80ae69a62172a19',
+  createEndpoint: '157a3c72fd489a983c94d6ea25f8418f8e3e46eeae81cf279984629994a0be51',
+  updateEndpoint: 'dd7ce300badd6f53561a15de6c825d997b3f887cb48cfc830d5c2f9166469126',
+  deleteEndpoint: '0988278f0a1a186e8589ce65c3a4fb306c4b9d6f60064cf77afe7701ec4e27c8',
+  enableEndpoint: '686f9ba1098d932ab8f6ca8c3e21bc7e7a0888babf6eb53ecc3efce677c064a9',
+  disableEndpoint: '5a0f8e9000c994fc3bed6b7070c96a44c5d7cb5ca9b2daf0acc9aa5eff1a518d',
+  rotateEndpointSecret: '25e6dd20edd0191e5569eca9683ac99e1d13287394f9660d18970c9fb3e70671',
+  revealEndpointSecret: '1c94e43d849cd579737f03a8578ba8a61d7d403e720ad7a7a01a3fc697fb5d43',
+  endpointHealth: 'bdd8945edfcbc6e4f06fa87921e216402c9653835556c41cc2ae719ab8e026eb',
+  recoverEndpoint: '6712902bb98d64addd40c41401b57bc80964972b593df6304a530d774fdfbbbc',
+  eventType: '8315b0ba06375a47e66748f83f7573927495b14f89c85ad29b320f997215c3c2',
+  eventTypes: '8b863cccf43633967ae614d3546e603500c9fff863fda413cecc10a1dc43efa1',
+  createEventType: 'd8d62b8727361d639caef109affdace37cbda62acd62ac45f6a68ece7d0f110a',
+  updateEventType: '22d5bf441f6c7da9822b1791aa7f31fe05238dfb7d7a288c68ea2c387087cb01',
+  archiveEventType: '06c9e57cb975a6a235f394e86a3bacce7d1ca9ee8e8f9b665ea162d50d22365c',
+  event: '62af6928a28a6d42e5cd713a12d7047854428c620714e42b60f348f219b4408c',
+  events: '480239deb4ee240e5e4dec912ecb3a4295f931021b8a94c835cc365936ac081a',
+  sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
+  sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
+  replayEvent: 'd3cdb697286c7d503be8d284a09583294d2e3dc047594e9abc381671fc8c2fce',
+  hook: '2cdcd2a8f09c98e72d218cd234255d1241e5a3f5b9c537f9b0378b9cec912158',
+  hooks: 'ed42fd7b754a324d3563d7d060678a93352049885835f8cd5dbe5a12b0862862',
+  createHook: 'f069b01ed4e1a74181112c5f04b55215fce37048a7e3cd6e6557102dc31a5cb1',
+  updateHook: '27eab88d266f6eb44d4f47f50257fcf9c7f7ff3cf95e2e2732aa79a0679a6165',
+  deleteHook: 'd2c0406f132fe068082910052069166970722cc08324912a8a6a61c24928f824',
+  testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
+  deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
+  deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
+  endpointUpdated: '31f6875a4a57889b553328d2f10464217b41181423826666aa2c1e3eb713f244',
+  tenant: '3ca2c1993ddebe9f5cc6b7e4cf3d3d0865bcfe57abb2474757642f923815b046',
+  tenants: 'd1109d8dd8c0057a4c050a91c41f55abded258a24c0e3615a36cf0711bce2093',
+  createTenant: '4fd5a6606e8bab461813918099102deb2f77ac713409936b1fb71b768319a2f6',
+  updateTenant: '84ee5585eecdd5ee17ef1543dbb740406ba5f8fecd8c930f9a14dc0cb40854a4',
+  deleteTenant: 'd14dda53674f58019393cef8e5ef062f95db9507cf4fc2ef0fa39234e49d8d67',
+  apiTokens: '95b3908d74b00ca4329a30153ace47f92f37d797eebcbe93f3c9196d620d6371',
+  createTenantToken: '3d4882b6f055c3c372e1f2216903bf1098506b8f7cd01eeb6697d05692ac02fb',
+  revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
+  createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
+  viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
+  node: '5eafba2fad3ab39a91743789651d118057923de0087f8af6cbcb985491270ea0',
+  nodes: '8e8eb0e21b2816dd38eb8a4970c4b5e8fa5f63f1235737ba8fb01c517cec6723',
+};

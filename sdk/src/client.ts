@@ -1,6 +1,6 @@
 // `createClient`: one typed method per operation in sdk/operations/*.graphql (generated into
 // ../generated/graphql.ts), over the transports in ./requester.ts.
-import { getSdk } from '../generated/graphql.js';
+import { getSdk, persistedDocumentIds } from '../generated/graphql.js';
 import {
   createTransport,
   operationOf,
@@ -30,6 +30,14 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** The graphql-ws URL. Default: `url` with `http` → `ws` (same port and path). */
   wsUrl?: string;
+  /**
+   * Send each generated operation by its trusted-document id (Apollo's
+   * `extensions.persistedQuery.sha256Hash`) instead of its text. Required for a token with
+   * `trustedDocumentsOnly` (portal sessions have it by default); smaller requests for any token.
+   * `request` and `subscribe` with your own documents still send the text. A server on another
+   * version of the SDK answers PERSISTED_QUERY_NOT_FOUND. Default: false.
+   */
+  persistedDocuments?: boolean;
 }
 
 type Sdk = ReturnType<typeof getSdk<RequestOptions>>;
@@ -69,12 +77,14 @@ export interface SwitchyardClient extends Operations {
 export function createClient(options: ClientOptions): SwitchyardClient {
   const transport = createTransport(options);
   const sdk = getSdk<RequestOptions>(<R, V>(document: string, variables?: V, requestOptions?: RequestOptions) => {
-    if (operationOf(document).kind === 'subscription') {
-      const results = transport.subscribe<Record<string, unknown>>(document, variables, requestOptions);
+    const operation = operationOf(document);
+    const persistedId = options.persistedDocuments && operation.name ? persistedDocumentIds[operation.name] : undefined;
+    if (operation.kind === 'subscription') {
+      const results = transport.subscribe<Record<string, unknown>>(document, variables, requestOptions, persistedId);
       // Yields the root field, not `data`: `Operations` types the subscription methods accordingly.
       return mapSubscription(results, rootFieldOf) as unknown as AsyncIterable<R>;
     }
-    return transport.execute<R>(document, variables, requestOptions);
+    return transport.execute<R>(document, variables, requestOptions, persistedId);
   });
   return {
     ...(sdk as unknown as Operations),

@@ -45,9 +45,15 @@ const CLOSE_FORBIDDEN = 4403;
 /** Preferred media type of GraphQL over HTTP; plain JSON is accepted from servers that only speak that. */
 const ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
 
+/** Apollo's persisted-query extension, which Switchyard reads for its trusted documents. */
+function persistedQuery(sha256Hash: string) {
+  return { persistedQuery: { version: 1, sha256Hash } };
+}
+
 export interface Transport {
-  execute<R>(query: string, variables: unknown, options?: RequestOptions): Promise<R>;
-  subscribe<R>(query: string, variables: unknown, options?: SubscribeOptions): SwitchyardSubscription<R>;
+  /** With `persistedId`, the id is sent in place of the document (`query` still names the operation). */
+  execute<R>(query: string, variables: unknown, options?: RequestOptions, persistedId?: string): Promise<R>;
+  subscribe<R>(query: string, variables: unknown, options?: SubscribeOptions, persistedId?: string): SwitchyardSubscription<R>;
   close(): Promise<void>;
 }
 
@@ -57,7 +63,7 @@ export function createTransport(options: TransportOptions): Transport {
   const authorization = async () => `Bearer ${typeof options.token === 'function' ? await options.token() : options.token}`;
   let ws: WsClient | null = null;
 
-  async function execute<R>(query: string, variables: unknown, requestOptions: RequestOptions = {}): Promise<R> {
+  async function execute<R>(query: string, variables: unknown, requestOptions: RequestOptions = {}, persistedId?: string): Promise<R> {
     const { signal } = requestOptions;
     // Outside the try: a failing token function is the caller's error, not the network's.
     const token = await authorization();
@@ -73,7 +79,11 @@ export function createTransport(options: TransportOptions): Transport {
           'content-type': 'application/json',
           authorization: token,
         },
-        body: JSON.stringify({ query, variables: variables ?? {}, operationName: operationOf(query).name }),
+        body: JSON.stringify({
+          ...(persistedId ? { extensions: persistedQuery(persistedId) } : { query }),
+          variables: variables ?? {},
+          operationName: operationOf(query).name,
+        }),
         ...(signal ? { signal } : {}),
       });
       text = await response.text();
@@ -114,8 +124,13 @@ export function createTransport(options: TransportOptions): Transport {
     return ws;
   }
 
-  function subscribe<R>(query: string, variables: unknown, subscribeOptions: SubscribeOptions = {}): SwitchyardSubscription<R> {
-    const payload = { query, variables: (variables ?? {}) as Record<string, unknown>, operationName: operationOf(query).name };
+  function subscribe<R>(query: string, variables: unknown, subscribeOptions: SubscribeOptions = {}, persistedId?: string): SwitchyardSubscription<R> {
+    const payload = {
+      // graphql-ws requires a string `query`; an empty one tells Switchyard to look the id up.
+      ...(persistedId ? { query: '', extensions: persistedQuery(persistedId) } : { query }),
+      variables: (variables ?? {}) as Record<string, unknown>,
+      operationName: operationOf(query).name,
+    };
     return createSubscription<R>((sink) => wsClient().subscribe<R>(payload, sink), subscribeOptions.signal);
   }
 

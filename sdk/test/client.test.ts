@@ -10,20 +10,22 @@ import {
   SwitchyardNetworkError,
   type Connection,
 } from '../src/index.js';
+import { persistedDocumentIds } from '../generated/graphql.js';
 import { operationOf, toWebSocketUrl } from '../src/requester.js';
 
 interface Sent {
   url: string;
   headers: Headers;
-  body: { query: string; variables: unknown; operationName?: string };
+  body: { query: string; variables: unknown; operationName?: string; extensions?: Record<string, unknown> };
 }
 
 /** A client whose `fetch` records the request and answers with `respond`'s Response. */
-function fakeClient(respond: () => Response | Promise<Response>) {
+function fakeClient(respond: () => Response | Promise<Response>, persistedDocuments = false) {
   const sent: Sent[] = [];
   const client = createClient({
     url: 'https://switchyard.test/graphql',
     token: 'sy_token',
+    persistedDocuments,
     fetch: async (input, init) => {
       sent.push({ url: String(input), headers: new Headers(init?.headers), body: JSON.parse(String(init?.body)) });
       return respond();
@@ -50,6 +52,17 @@ describe('requests', () => {
     assert.deepEqual(request.body.variables, { id: 'msg_1' });
     assert.match(request.body.query, /^\s*query event\(\$id: ID!\)/);
     assert.match(request.body.query, /fragment EventFields on Event/);
+  });
+
+  it('with persistedDocuments, sends a generated operation by id and a document of its own as text', async () => {
+    const { client, sent } = fakeClient(() => json(200, { data: { viewer: { kind: 'ADMIN', scopes: [], tenant: null } } }), true);
+    await client.viewer();
+    assert.equal(sent[0]?.body.query, undefined);
+    assert.equal(sent[0]?.body.operationName, 'viewer');
+    assert.deepEqual(sent[0]?.body.extensions, { persistedQuery: { version: 1, sha256Hash: persistedDocumentIds.viewer } });
+    await client.request('{ viewer { kind } }');
+    assert.equal(sent[1]?.body.query, '{ viewer { kind } }');
+    assert.equal(sent[1]?.body.extensions, undefined);
   });
 
   it('sends {} for an operation called without variables', async () => {

@@ -6,7 +6,14 @@ export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export type Actor =
   | { kind: 'admin'; tokenId: string | null }
-  | { kind: 'tenant'; tenantId: string; tokenId: string; scopes: ReadonlySet<TokenScope> };
+  | {
+      kind: 'tenant';
+      tenantId: string;
+      tokenId: string;
+      scopes: ReadonlySet<TokenScope>;
+      /** runs only the trusted documents (the SDK's operations), not any document it sends */
+      trustedDocumentsOnly: boolean;
+    };
 
 export const SYSTEM_ACTOR: Actor = { kind: 'admin', tokenId: null };
 

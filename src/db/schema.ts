@@ -34,6 +34,8 @@ export interface ApiTokensTable {
   revoked_at: number | null;
   last_used_at: number | null;
   created_at: number;
+  /** 1: the token may run only the trusted documents (the SDK's operations) */
+  trusted_documents_only: number;
 }
 
 export interface EventTypesTable {

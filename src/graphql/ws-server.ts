@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../pubsub/subscription-stream.js';
 import { exposedError, UNEXPECTED_ERROR_MESSAGE } from './mask-error.js';
+import { sizeRefusal } from './budget.js';
 import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
@@ -29,7 +30,7 @@ function pushToSocket(
   results: PushableResults,
   socket: WebSocket,
   id: string,
-  options: Pick<GraphQLWsOptions, 'maxBufferedBytes'>,
+  options: Pick<GraphQLWsOptions, 'maxBufferedBytes' | 'maxResultBytes'>,
 ): AsyncIterableIterator<ExecutionResult> {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   let ended = false;
@@ -46,7 +47,10 @@ function pushToSocket(
       void results.return?.();
       return;
     }
-    socket.send(`${prefix}${serializeOnce(result)}}`);
+    const text = serializeOnce(result);
+    // This path skips the envelop's result hooks, so the size budget is applied here.
+    const tooLarge = sizeRefusal(text, options.maxResultBytes);
+    socket.send(`${prefix}${tooLarge ? serializeOnce({ errors: [tooLarge] }) : text}}`);
   }, end);
   return {
     next: () => (ended ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (wake = resolve))),
@@ -88,6 +92,13 @@ export interface GraphQLWsOptions {
   initTimeoutMs: number;
   /** Bytes queued on one socket before its subscriber is dropped with SLOW_CONSUMER_CLOSE_CODE. */
   maxBufferedBytes: number;
+  /**
+   * The document a subscribe names: its `query`, or (when that is empty: graphql-ws requires a string)
+   * the trusted document its `extensions` name by id. Throws a GraphQLError, answered for that operation.
+   */
+  resolveQuery: (payload: { query: string; extensions?: Record<string, unknown> | null }) => string;
+  /** Largest JSON text of one pushed subscription message; a bigger one is sent as a RESPONSE_TOO_LARGE error. */
+  maxResultBytes: number;
   /** Returns false to refuse the connection (closed with 4403 Forbidden). */
   authorize: (connectionParams: Record<string, unknown> | undefined) => Promise<boolean>;
 }
@@ -136,7 +147,7 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
       let document: ExecutionArgs['document'];
       let contextValue: unknown;
       try {
-        document = envelop.parse(payload.query);
+        document = envelop.parse(options.resolveQuery(payload));
         const errors = envelop.validate(envelop.schema, document);
         if (errors.length > 0) return errors as never;
         contextValue = await envelop.contextFactory();

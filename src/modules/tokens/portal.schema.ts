@@ -37,6 +37,9 @@ defineMutation('createPortalSession', {
       description: `Lifetime in seconds, ${PORTAL_MIN_TTL_SECONDS} to ${PORTAL_MAX_TTL_SECONDS} (default ${PORTAL_DEFAULT_TTL_SECONDS}).`,
     }),
     name: t.string({ description: 'A label for the session token (default "portal session").' }),
+    trustedDocumentsOnly: t.boolean({
+      description: "Run only the trusted documents (the SDK's operations, which the console sends); default true.",
+    }),
   }),
   payload: PortalSessionPayload,
   resolve: async (input, context) => {
@@ -52,6 +55,8 @@ defineMutation('createPortalSession', {
       name: input.name ?? 'portal session',
       scopes: input.scopes ?? null,
       expiresAt: new Date(services.clock.now() + ttl * 1000),
+      // the console sends only the SDK's operations, so a leaked link can run nothing else
+      trustedDocumentsOnly: input.trustedDocumentsOnly ?? true,
     });
     const url = `${services.config.publicUrl ?? ''}/console/#portal=${encodeURIComponent(secret)}`;
     return { token, secret, url };

@@ -43,6 +43,10 @@ builder.node(ApiTokenRef, {
     revokedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was revoked, if it was.', resolve: (r) => r.revoked_at }),
     lastUsedAt: t.field({ type: 'DateTime', nullable: true, description: 'Last use, to the minute.', resolve: (r) => r.last_used_at }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was minted.', resolve: (r) => r.created_at }),
+    trustedDocumentsOnly: t.boolean({
+      description: "Whether it runs only the trusted documents (the SDK's operations, sent by id or as their exact text); other documents answer PERSISTED_QUERY_ONLY.",
+      resolve: (r) => r.trusted_documents_only === 1,
+    }),
   }),
 });
 
@@ -112,6 +116,9 @@ defineMutation('createTenantToken', {
     name: t.string({ description: 'A label.' }),
     scopes: t.field({ type: [TokenScopeEnum], description: 'What it may do (default READ and MANAGE).' }),
     expiresAt: t.field({ type: 'DateTime', description: 'When it stops working (default never).' }),
+    trustedDocumentsOnly: t.boolean({
+      description: "Run only the trusted documents (the SDK's operations); default true when SWITCHYARD_TRUSTED_DOCUMENTS is `tenant`, else false.",
+    }),
   }),
   payload: CreateTenantTokenPayload,
   resolve: (input, context) =>
@@ -120,6 +127,7 @@ defineMutation('createTenantToken', {
       name: input.name ?? null,
       scopes: input.scopes ?? null,
       expiresAt: input.expiresAt ?? null,
+      trustedDocumentsOnly: input.trustedDocumentsOnly ?? null,
     }),
 });
 

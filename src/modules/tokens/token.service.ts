@@ -16,6 +16,8 @@ export interface CreateTenantTokenInput {
   name?: string | null;
   scopes?: readonly TokenScope[] | null;
   expiresAt?: Date | null;
+  /** default: restricted when SWITCHYARD_TRUSTED_DOCUMENTS is `tenant`, else not */
+  trustedDocumentsOnly?: boolean | null;
 }
 
 export async function createTenantToken(
@@ -44,6 +46,7 @@ export async function createTenantToken(
     revoked_at: null,
     last_used_at: null,
     created_at: now,
+    trusted_documents_only: (input.trustedDocumentsOnly ?? services.config.trustedDocuments === 'tenant') ? 1 : 0,
   };
   await insertToken(services.db, token);
   return { token, secret };
@@ -94,7 +97,13 @@ export async function authenticate(services: Services, authorization: string | n
     await updateTokenRow(services.db, token.id, { last_used_at: now });
   }
   if (token.tenant_id === null) return { kind: 'admin', tokenId: token.id };
-  return { kind: 'tenant', tenantId: token.tenant_id, tokenId: token.id, scopes: new Set(tokenScopes(token)) };
+  return {
+    kind: 'tenant',
+    tenantId: token.tenant_id,
+    tokenId: token.id,
+    scopes: new Set(tokenScopes(token)),
+    trustedDocumentsOnly: token.trusted_documents_only === 1 && services.config.trustedDocuments !== 'off',
+  };
 }
 
 /**
@@ -116,6 +125,8 @@ export async function ensureAdminToken(services: Services): Promise<string | nul
     revoked_at: null,
     last_used_at: null,
     created_at: now,
+    // admin tokens are never restricted
+    trusted_documents_only: 0,
   });
   return secret;
 }
