@@ -179,15 +179,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ],
     context: async (initial): Promise<GraphQLContext> => {
       // HTTP and SSE carry the token in the Authorization header; graphql-ws in connectionParams.
-      const { request, connectionParams, closeConnection } = initial as unknown as {
+      const { request, connectionParams, socket } = initial as unknown as {
         request?: Request;
         connectionParams?: Record<string, unknown>;
-        closeConnection?: GraphQLContext['closeConnection'];
+        socket?: GraphQLContext['socket'];
       };
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
       tokenLimits.admitRequest(actor);
-      return { actor, services, holdSubscription: tokenLimits.holdSubscription, ...(closeConnection ? { closeConnection } : {}) };
+      return { actor, services, holdSubscription: tokenLimits.holdSubscription, ...(socket ? { socket } : {}) };
     },
   });
 

@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { Actor, TokenScope } from '../auth/actor.js';
 import { idKind, type IdKind } from '../db/ids.js';
 import type { Services } from '../services.js';
+import type { PushableResults } from './shared-execution.js';
 
 export interface GraphQLContext {
   actor: Actor;
@@ -18,8 +19,16 @@ export interface GraphQLContext {
    * throws a 429 error when the token holds the most allowed already.
    */
   holdSubscription: (actor: Actor) => () => void;
-  /** WebSocket connections only: closes the connection (slow consumer) */
-  closeConnection?: (code: number, reason: string) => void;
+  /** present on WebSocket connections only */
+  socket?: SocketCapabilities;
+}
+
+/** What a WebSocket connection offers the subscription it runs. */
+export interface SocketCapabilities {
+  /** closes the connection (a slow consumer) */
+  close(code: number, reason: string): void;
+  /** hands the subscription's shared results to the socket, which pushes them serialised once instead of iterating them */
+  push(results: PushableResults): void;
 }
 
 /** Node type names by id prefix: our ids are globally unique and self-describing, so they ARE the global ids. */

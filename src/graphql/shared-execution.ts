@@ -110,17 +110,9 @@ function mapShared(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIt
   });
 }
 
-// Envelop wraps the iterator a subscribe returns (to map results), which hides `attachResults`; a
-// transport that pushes (the WebSocket server) takes the pushable results from here instead, by
-// the request's context object.
-const pushableByContext = new WeakMap<object, PushableResults>();
-
-/** The pushable results created for this context's subscription, once. */
-export function takePushableResults(contextValue: unknown): PushableResults | null {
-  if (typeof contextValue !== 'object' || contextValue === null) return null;
-  const results = pushableByContext.get(contextValue) ?? null;
-  pushableByContext.delete(contextValue);
-  return results;
+/** The part of the GraphQL context this plugin uses (src/graphql/builder.ts defines the whole). */
+interface PushingContext {
+  socket?: { push(results: PushableResults): void };
 }
 
 export function useSharedSubscriptionExecution(): Plugin {
@@ -130,9 +122,9 @@ export function useSharedSubscriptionExecution(): Plugin {
         const source = await createSourceEventStream(args);
         if (!isAsyncIterable(source)) return source as ExecutionResult;
         const results = mapShared(source, args);
-        if (isPushableResults(results) && typeof args.contextValue === 'object' && args.contextValue !== null) {
-          pushableByContext.set(args.contextValue, results);
-        }
+        // Envelop wraps the iterator returned here (to map results), which hides `attachResults`: a
+        // transport that pushes (the WebSocket server) is handed the pushable results through its context.
+        if (isPushableResults(results)) (args.contextValue as PushingContext | null)?.socket?.push(results);
         return results;
       });
     },

@@ -11,7 +11,8 @@ import type { Logger } from '../log.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../pubsub/subscription-stream.js';
 import { exposedError, UNEXPECTED_ERROR_MESSAGE } from './mask-error.js';
 import { sizeRefusal } from './budget.js';
-import { serializeOnce, takePushableResults, type PushableResults } from './shared-execution.js';
+import { serializeOnce, type PushableResults } from './shared-execution.js';
+import type { SocketCapabilities } from './builder.js';
 
 /** WebSocket close code for a subscriber that cannot keep up (like HTTP 413: more than we hold for it). */
 /** Largest client message: subscriptions are small documents; anything bigger is hostile. */
@@ -135,12 +136,14 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
     connectionInitWaitTimeout: options.initTimeoutMs,
     onConnect: async (ctx) => options.authorize(ctx.connectionParams),
     onSubscribe: async (ctx, id, payload) => {
-      const envelop = options.envelop({
-        connectionParams: ctx.connectionParams,
-        socket: ctx.extra.socket,
-        params: payload,
-        closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
-      });
+      let pushable: PushableResults | null = null;
+      const socket: SocketCapabilities = {
+        close: (code, reason) => ctx.extra.socket.close(code, reason),
+        push: (results) => {
+          pushable = results;
+        },
+      };
+      const envelop = options.envelop({ connectionParams: ctx.connectionParams, socket, params: payload });
       // A document refused by parsing, validation, a limit or the context (a rate limit) answers an
       // `error` message for this operation only: thrown, it would close the socket and every other
       // subscription on it with 4500.
@@ -164,7 +167,6 @@ export function attachGraphQLWs(options: GraphQLWsOptions): GraphQLWsServer {
           execute: envelop.execute,
           subscribe: async (subscribeArgs: ExecutionArgs) => {
             const result = await envelop.subscribe(subscribeArgs);
-            const pushable = takePushableResults(subscribeArgs.contextValue);
             return pushable ? pushToSocket(pushable, ctx.extra.socket, id, options) : result;
           },
         },

@@ -19,7 +19,7 @@ function visibleTenant(actor: Actor, requested: string | null | undefined): stri
 /** Options of one subscriber's stream; counts against the token's live subscriptions (throws past the cap). */
 function streamOptions(context: GraphQLContext) {
   return {
-    onOverflow: (error: Error) => context.closeConnection?.(SLOW_CONSUMER_CLOSE_CODE, error.message),
+    onOverflow: (error: Error) => context.socket?.close(SLOW_CONSUMER_CLOSE_CODE, error.message),
     onFinish: context.holdSubscription(context.actor),
   };
 }
