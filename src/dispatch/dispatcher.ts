@@ -24,47 +24,14 @@ import { decideAfter, summarizeResponse } from './completion.js';
 import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
+import type { DispatcherOptions } from './dispatcher-options.js';
 import { SpecCache } from './specs.js';
+
+export type { DispatcherOptions } from './dispatcher-options.js';
 
 export { humanDuration } from './completion.js';
 
 export const USER_AGENT = 'Switchyard/0.1.0';
-
-export interface DispatcherOptions {
-  services: Services;
-  /** builds and sends the requests (on this thread, or on the HTTP thread) */
-  deliverer: Deliverer;
-  publisher: Publisher;
-  /** Requests in flight at once, over all endpoints. Default: config.maxInFlight. */
-  maxInFlight?: number;
-  /** Requests in flight at once to one endpoint. Default: config.maxInFlightPerEndpoint. */
-  maxInFlightPerEndpoint?: number;
-  /** How long a claim holds a delivery before another worker may take it over. Default: config.leaseMs. */
-  leaseMs?: number;
-  /**
-   * Requests handed to the HTTP client beyond maxInFlight (and, in proportion, beyond
-   * maxInFlightPerEndpoint), for a client that bounds its own concurrency at those two figures (the
-   * threaded client): they wait there and start the moment a request ends, instead of after this
-   * thread has heard of it, claimed again and committed. Default 0 (the client gets only what may
-   * run at once).
-   */
-  queueAhead?: number;
-  /** Deliveries claimed per transaction. Default 200. */
-  claimBatchSize?: number;
-  /** Longest sleep between looks at the queue when nothing wakes the dispatcher. Default 1000 ms. */
-  pollIntervalMs?: number;
-  /** How long stop() waits for requests in flight before interrupting them. Default 10 s. */
-  stopTimeoutMs?: number;
-  /** Jitter source for the retry schedule (tests pin it). Default Math.random. */
-  random?: () => number;
-  /**
-   * Under load, how long finished attempts may wait to share one commit (a claim, which never
-   * waits, takes them along earlier). Each commit syncs the store to disk, so batching them is what
-   * lets throughput grow; neither the request nor its slot waits for it. Default 10 ms; an idle
-   * dispatcher commits at once.
-   */
-  commitGatherMs?: number;
-}
 
 export class Dispatcher {
   private readonly services: Services;

@@ -12,6 +12,8 @@ import '../modules/endpoints/endpoint.schema.js';
 import '../modules/hooks/hook.schema.js';
 import '../modules/events/event.schema.js';
 import '../modules/deliveries/delivery.schema.js';
+import '../modules/deliveries/delivery.mutations.js';
+import '../modules/deliveries/endpoint-health.schema.js';
 import '../modules/deliveries/delivery.subscriptions.js';
 
 let built: GraphQLSchema | null = null;

@@ -2,29 +2,18 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
-import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../../db/schema.js';
+import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
-import { defineMutation } from '../../graphql/mutation.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
-import { findEndpointById, findManyEndpointsById } from '../endpoints/endpoint.repository.js';
+import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EventRef } from '../events/event.schema.js';
 import { findManyEventsById } from '../events/event.repository.js';
 import { HookRef, HttpMethodEnum } from '../hooks/hook.schema.js';
 import { findManyHooksById } from '../hooks/hook.repository.js';
 import { findAttemptById, findDeliveryById, findManyDeliveriesById, listAttempts, listDeliveries } from './delivery.repository.js';
-import {
-  HEALTH_WINDOW,
-  cancelDelivery,
-  endpointHealth,
-  recoverEndpoint,
-  replayEvent,
-  retryDelivery,
-  testHook,
-  type EndpointHealth,
-} from './delivery.service.js';
 
 export const DeliveryStatusEnum = builder.enumType('DeliveryStatus', {
   description: 'Where a delivery stands in its life cycle.',
@@ -345,113 +334,5 @@ builder.objectField(EndpointRef, 'attempts', (t) =>
         args,
       ),
     }),
-  }),
-);
-
-const DeliveryPayload = builder.objectRef<{ delivery: DeliveryRow }>('DeliveryPayload').implement({
-  description: 'The delivery after the change.',
-  fields: (t) => ({ delivery: t.field({ type: DeliveryRef, description: 'The delivery.', resolve: (p) => p.delivery }) }),
-});
-
-defineMutation('retryDelivery', {
-  description: 'Makes a manual attempt due now, also for a delivery that already succeeded or failed.',
-  authScopes: MANAGE_SCOPES,
-  input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
-  payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await retryDelivery(context.services, context.actor, id) }),
-});
-
-defineMutation('cancelDelivery', {
-  description: 'Cancels a delivery that has not ended; hooks that run after it are skipped.',
-  authScopes: MANAGE_SCOPES,
-  input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
-  payload: DeliveryPayload,
-  resolve: async ({ id }, context) => ({ delivery: await cancelDelivery(context.services, context.actor, id) }),
-});
-
-const RecoverEndpointPayload = builder.objectRef<{ count: number; endpoint: EndpointRow }>('RecoverEndpointPayload').implement({
-  description: 'How many failed deliveries were made due again.',
-  fields: (t) => ({
-    recovered: t.exposeInt('count', { description: 'Failed deliveries now due again.' }),
-    endpoint: t.field({ type: EndpointRef, description: 'The endpoint.', resolve: (p) => p.endpoint }),
-  }),
-});
-
-defineMutation('recoverEndpoint', {
-  description: 'Resends every FAILED delivery of an endpoint created in [since, until) — e.g. after an outage.',
-  authScopes: MANAGE_SCOPES,
-  input: (t) => ({
-    id: t.id({ required: true, description: 'The endpoint.' }),
-    since: t.field({ type: 'DateTime', required: true, description: 'Deliveries created at or after this instant.' }),
-    until: t.field({ type: 'DateTime', description: 'Deliveries created before this instant (default now).' }),
-  }),
-  payload: RecoverEndpointPayload,
-  resolve: async ({ id, since, until }, context) => {
-    const count = await recoverEndpoint(context.services, context.actor, id, since, until ?? null);
-    const endpoint = await findEndpointById(context.services.db, id);
-    if (!endpoint) throw new Error(`endpoint ${id} vanished`);
-    return { count, endpoint };
-  },
-});
-
-const ReplayEventPayload = builder.objectRef<{ event: EventRow; deliveries: DeliveryRow[] }>('ReplayEventPayload').implement({
-  description: 'The new deliveries of the replayed event.',
-  fields: (t) => ({
-    event: t.field({ type: EventRef, description: 'The event.', resolve: (p) => p.event }),
-    deliveries: t.field({ type: [DeliveryRef], description: 'One new delivery per hook that matches it now.', resolve: (p) => p.deliveries }),
-  }),
-});
-
-defineMutation('replayEvent', {
-  description: 'Delivers an event again to the hooks that match it now (new deliveries, manual attempts).',
-  authScopes: MANAGE_SCOPES,
-  input: (t) => ({ id: t.id({ required: true, description: 'The event (`msg_…`).' }) }),
-  payload: ReplayEventPayload,
-  resolve: ({ id }, context) => replayEvent(context.services, context.actor, id),
-});
-
-const TestHookPayload = builder.objectRef<{ attempt: AttemptRow }>('TestHookPayload').implement({
-  description: 'The finished test attempt.',
-  fields: (t) => ({ attempt: t.field({ type: AttemptRef, description: 'The attempt, with the response.', resolve: (p) => p.attempt }) }),
-});
-
-defineMutation('testHook', {
-  description: "Sends a test request through a hook now and returns the finished attempt (the hook's test payload unless one is given).",
-  authScopes: MANAGE_SCOPES,
-  input: (t) => ({
-    id: t.id({ required: true, description: 'The hook.' }),
-    payload: t.field({ type: 'JSON', description: "Payload to send (default: the hook's testPayload, else the type's first example)." }),
-    eventType: t.string({ description: "Event type to send as (default: the hook's first exact event type)." }),
-  }),
-  payload: TestHookPayload,
-  resolve: async ({ id, payload, eventType }, context) => ({
-    attempt: await testHook(context.services, context.actor, id, { payload, eventType: eventType ?? null }),
-  }),
-});
-
-const EndpointHealthRef = builder.objectRef<EndpointHealth>('EndpointHealth').implement({
-  description: `How an endpoint is doing, over its latest ${HEALTH_WINDOW} finished attempts.`,
-  fields: (t) => ({
-    attemptsCounted: t.exposeInt('attemptsCounted', { description: 'Attempts the figures are computed over.' }),
-    successRate: t.exposeFloat('successRate', { nullable: true, description: 'Share of successful attempts, 0–1; null without attempts.' }),
-    p50LatencyMs: t.exposeFloat('p50LatencyMs', { nullable: true, description: 'Median attempt duration in ms.' }),
-    p95LatencyMs: t.exposeFloat('p95LatencyMs', { nullable: true, description: '95th percentile attempt duration in ms.' }),
-    consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts since the last success.' }),
-    lastSuccessAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last attempt succeeded.', resolve: (h) => h.lastSuccessAt }),
-    lastFailureAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last attempt failed.', resolve: (h) => h.lastFailureAt }),
-    failingSince: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'Failing continuously since then (auto-disabled after the configured period).',
-      resolve: (h) => h.failingSince,
-    }),
-  }),
-});
-
-builder.objectField(EndpointRef, 'health', (t) =>
-  t.field({
-    type: EndpointHealthRef,
-    description: 'Success rate, latency and failures, from the attempt log.',
-    resolve: (endpoint, _args, context) => endpointHealth(context.services, endpoint.id, endpoint.failing_since),
   }),
 );
