@@ -119,6 +119,44 @@ describe('the response size budget', () => {
   });
 });
 
+describe('the response size budget over SSE', () => {
+  let t: TestApp;
+  let endpointId = '';
+  before(async () => {
+    t = await startTestApp({ env: { SWITCHYARD_MAX_RESPONSE_BYTES: String(SMALL_RESPONSE_BYTES) } });
+    const tenantId = await createTenant(t);
+    ({ endpointId } = await createEndpoint(t, tenantId, 'http://127.0.0.1:9/big', { metadata: { note: 'm'.repeat(SMALL_RESPONSE_BYTES) } }));
+  });
+  after(() => t.stop());
+
+  test('a subscription message over the budget streams RESPONSE_TOO_LARGE as its event', async () => {
+    const controller = new AbortController();
+    const subscribed = serverSubscribed(t, 'endpoint');
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query: 'subscription { endpointUpdated { id description metadata } }' }),
+    });
+    assert.equal(response.status, 200);
+    await subscribed;
+    await t.ok(`mutation($id: ID!) { disableEndpoint(input: {id: $id}) { __typename } }`, { id: endpointId });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let message: WsResult | null = null;
+    for (let reads = 0; reads < 50 && !message; reads++) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      const line = buffer.split('\n').find((l) => l.startsWith('data: ') && l.length > 'data: '.length + 2);
+      if (line) message = JSON.parse(line.slice(6)) as WsResult;
+    }
+    controller.abort();
+    assert.equal(message?.errors?.[0]?.extensions?.code, 'RESPONSE_TOO_LARGE', JSON.stringify(message)?.slice(0, 300));
+  });
+});
+
 describe('the execution time budget', () => {
   let t: TestApp;
   before(async () => {

@@ -131,6 +131,18 @@ describe('trusted documents', () => {
     });
   });
 
+  test('over SSE an arbitrary subscription is refused with PERSISTED_QUERY_ONLY, not streamed', async () => {
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${restricted}` },
+      body: JSON.stringify({ query: 'subscription { endpointUpdated { id url } }' }),
+    });
+    assert.ok(response.status < 500, `status ${response.status}`);
+    const text = await response.text();
+    assert.match(text, /PERSISTED_QUERY_ONLY/, text.slice(0, 300));
+    assert.doesNotMatch(text, /Unexpected error/);
+  });
+
   test('over graphql-ws an arbitrary document is refused for that operation; the socket goes on', async () => {
     const client = wsClient(t, restricted);
     try {
