@@ -25,7 +25,7 @@ import { closeSync, fsync, openSync } from 'node:fs';
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database, Executor } from './schema.js';
-import { holdConnection } from './statement.js';
+import { holdConnection, releaseConnection } from './statement.js';
 
 export type WriteUnit<T> = (db: Executor) => Promise<T>;
 
@@ -125,72 +125,77 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
     // Kysely transactions (mutations, retention) from interleaving with this group.
     await db.connection().execute(async (connection) => {
       holdConnection(connection, { database: sqlite, onQuery: options.onQuery });
-      flushing = true;
-      while (queue.length > 0) {
-        const settled: { unit: Queued; ok: boolean; value: unknown }[] = [];
-        let current: Queued | null = null;
-        open = true;
-        // SQLite refuses to change the safety level inside a transaction: NORMAL for this group's
-        // commit is set before it begins, FULL again the moment it has committed or rolled back.
-        const fd = openWal();
-        let normal = false;
-        try {
-          if (fd !== null) {
-            syncNormal();
-            normal = true;
-          }
-          begin.run();
-          while (queue.length > 0 && settled.length < MAX_UNITS_PER_GROUP) {
-            const unit = queue.shift()!;
-            current = unit;
-            savepoint.run();
-            try {
-              const value = await unit.work(connection);
-              release.run();
-              settled.push({ unit, ok: true, value });
-            } catch (error) {
-              // Some errors (disk full, I/O) end the whole transaction; then the group fails.
-              if (!sqlite.inTransaction) throw error;
-              rollbackTo.run();
-              release.run();
-              settled.push({ unit, ok: false, value: error });
-            }
-            current = null;
-          }
-          const syncing = performance.now();
-          commit.run();
-          if (normal) {
-            syncFull();
-            normal = false;
-          }
-          lastCommitEnd = performance.now();
-          lastCommitMs = lastCommitEnd - syncing;
-          commits++;
-          units += settled.length;
-          open = false;
-          if (fd !== null) await new Promise<void>((resolve, reject) => fsyncWal(fd, (error) => (error ? reject(error) : resolve())));
-        } catch (error) {
-          open = false;
-          if (sqlite.inTransaction) rollback.run();
-          if (normal) syncFull();
-          for (const { unit } of settled) unit.reject(error);
-          current?.reject(error);
-          continue;
-        } finally {
-          open = false;
-        }
-        for (const { unit, ok, value } of settled) {
-          if (!ok || !unit.committed) continue;
+      try {
+        flushing = true;
+        while (queue.length > 0) {
+          const settled: { unit: Queued; ok: boolean; value: unknown }[] = [];
+          let current: Queued | null = null;
+          open = true;
+          // SQLite refuses to change the safety level inside a transaction: NORMAL for this group's
+          // commit is set before it begins, FULL again the moment it has committed or rolled back.
+          const fd = openWal();
+          let normal = false;
           try {
-            unit.committed(value);
+            if (fd !== null) {
+              syncNormal();
+              normal = true;
+            }
+            begin.run();
+            while (queue.length > 0 && settled.length < MAX_UNITS_PER_GROUP) {
+              const unit = queue.shift()!;
+              current = unit;
+              savepoint.run();
+              try {
+                const value = await unit.work(connection);
+                release.run();
+                settled.push({ unit, ok: true, value });
+              } catch (error) {
+                // Some errors (disk full, I/O) end the whole transaction; then the group fails.
+                if (!sqlite.inTransaction) throw error;
+                rollbackTo.run();
+                release.run();
+                settled.push({ unit, ok: false, value: error });
+              }
+              current = null;
+            }
+            const syncing = performance.now();
+            commit.run();
+            if (normal) {
+              syncFull();
+              normal = false;
+            }
+            lastCommitEnd = performance.now();
+            lastCommitMs = lastCommitEnd - syncing;
+            commits++;
+            units += settled.length;
+            open = false;
+            if (fd !== null) await new Promise<void>((resolve, reject) => fsyncWal(fd, (error) => (error ? reject(error) : resolve())));
           } catch (error) {
-            // publishing is best effort; the write is durable either way
-            reportCommittedError(error);
+            open = false;
+            if (sqlite.inTransaction) rollback.run();
+            if (normal) syncFull();
+            for (const { unit } of settled) unit.reject(error);
+            current?.reject(error);
+            continue;
+          } finally {
+            open = false;
           }
+          for (const { unit, ok, value } of settled) {
+            if (!ok || !unit.committed) continue;
+            try {
+              unit.committed(value);
+            } catch (error) {
+              // publishing is best effort; the write is durable either way
+              reportCommittedError(error);
+            }
+          }
+          for (const { unit, ok, value } of settled) (ok ? unit.resolve : unit.reject)(value);
         }
-        for (const { unit, ok, value } of settled) (ok ? unit.resolve : unit.reject)(value);
+        flushing = false;
+      } finally {
+        // a unit that kept its executor past its group runs further statements through Kysely
+        releaseConnection(connection);
       }
-      flushing = false;
     });
   };
 

@@ -13,7 +13,7 @@
 // Lists are one parameter on both dialects (a JSON array read by json_each on SQLite, an array
 // compared with any/all on PostgreSQL): a statement does not change with the length of its list,
 // and no list runs into a dialect's limit on parameters.
-import { CompiledQuery, PostgresAdapter, sql, type Compilable, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Compilable, type CompiledQuery, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database, Executor } from './schema.js';
 
@@ -70,6 +70,11 @@ const heldConnections = new WeakMap<Executor, HeldConnection>();
 /** Marks `executor` as bound to a connection its caller holds: statements then run on it directly. */
 export function holdConnection(executor: Executor, connection: HeldConnection): void {
   heldConnections.set(executor, connection);
+}
+
+/** The caller gives the connection back: a statement run on `executor` later goes through Kysely. */
+export function releaseConnection(executor: Executor): void {
+  heldConnections.delete(executor);
 }
 
 interface Ran<O> {
