@@ -249,6 +249,7 @@ function EndpointForm({ session, ep, onSaved }: { session: Session; ep: Endpoint
             ...(auth ? { auth } : {}),
           } });
           if (result.__typename !== 'EndpointPayload') return problemsOf(result);
+          setProblems({});
           await onSaved();
           return null;
         });

@@ -114,6 +114,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         if (hook) {
           const { updateHook: result } = await session.client.updateHook({ input: { id: hook.id, ...common } });
           if (result.__typename !== 'HookPayload') return problemsOf(result);
+          setProblems({});
           await onSaved(result.hook, false);
         } else {
           // Create: leave out what is blank, so the server's defaults apply.
