@@ -30,6 +30,8 @@ export function AttemptChart({ attempts, width = 160, height = 28 }: { attempts:
   );
 }
 
+const ms = (value: number | null | undefined) => (value == null ? '–' : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`);
+
 interface Row { endpoint: EndpointFieldsFragment; health: string; recent: DeliveryAttemptFieldsFragment[] }
 
 export function Endpoints({ session, tenantId, selected }: { session: Session; tenantId: string; selected: string | undefined }) {
@@ -52,7 +54,7 @@ function EndpointList({ session, tenantId }: { session: Session; tenantId: strin
       ]);
       const h = withHealth?.health;
       const health = h && h.attemptsCounted > 0
-        ? `${Math.round((h.successRate ?? 0) * 100)}% ok · p50 ${h.p50LatencyMs ?? '–'} ms · p95 ${h.p95LatencyMs ?? '–'} ms · ${h.consecutiveFailures} failing in a row`
+        ? `${Math.round((h.successRate ?? 0) * 100)}% ok · p50 ${ms(h.p50LatencyMs)} · p95 ${ms(h.p95LatencyMs)} · ${h.consecutiveFailures} failing in a row`
         : 'no attempts yet';
       return { endpoint, health, recent: deliveryAttempts.nodes };
     })));

@@ -91,8 +91,12 @@ export async function attempt(setProblems: (p: Problems) => void, run: () => Pro
 
 export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '–');
 
-export function Json({ value, label }: { value: unknown; label?: string }) {
-  return <pre aria-label={label} tabIndex={0}><code>{typeof value === 'string' ? value : pretty(value)}</code></pre>;
+/** JSON (or text) in a focusable, scrollable block; `caption` also shows its label. */
+export function Json({ value, label, caption }: { value: unknown; label?: string; caption?: string }) {
+  return <>
+    {caption && <small className="json-caption">{caption}</small>}
+    <pre aria-label={label ?? caption} tabIndex={0}><code>{typeof value === 'string' ? value : pretty(value)}</code></pre>
+  </>;
 }
 
 /** An attempt's request (secrets redacted by the API) and response, side by side. */
@@ -105,8 +109,8 @@ export function AttemptDetail({ attempt: a }: { attempt: DeliveryAttemptFieldsFr
     <div className="grid attempt-detail" data-testid="attempt-detail">
       <article aria-label={`Request of attempt ${a.number}`}>
         <header><strong>Request</strong> <code>{a.request.method} {a.request.url}</code></header>
-        <Json label="Request headers" value={a.request.headers} />
-        {a.request.body != null && <Json label="Request body" value={body(a.request.body)} />}
+        <Json caption="Request headers" value={a.request.headers} />
+        {a.request.body != null && <Json caption="Request body" value={body(a.request.body)} />}
       </article>
       <article aria-label={`Response of attempt ${a.number}`}>
         <header><strong>Response</strong>{' '}
@@ -114,8 +118,8 @@ export function AttemptDetail({ attempt: a }: { attempt: DeliveryAttemptFieldsFr
           {' '}· {a.durationMs != null ? `${Math.round(a.durationMs)} ms` : 'in flight'} · {a.outcome}</header>
         {a.errorMessage && <p className="problem">{a.errorMessage}</p>}
         {a.response && <>
-          <Json label="Response headers" value={a.response.headers} />
-          <Json label="Response body" value={a.response.bodyEncoding === 'base64' ? `(base64) ${a.response.body ?? ''}` : body(a.response.body)} />
+          <Json caption="Response headers" value={a.response.headers} />
+          <Json caption="Response body" value={a.response.bodyEncoding === 'base64' ? `(base64) ${a.response.body ?? ''}` : body(a.response.body)} />
           {a.response.bodyTruncated && <small>Body truncated to the first 64 KiB.</small>}
         </>}
       </article>
