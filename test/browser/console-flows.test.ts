@@ -129,8 +129,9 @@ describe('console pages in a browser', { skip }, () => {
     await page.getByRole('form', { name: 'Edit hook' }).waitFor();
 
     // Every control of the form has a label.
-    const unlabelled = await page.locator('main').evaluate((main) => [...main.querySelectorAll('input, select, textarea')]
-      .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML));
+    // (A string, not a function: the tests' tsconfig has no DOM types.)
+    const unlabelled = await page.evaluate(`[...document.querySelectorAll('main input, main select, main textarea')]
+      .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`);
     assert.deepEqual(unlabelled, []);
 
     await page.getByLabel('Payload (JSON)', { exact: true }).fill('{"id": "in_test", "amount": 500}');
@@ -200,11 +201,11 @@ describe('console pages in a browser', { skip }, () => {
     await page.reload(); // focus back at the start of the page; the token stays in sessionStorage
     await page.locator('[data-testid=endpoints] svg[role=img]').first().waitFor({ timeout: 5000 });
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content');
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Overview');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Overview');
     await page.locator('[data-testid=attempts] tbody tr').first().waitFor({ timeout: 5000 });
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.evaluate('document.activeElement?.blur()');
     await page.screenshot({ path: `${SHOTS}/console-overview.png`, fullPage: true });
     assert.deepEqual(offsite, [], 'no request left 127.0.0.1');
   });
