@@ -1,7 +1,13 @@
 import '@picocss/pico/css/pico.min.css';
+import './console.css';
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createClient, SwitchyardGraphQLError, type DeliveryAttemptFieldsFragment, type SwitchyardClient } from './sdk.js';
+import { Catalog } from './catalog.js';
+import { DeliveryPage, LiveAttempts } from './deliveries.js';
+import { Endpoints } from './endpoints.js';
+import { Hooks } from './hooks.js';
+import { createClient } from './sdk.js';
+import { describe, useRoute, type Session } from './ui.js';
 
 interface PageConfig { productName?: string; accent?: string; graphqlPath?: string }
 const config: PageConfig = JSON.parse(document.getElementById('switchyard-config')?.textContent ?? '{}');
@@ -21,17 +27,6 @@ const portal = /[#&]portal=([^&]+)/.exec(location.hash)?.[1];
 if (portal) {
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(portal));
   history.replaceState(null, '', location.pathname);
-}
-
-interface Session { client: SwitchyardClient; admin: boolean; tenantId: string | null; tenantName: string | null }
-
-function describe(error: unknown): string {
-  if (error instanceof SwitchyardGraphQLError) {
-    const code = error.errors[0]?.extensions?.code;
-    if (code === 'UNAUTHENTICATED') return 'This token is not valid: it is unknown, expired or revoked.';
-    return error.errors.map((e) => e.message).join('; ');
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function signIn(token: string): Promise<Session> {
@@ -73,91 +68,30 @@ function SignIn({ onSession, initialError }: { onSession: (s: Session) => void; 
   );
 }
 
-function Endpoints({ session, tenantId }: { session: Session; tenantId: string }) {
-  const [rows, setRows] = useState<{ id: string; url: string; enabled: boolean; health?: string }[]>([]);
-  const [url, setUrl] = useState('');
-  const [secret, setSecret] = useState<string | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const load = async () => {
-    const { endpoints } = await session.client.endpoints({ tenantId, first: 100 });
-    const withHealth = await Promise.all(endpoints.nodes.map(async (ep) => {
-      const { endpoint } = await session.client.endpointHealth({ id: ep.id });
-      const h = endpoint?.health;
-      const health = h && h.attemptsCounted > 0
-        ? `${Math.round((h.successRate ?? 0) * 100)}% ok · p50 ${h.p50LatencyMs ?? '–'} ms · p95 ${h.p95LatencyMs ?? '–'} ms · ${h.consecutiveFailures} failing in a row`
-        : 'no attempts yet';
-      return { id: ep.id, url: ep.url, enabled: ep.enabled, health };
-    }));
-    setRows(withHealth);
-  };
-  useEffect(() => { void load(); }, [tenantId]);
-  return (
-    <section aria-labelledby="endpoints-h">
-      <h2 id="endpoints-h">Endpoints</h2>
-      <table>
-        <thead><tr><th>URL</th><th>Enabled</th><th>Health</th></tr></thead>
-        <tbody>{rows.map((r) => <tr key={r.id}><td>{r.url}</td><td>{r.enabled ? 'yes' : 'no'}</td><td>{r.health}</td></tr>)}</tbody>
-      </table>
-      <form onSubmit={async (e) => {
-        e.preventDefault();
-        const { createEndpoint: result } = await session.client.createEndpoint({ input: { tenantId, url } });
-        if (result.__typename === 'CreateEndpointPayload') { setSecret(result.secret); setProblem(null); setUrl(''); await load(); }
-        else setProblem('problems' in result ? result.problems.map((p) => p.message).join('; ') : result.message);
-      }}>
-        <label htmlFor="endpoint-url">New endpoint URL</label>
-        <input id="endpoint-url" type="url" required value={url} onChange={(e) => setUrl(e.target.value)}
-          aria-invalid={problem ? true : undefined} aria-describedby="endpoint-url-problem" />
-        {problem && <small id="endpoint-url-problem" role="alert">{problem}</small>}
-        <button type="submit">Create endpoint</button>
-      </form>
-      {secret && <p role="status">Signing secret (shown once): <code data-testid="secret">{secret}</code>{' '}
-        <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(secret)}>Copy</button></p>}
-    </section>
-  );
-}
+const PAGES = [
+  { route: '', label: 'Overview' },
+  { route: 'endpoints', label: 'Endpoints' },
+  { route: 'hooks', label: 'Hooks' },
+  { route: 'live', label: 'Live attempts' },
+  { route: 'catalog', label: 'Event catalog' },
+] as const;
 
-function LiveAttempts({ session, tenantId }: { session: Session; tenantId: string }) {
-  const [attempts, setAttempts] = useState<DeliveryAttemptFieldsFragment[]>([]);
-  const [live, setLive] = useState<'connecting' | 'live' | 'lost'>('connecting');
-  useEffect(() => {
-    const controller = new AbortController();
-    let stopped = false;
-    void session.client.listDeliveryAttempts({ filter: { tenantId }, first: 50 }).then(({ deliveryAttempts }) => setAttempts(deliveryAttempts.nodes));
-    (async () => {
-      while (!stopped) {
-        try {
-          const sub = session.client.deliveryAttempts({ filter: { tenantId, includeStarted: true } }, { signal: controller.signal });
-          setLive('live');
-          for await (const attempt of sub) {
-            setAttempts((old) => [attempt, ...old.filter((a) => a.id !== attempt.id)].slice(0, 200));
-          }
-        } catch {
-          if (stopped) return;
-          setLive('lost');
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    })();
-    return () => { stopped = true; controller.abort(); };
-  }, [tenantId]);
-  return (
-    <section aria-labelledby="live-h">
-      <h2 id="live-h">Live attempts <small role="status" data-testid="live-status">{live === 'live' ? '● live' : live === 'lost' ? 'connection lost, reconnecting…' : 'connecting…'}</small></h2>
-      <table data-testid="attempts">
-        <thead><tr><th>Started</th><th>Outcome</th><th>Status</th><th>Duration</th><th>Request</th></tr></thead>
-        <tbody>{attempts.map((a) => (
-          <tr key={a.id} data-outcome={a.outcome}>
-            <td>{new Date(a.startedAt).toLocaleTimeString()}</td><td>{a.outcome}</td><td>{a.response?.status ?? a.errorClass ?? ''}</td>
-            <td>{a.durationMs != null ? `${Math.round(a.durationMs)} ms` : ''}</td><td>{a.request.method} {a.request.url}</td>
-          </tr>))}</tbody>
-      </table>
-    </section>
-  );
+function Page({ session, tenantId, route }: { session: Session; tenantId: string; route: string[] }) {
+  const [page, id] = route;
+  switch (page) {
+    case 'endpoints': return <Endpoints session={session} tenantId={tenantId} selected={id} />;
+    case 'hooks': return <Hooks session={session} tenantId={tenantId} selected={id} />;
+    case 'live': return <LiveAttempts session={session} tenantId={tenantId} />;
+    case 'catalog': return <Catalog session={session} />;
+    case 'deliveries': return id ? <DeliveryPage session={session} id={id} /> : <LiveAttempts session={session} tenantId={tenantId} />;
+    default: return <><Endpoints session={session} tenantId={tenantId} selected={undefined} /><LiveAttempts session={session} tenantId={tenantId} filtersShown={false} /></>;
+  }
 }
 
 function Console({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const [tenants, setTenants] = useState<{ id: string; name: string }[]>([]);
   const [tenantId, setTenantId] = useState<string | null>(session.tenantId);
+  const route = useRoute();
   useEffect(() => {
     if (!session.admin) return;
     void session.client.tenants({ first: 100 }).then(({ tenants }) => {
@@ -166,10 +100,15 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     });
   }, [session]);
   useEffect(() => { performance.mark('console-first-render'); }, []);
+  const current = route[0] === 'deliveries' ? 'live' : (route[0] ?? '');
   return (
     <>
-      <header className="container"><nav>
+      <a href="#main" className="skip-link" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <header className="container"><nav aria-label="Main">
         <ul><li><strong>{productName}</strong></li></ul>
+        <ul>
+          {PAGES.map((p) => <li key={p.route}><a href={`#/${p.route}`} aria-current={current === p.route ? 'page' : undefined}>{p.label}</a></li>)}
+        </ul>
         <ul>
           {session.admin ? (
             <li><label htmlFor="tenant" className="sr-only">Tenant</label>
@@ -180,8 +119,9 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
           <li><button type="button" className="secondary" onClick={onSignOut}>Sign out</button></li>
         </ul>
       </nav></header>
-      <main className="container">
-        {tenantId ? <><Endpoints session={session} tenantId={tenantId} /><LiveAttempts session={session} tenantId={tenantId} /></> : <p>No tenant yet.</p>}
+      <main className="container" id="main" tabIndex={-1}>
+        {tenantId ? <Page key={tenantId} session={session} tenantId={tenantId} route={route} />
+          : route[0] === 'catalog' ? <Catalog session={session} /> : <p>No tenant yet.</p>}
       </main>
     </>
   );

@@ -1,19 +1,11 @@
 // Browser tests: playwright-core drives the Debian chromium against the real server on port 0.
 // Skipped (with the reason) when chromium is absent locally; CI=true makes them run or fail.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = 'test-output/screenshots';
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ${CHROMIUM} is missing: install the Debian chromium package`);
-const built = existsSync('console/dist/index.html');
-const skip = missing ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : !built ? 'console/dist is not built (npm run build:console)' : false;
+import { launch, newContext, SHOTS, skip } from './harness.js';
 
 describe('console in a browser', { skip }, () => {
   let t: TestApp;
@@ -21,26 +13,18 @@ describe('console in a browser', { skip }, () => {
   let browser: Browser;
   let tenantId: string;
   const offsite: string[] = [];
+  /** The app's clock runs this far ahead of the wall clock (for the expired portal link). */
+  let skewMs = 0;
 
-  async function context(): Promise<BrowserContext> {
-    const ctx = await browser.newContext({ viewport: { width: 1024, height: 800 } });
-    await ctx.route('**/*', (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (host === '127.0.0.1') return route.continue();
-      offsite.push(route.request().url());
-      return route.abort();
-    });
-    return ctx;
-  }
+  const context = (): Promise<BrowserContext> => newContext(browser, offsite);
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    t = await startTestApp({ env: { SWITCHYARD_CONSOLE_PRODUCT_NAME: 'Acme Webhooks', SWITCHYARD_GRAPHIQL: 'true' } });
+    t = await startTestApp({ clock: { now: () => Date.now() + skewMs }, env: { SWITCHYARD_CONSOLE_PRODUCT_NAME: 'Acme Webhooks', SWITCHYARD_GRAPHIQL: 'true' } });
     receiver = await startReceiver();
     const created = await t.ok(`mutation { createTenant(input: { name: "Acme", uid: "acme" }) { ... on TenantPayload { tenant { id } } } }`);
     tenantId = created.createTenant.tenant.id;
     await t.ok(`mutation { createEventType(input: { name: "invoice.paid", description: "paid" }) { __typename } }`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS /* playwright gives every launch a fresh temporary profile (user-data-dir) */ });
+    browser = await launch();
   });
   after(async () => {
     await browser?.close();
@@ -98,7 +82,7 @@ describe('console in a browser', { skip }, () => {
     await ctx.close();
   });
 
-  test('an expired portal link is refused', async () => {
+  test('a revoked portal link is refused', async () => {
     const session = await t.ok(`mutation($t: ID!) { createPortalSession(input: { tenantId: $t, ttlSeconds: 60 }) { ... on PortalSessionPayload { url apiToken { id } } } }`, { t: tenantId });
     await t.ok(`mutation($id: ID!) { revokeApiToken(input: { id: $id }) { __typename } }`, { id: session.createPortalSession.apiToken.id });
     const ctx = await context();
@@ -108,12 +92,41 @@ describe('console in a browser', { skip }, () => {
     await ctx.close();
   });
 
+  test('an expired portal link is refused', async () => {
+    const session = await t.ok(`mutation($t: ID!) { createPortalSession(input: { tenantId: $t, ttlSeconds: 60 }) { ... on PortalSessionPayload { url } } }`, { t: tenantId });
+    skewMs = 61_000; // the 60 s link is now past its expiry
+    try {
+      const ctx = await context();
+      const page = await ctx.newPage();
+      await page.goto(`${t.url}${session.createPortalSession.url}`);
+      await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor({ timeout: 5000 });
+      assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+      await ctx.close();
+    } finally {
+      skewMs = 0;
+    }
+  });
+
   test('GraphiQL renders and runs a query offline', async () => {
     const ctx = await context();
+    const requests: string[] = [];
+    // GraphiQL's own storage: the headers pane and the editor start with these. (A string, not a
+    // function: the tests' tsconfig has no DOM types.)
+    const headers = JSON.stringify({ Authorization: `Bearer ${ADMIN_TOKEN}` });
+    await ctx.addInitScript(`localStorage.setItem('graphiql:headers', ${JSON.stringify(headers)}); localStorage.setItem('graphiql:query', '{ viewer { kind } }');`);
     const page = await ctx.newPage();
+    page.on('request', (request) => requests.push(request.url()));
     await page.goto(`${t.url}/graphql`, { waitUntil: 'load' });
     await page.locator('.graphiql-container').waitFor({ timeout: 10000 });
+    // Both editors (CodeMirror, loaded lazily) hold their text before the query runs.
+    await page.locator('.CodeMirror').filter({ hasText: `Bearer ${ADMIN_TOKEN}` }).waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('.CodeMirror').filter({ hasText: 'viewer' }).waitFor({ timeout: 10000 });
+    await page.getByRole('button', { name: /Execute query/ }).click();
+    await page.locator('.result-window').filter({ hasText: '"kind": "ADMIN"' }).waitFor({ timeout: 10000 });
     await page.screenshot({ path: `${SHOTS}/graphiql.png` });
+    const away = requests.filter((url) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(url) && !url.startsWith('data:') && !url.startsWith('blob:'));
+    assert.deepEqual(away, [], 'no request left 127.0.0.1');
+    assert.ok(requests.some((url) => url.startsWith(`${t.url}/graphql`)), 'GraphiQL called the local endpoint');
     assert.deepEqual(offsite, [], 'no request left 127.0.0.1');
     await ctx.close();
   });
