@@ -161,3 +161,13 @@ export function planCompletion(
   }
   return { decision, attemptChanges, status, deliveryChanges, endpointChange, countsAsFailure };
 }
+
+/**
+ * A request that threw before any response: the dispatcher stopping, or a request that could not be
+ * built (a transform or path error, the hook's; or something unexpected such as an undecryptable secret).
+ */
+export function summarizeThrown(error: unknown, stopped: boolean): AttemptResultSummary {
+  if (stopped) return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: null, errorClass: 'transform', errorMessage: `could not build the request: ${message}`, retryAfter: null };
+}

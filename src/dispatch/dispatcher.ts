@@ -20,7 +20,7 @@ import type { Services, WrittenDelivery } from '../services.js';
 import type { AttemptResultSummary } from '../webhook/outcome.js';
 import { RequestBuildError } from '../webhook/request.js';
 import { Admission } from './admission.js';
-import { decideAfter, summarizeResponse } from './completion.js';
+import { decideAfter, summarizeResponse, summarizeThrown } from './completion.js';
 import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
@@ -390,16 +390,11 @@ export class Dispatcher {
   }
 
   private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
-    if (job.interrupted || this.stopController.signal.aborted) {
-      return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
+    const stopped = job.interrupted || this.stopController.signal.aborted;
+    if (!stopped && !(error instanceof RequestBuildError)) {
+      this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: String(error) });
     }
-    // Anything thrown before a response is a request that could not be built: a transform or path
-    // error (the hook's, expected), or something unexpected such as an undecryptable secret (logged).
-    const message = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof RequestBuildError)) {
-      this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: message });
-    }
-    return { status: null, errorClass: 'transform', errorMessage: `could not build the request: ${message}`, retryAfter: null };
+    return summarizeThrown(error, stopped);
   }
 
   private publishChanges(log: ChangeLog): void {
