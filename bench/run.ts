@@ -12,10 +12,11 @@
 // profiles of the Switchyard process during those measured windows only, in bench/results/profiles;
 // summarise with `tsx bench/profile-summary.ts <files…>`).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { Agent, Pool, request } from 'undici';
 import { hrMs, killAllChildren, startChild, type Child } from './lib/ipc.js';
 import { fmtMs, fmtNum, fmtRounds, paced, percentiles, rounds, type Percentiles, type Rounds } from './lib/stats.js';
@@ -59,7 +60,14 @@ const config = {
   rssFanout: 10,
   rssSettleMs: envInt('BENCH_RSS_SETTLE_MS', 5_000, 3_000),
   deadlineS: envInt('BENCH_DEADLINE_S', 290, 150),
-  only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,rss').split(',').map((s) => s.trim())),
+  only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,peers,rss').split(',').map((s) => s.trim())),
+  /** deliveries per round of figure (6), for Switchyard and each peer */
+  peerDeliveries: envInt('BENCH_PEER_N', 10_000, 3_000),
+  peerRounds: envInt('BENCH_PEER_ROUNDS', 2, 1),
+  pgBossWorkers: envInt('BENCH_PGBOSS_WORKERS', 4, 4),
+  pgBossBatch: envInt('BENCH_PGBOSS_BATCH', 500, 500),
+  databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   profile: process.env.BENCH_PROFILE ?? '',
 };
 
@@ -421,6 +429,159 @@ async function figureE2E() {
     target: '— (bound)',
     pass: '—',
   });
+}
+
+/** CPU ticks (user + system) of these processes, and of every process whose command is one of `commands`. */
+function processTicks(pids: readonly number[], commands: readonly string[] = []): number {
+  let total = 0;
+  const read = (pid: string): void => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!pids.includes(Number(pid)) && !commands.includes(command)) return;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      total += fields[11]! + fields[12]!;
+    } catch {
+      // the process ended meanwhile
+    }
+  };
+  for (const pid of readdirSync('/proc')) if (/^\d+$/.test(pid)) read(pid);
+  return total;
+}
+
+/** Deliveries/s and CPU µs per delivery of one way of delivering, over rounds of `n`. */
+interface PeerFigure {
+  rates: number[];
+  cpuUsPerDelivery: number[];
+  timedOut: boolean;
+}
+
+async function measurePeer(label: string, roundsCount: number, round: () => Promise<{ ms: number; delivered: number; timedOut: boolean }>, pids: () => number[], commands: readonly string[]): Promise<PeerFigure> {
+  const figure: PeerFigure = { rates: [], cpuUsPerDelivery: [], timedOut: false };
+  for (let r = 0; r < roundsCount; r++) {
+    const before = processTicks(pids(), commands);
+    const result = await round();
+    const cpuUs = ((processTicks(pids(), commands) - before) / TICKS_PER_S) * 1e6;
+    const rate = (result.delivered * 1000) / result.ms;
+    figure.rates.push(result.timedOut ? NaN : rate);
+    figure.cpuUsPerDelivery.push(cpuUs / Math.max(1, result.delivered));
+    figure.timedOut ||= result.timedOut;
+    log(`  ${label} round ${r + 1}: ${fmtNum(rate)}/s, ${fmtNum(cpuUs / Math.max(1, result.delivered))} CPU µs per delivery${result.timedOut ? ' (TIMED OUT)' : ''}`);
+  }
+  return figure;
+}
+
+/** Switchyard on PostgreSQL: one process on a schema of its own in the bench database (its dispatcher started by each drain, as for SQLite). */
+async function startSwitchyardOnPostgres(databaseUrl: string): Promise<{ child: Child; url: string; schema: string }> {
+  const schema = `bench_switchyard_${process.pid}`;
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+  await admin.end();
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const child = await spawn('switchyard-postgres', './server.ts');
+  const started = await child.call<{ url: string }>(
+    'start',
+    {
+      dataDir: join(tmpRoot, 'pg'),
+      role: 'api',
+      env: {
+        SWITCHYARD_DATABASE_URL: url.toString(),
+        SWITCHYARD_MAX_IN_FLIGHT: String(config.maxInFlight),
+        SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: String(Math.max(1, Math.ceil(config.maxInFlight / config.endpoints))),
+      },
+    },
+    60_000,
+  );
+  return { child, url: started.url, schema };
+}
+
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`drop schema if exists ${schema} cascade`);
+  await admin.end();
+}
+
+/** (6) peers: the same job done with BullMQ and with pg-boss, against Switchyard on SQLite and on PostgreSQL. */
+async function figurePeers() {
+  log(`(6) peers: ${fmtNum(config.peerDeliveries)} deliveries a round, ${config.peerRounds} rounds each`);
+  const n = config.peerDeliveries;
+  const jobArgs = (urls: string[]) => ({ n, urls, type: EVENT_TYPE, payload: PAYLOAD });
+  const drainTimeout = Math.max(60_000, n * 2);
+  const switchyardRound = (server: { child: Child }, tenants: { tenantIds: string[] }) => async () => {
+    await server.child.call('insertEvents', { n, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
+    const drained = await server.child.call<{ ms: number; succeeded: number; timedOut: boolean }>('drain', { expected: n, timeoutMs: drainTimeout }, drainTimeout + 30_000);
+    return { ms: drained.ms, delivered: drained.succeeded, timedOut: drained.timedOut };
+  };
+  const figures: Record<string, PeerFigure | string> = {};
+
+  const { server, tenants } = await ensureServerA();
+  await switchyardRound(server, tenants)(); // warm-up
+  figures.sqlite = await measurePeer('Switchyard on SQLite', config.peerRounds, switchyardRound(server, tenants), () => [server.child.pid], []);
+
+  const endpointUrls = tenants.endpointUrls;
+  try {
+    const onPg = await startSwitchyardOnPostgres(config.databaseUrl);
+    try {
+      log('  Switchyard on PostgreSQL started');
+      const pgTenants = await setupTenants(onPg.url, receiverUrl);
+      log('  Switchyard on PostgreSQL set up; warming up');
+      await switchyardRound(onPg, pgTenants)();
+      figures.postgres = await measurePeer('Switchyard on PostgreSQL', config.peerRounds, switchyardRound(onPg, pgTenants), () => [onPg.child.pid], ['postgres']);
+    } finally {
+      await onPg.child.exit(15_000);
+      await dropSchema(config.databaseUrl, onPg.schema);
+    }
+  } catch (error) {
+    figures.postgres = `not measured: ${(error as Error).message}`;
+  }
+
+  const peer = async (name: string, file: string, enqueueArgs: Record<string, unknown>, runArgs: Record<string, unknown>, commands: string[]) => {
+    const child = await spawn(name, file);
+    try {
+      const round = async () => {
+        await child.call('enqueue', { ...enqueueArgs, ...jobArgs(endpointUrls) }, 120_000);
+        const ran = await child.call<{ ms: number; completed: number; timedOut: boolean }>('run', { ...runArgs, timeoutMs: drainTimeout }, drainTimeout + 30_000);
+        return { ms: ran.ms, delivered: ran.completed, timedOut: ran.timedOut };
+      };
+      await round(); // warm-up
+      return await measurePeer(name, config.peerRounds, round, () => [child.pid], commands);
+    } catch (error) {
+      return `not measured: ${(error as Error).message.split('\n')[0]}`;
+    } finally {
+      await child.call('cleanup', {}, 30_000).catch(() => undefined);
+      await child.exit(10_000);
+    }
+  };
+  const connections = config.connectionsPerOrigin;
+  figures.bullmq = await peer('BullMQ', './peers/bullmq.ts', { redisUrl: config.redisUrl }, { concurrency: config.maxInFlight, connections }, ['redis-server']);
+  figures.pgBoss = await peer(
+    'pg-boss',
+    './peers/pg-boss.ts',
+    { databaseUrl: config.databaseUrl },
+    { workers: config.pgBossWorkers, batchSize: config.pgBossBatch, concurrency: config.maxInFlight, connections },
+    ['postgres'],
+  );
+  results.peers = figures;
+
+  const show = (figure: PeerFigure | string | undefined) =>
+    typeof figure === 'object' ? `${fmtRounds(rounds(figure.rates))}/s · ${fmtNum(rounds(figure.cpuUsPerDelivery).median)} CPU µs/delivery` : (figure ?? 'not measured');
+  const against = (ours: PeerFigure | string | undefined, theirs: PeerFigure | string | undefined, target: number, label: string) => {
+    const measured = typeof ours === 'object' && typeof theirs === 'object';
+    const r = measured ? pairedRatio(ours.rates, theirs.rates) : null;
+    rows.push({
+      figure: `(6) ${label}: Switchyard against the peer doing the same job (${fmtNum(n)} deliveries/round, ${config.maxInFlight} in flight, same receiver)`,
+      switchyard: show(ours),
+      ceiling: show(theirs),
+      ratio: r ? fmtRatio(r) : '—',
+      target: `≥ ${target}× the peer`,
+      pass: pass(r ? r.median >= target : null),
+    });
+  };
+  against(figures.sqlite, figures.bullmq, 2, 'SQLite vs BullMQ on Redis');
+  against(figures.postgres, figures.pgBoss, 1.5, 'PostgreSQL vs pg-boss');
 }
 
 /** (2) events accepted/s through GraphQL vs a bare Yoga `{ __typename }`. */
@@ -997,7 +1158,7 @@ function writeResults(status: string): string {
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(resultsDir, { recursive: true });
   // Only a complete run writes <date>.json; quick and partial runs keep their own files.
-  const all = ['e2e', 'api', 'latency', 'subs', 'rss'];
+  const all = ['e2e', 'api', 'latency', 'subs', 'peers', 'rss'];
   const partial = all.some((name) => !config.only.has(name)) ? `-only-${all.filter((name) => config.only.has(name)).join('-')}` : '';
   const file = join(resultsDir, `${date}${QUICK ? '-quick' : ''}${partial}.json`);
   const document = {
@@ -1062,6 +1223,7 @@ try {
   await section('api', figureAPI);
   await section('latency', figureLatency);
   await section('subs', figureSubscribers);
+  await section('peers', figurePeers);
   const last = serverA as { child: Child } | null;
   if (last) {
     await last.child.exit(15_000);
