@@ -12,11 +12,14 @@
 // profiles of the Switchyard process during those measured windows only, in bench/results/profiles;
 // summarise with `tsx bench/profile-summary.ts <files…>`).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient as createWsClient } from 'graphql-ws';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { Agent, Pool, request } from 'undici';
 import { hrMs, killAllChildren, startChild, type Child } from './lib/ipc.js';
 import { fmtMs, fmtNum, fmtRounds, paced, percentiles, rounds, type Percentiles, type Rounds } from './lib/stats.js';
@@ -60,10 +63,12 @@ const config = {
   rssFanout: 10,
   rssSettleMs: envInt('BENCH_RSS_SETTLE_MS', 5_000, 3_000),
   deadlineS: envInt('BENCH_DEADLINE_S', 290, 150),
-  only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,peers,rss').split(',').map((s) => s.trim())),
+  only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,peers,scaleout,rss').split(',').map((s) => s.trim())),
   /** deliveries per round of figure (6), for Switchyard and each peer */
   peerDeliveries: envInt('BENCH_PEER_N', 10_000, 3_000),
   peerRounds: envInt('BENCH_PEER_ROUNDS', 2, 1),
+  /** deliveries per round of figure (7) */
+  scaleOutDeliveries: envInt('BENCH_SCALEOUT_N', 10_000, 3_000),
   pgBossWorkers: envInt('BENCH_PGBOSS_WORKERS', 4, 4),
   pgBossBatch: envInt('BENCH_PGBOSS_BATCH', 500, 500),
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -582,6 +587,102 @@ async function figurePeers() {
   };
   against(figures.sqlite, figures.bullmq, 2, 'SQLite vs BullMQ on Redis');
   against(figures.postgres, figures.pgBoss, 1.5, 'PostgreSQL vs pg-boss');
+}
+
+/**
+ * (7) scale-out: one API process and one, then two, worker processes on PostgreSQL + Redis. Events
+ * are accepted through the API process first; then the workers' dispatchers start and the round
+ * lasts until a graphql-ws subscriber on the API process has seen every attempt succeed (the
+ * workers' attempts reach it over Redis).
+ */
+async function figureScaleOut() {
+  const n = config.scaleOutDeliveries;
+  log(`(7) scale-out on PostgreSQL + Redis: ${fmtNum(n)} deliveries a round, 1 then 2 workers`);
+  const schema = `bench_scaleout_${process.pid}`;
+  const admin = new pg.Client({ connectionString: config.databaseUrl });
+  await admin.connect();
+  await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+  await admin.end();
+  const databaseUrl = new URL(config.databaseUrl);
+  databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+  const env = {
+    SWITCHYARD_DATABASE_URL: databaseUrl.toString(),
+    SWITCHYARD_REDIS_URL: config.redisUrl,
+    // one key for every process: the workers decrypt the secrets the API process stored
+    SWITCHYARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SWITCHYARD_MAX_IN_FLIGHT: String(config.maxInFlight),
+    SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: String(Math.max(1, Math.ceil(config.maxInFlight / config.endpoints))),
+  };
+  const processes: Child[] = [];
+  const startProcess = async (name: string) => {
+    const child = await spawn(name, './server.ts');
+    processes.push(child);
+    const started = await child.call<{ url: string }>('start', { dataDir: join(tmpRoot, name), role: 'api', env }, 60_000);
+    return { child, url: started.url };
+  };
+  const figures: { workers: number; rates: number[]; seen: number; cpuUsPerDelivery: number[] }[] = [];
+  try {
+    const api = await startProcess('scale-api');
+    const tenants = await setupTenants(api.url, receiverUrl);
+    const workers: Child[] = [];
+    for (const count of [1, 2]) {
+      while (workers.length < count) workers.push((await startProcess(`scale-worker-${workers.length + 1}`)).child);
+      const figure = { workers: count, rates: [] as number[], seen: 0, cpuUsPerDelivery: [] as number[] };
+      for (let round = 0; round <= config.peerRounds; round++) {
+        await api.child.call('insertEvents', { n, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
+        const succeeded = new Set<string>();
+        let allSeen!: () => void;
+        const seen = new Promise<void>((resolve) => (allSeen = resolve));
+        const client = createWsClient({ url: `${api.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, retryAttempts: 0 });
+        const stop = client.subscribe<{ deliveryAttempts: { id: string; outcome: string } }>(
+          { query: SUBSCRIPTION, variables: SUBSCRIPTION_VARIABLES },
+          {
+            next: ({ data }) => {
+              if (data?.deliveryAttempts.outcome === 'SUCCEEDED') succeeded.add(data.deliveryAttempts.id);
+              if (succeeded.size >= n) allSeen();
+            },
+            error: () => allSeen(),
+            complete: () => {},
+          },
+        );
+        // A query answered on the same socket after the subscribe: the subscription is set up by then.
+        await new Promise<void>((resolve, reject) => client.subscribe({ query: '{ __typename }' }, { next: () => {}, error: reject, complete: resolve }));
+        const pids = () => [api.child.pid, ...workers.map((worker) => worker.pid)];
+        const before = processTicks(pids(), ['postgres', 'redis-server']);
+        const started = performance.now();
+        await Promise.all(workers.map((worker) => worker.call('dispatcher', { on: true })));
+        const timeout = sleep(Math.max(60_000, n * 2)).then(() => 'timeout');
+        const outcome = await Promise.race([seen.then(() => 'seen'), timeout]);
+        const ms = performance.now() - started;
+        const cpuUs = ((processTicks(pids(), ['postgres', 'redis-server']) - before) / TICKS_PER_S) * 1e6;
+        await Promise.all(workers.map((worker) => worker.call('dispatcher', { on: false }, 60_000)));
+        stop();
+        await client.dispose();
+        const rate = outcome === 'seen' ? (n * 1000) / ms : NaN;
+        log(`  ${count} worker(s), round ${round}${round === 0 ? ' (warm-up)' : ''}: ${fmtNum(rate)}/s, subscriber saw ${succeeded.size} of ${n}, ${fmtNum(cpuUs / n)} CPU µs per delivery`);
+        if (round === 0) continue;
+        figure.rates.push(rate);
+        figure.cpuUsPerDelivery.push(cpuUs / n);
+        figure.seen = Math.min(figure.seen || Infinity, succeeded.size);
+      }
+      figures.push(figure);
+    }
+  } finally {
+    for (const child of processes) await child.exit(15_000);
+    await dropSchema(config.databaseUrl, schema);
+  }
+  results.scaleOut = figures;
+  const one = figures.find((figure) => figure.workers === 1);
+  for (const figure of figures) {
+    rows.push({
+      figure: `(7) scale-out: 1 API process + ${figure.workers} worker process(es), PostgreSQL + Redis, ${fmtNum(n)} deliveries/round; the API's graphql-ws subscriber saw every attempt`,
+      switchyard: `${fmtRounds(rounds(figure.rates))}/s · ${fmtNum(rounds(figure.cpuUsPerDelivery).median)} CPU µs/delivery · subscriber saw ${fmtNum(figure.seen)} of ${fmtNum(n)}`,
+      ceiling: figure.workers === 1 || !one ? '—' : `1 worker ${fmtRounds(rounds(one.rates))}/s`,
+      ratio: figure.workers === 1 || !one ? '—' : fmtRatio(pairedRatio(figure.rates, one.rates)),
+      target: '— (reported)',
+      pass: figure.seen >= n ? '—' : 'FAIL',
+    });
+  }
 }
 
 /** (2) events accepted/s through GraphQL vs a bare Yoga `{ __typename }`. */
@@ -1158,7 +1259,7 @@ function writeResults(status: string): string {
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(resultsDir, { recursive: true });
   // Only a complete run writes <date>.json; quick and partial runs keep their own files.
-  const all = ['e2e', 'api', 'latency', 'subs', 'peers', 'rss'];
+  const all = ['e2e', 'api', 'latency', 'subs', 'peers', 'scaleout', 'rss'];
   const partial = all.some((name) => !config.only.has(name)) ? `-only-${all.filter((name) => config.only.has(name)).join('-')}` : '';
   const file = join(resultsDir, `${date}${QUICK ? '-quick' : ''}${partial}.json`);
   const document = {
@@ -1224,6 +1325,7 @@ try {
   await section('latency', figureLatency);
   await section('subs', figureSubscribers);
   await section('peers', figurePeers);
+  await section('scaleout', figureScaleOut);
   const last = serverA as { child: Child } | null;
   if (last) {
     await last.child.exit(15_000);
