@@ -68,7 +68,7 @@ const config = {
   peerDeliveries: envInt('BENCH_PEER_N', 10_000, 3_000),
   peerRounds: envInt('BENCH_PEER_ROUNDS', 2, 1),
   /** deliveries per round of figure (7) */
-  scaleOutDeliveries: envInt('BENCH_SCALEOUT_N', 10_000, 3_000),
+  scaleOutDeliveries: envInt('BENCH_SCALEOUT_N', 6_000, 3_000),
   pgBossWorkers: envInt('BENCH_PGBOSS_WORKERS', 4, 4),
   pgBossBatch: envInt('BENCH_PGBOSS_BATCH', 500, 500),
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
