@@ -78,7 +78,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const store: Store = openStore({ url: config.databaseUrl ?? defaultSqlitePath(config.dataDir), onQuery: options.onQuery });
+  const store: Store = openStore({
+    url: config.databaseUrl ?? defaultSqlitePath(config.dataDir),
+    onQuery: options.onQuery,
+    onConnectionLost: (error) => log.warn('database connection lost; reconnecting on the next statement', { error: error.message }),
+  });
   await migrateToLatest(store.db, store.dialect);
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();

@@ -28,6 +28,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** Called with the SQL of each statement run through Kysely, after it ran: for tests that count the statements a request costs. */
   onQuery?: (sql: string) => void;
+  /** PostgreSQL: an idle pooled connection failed (the server restarted or cut it); the pool drops it and opens a new one when needed. */
+  onConnectionLost?: (error: Error) => void;
 }
 
 const PG_INT8 = 20;
@@ -57,6 +59,11 @@ export function openStore(options: StoreOptions): Store {
         }) as typeof pg.types.getTypeParser,
       },
     });
+    // Without a listener, a client's connection error (a server restart) would end the process: the
+    // pool listens only while a client is idle, and Kysely holds clients for whole transactions.
+    const connectionLost = (error: Error) => options.onConnectionLost?.(error);
+    pool.on('error', connectionLost);
+    pool.on('connect', (client) => client.on('error', connectionLost));
     const db = new Kysely<Database>({ dialect: new SearchPathPostgresDialect({ pool }), log });
     return { db, dialect: 'postgres', sqlite: null, writes: createGroupCommit(db, null), close: () => db.destroy() };
   }

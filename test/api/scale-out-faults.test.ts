@@ -253,3 +253,93 @@ describe('scale-out faults: Redis away for a while', { skip, timeout: 120_000 },
     for (const node of [api, worker]) assert.equal((await fetch(`${node.url}/healthz`)).status, 200);
   });
 });
+
+/** A PostgreSQL cluster of the test's own (initdb, then pg_ctl as the postgres user), so restarting it touches no other test. */
+async function privatePostgres(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void>; remove(): Promise<void> }> {
+  const bin = '/usr/lib/postgresql/15/bin';
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-pg-'));
+  const port = await freePort();
+  const run = (command: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('runuser', ['-u', 'postgres', '--', `${bin}/${command}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${stderr}`))));
+    });
+  await new Promise<void>((resolve, reject) => spawn('chown', ['postgres', dir]).once('exit', (code) => (code === 0 ? resolve() : reject(new Error('chown failed')))));
+  await run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres']);
+  const start = () => run('pg_ctl', ['-D', join(dir, 'data'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start']);
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start,
+    // immediate: the server goes away as in a crash, connections cut without a goodbye
+    stop: () => run('pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']),
+    remove: async () => {
+      await run('pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const canRunPostgres = process.getuid?.() === 0 && !skip ? false : 'needs root (to run a private PostgreSQL as the postgres user) and the test services';
+
+describe('scale-out faults: PostgreSQL restarted under load', { skip: canRunPostgres, timeout: 120_000 }, () => {
+  const EVENTS = 40;
+  let database: Awaited<ReturnType<typeof privatePostgres>>;
+  let api: TestApp;
+  let worker: TestApp;
+  let receiver: Receiver;
+  before(async () => {
+    database = await privatePostgres();
+    const prefix = `sy-test-${randomBytes(4).toString('hex')}:`;
+    const shared = { SWITCHYARD_DATABASE_URL: database.url, SWITCHYARD_REDIS_URL: redisUrl!, SWITCHYARD_REDIS_PREFIX: prefix, SWITCHYARD_LEASE_MS: String(LEASE_MS) };
+    api = await startTestApp({ env: { ...shared, SWITCHYARD_ROLE: 'api' } });
+    worker = await startTestApp({ env: { ...shared, SWITCHYARD_ROLE: 'worker', SWITCHYARD_ENCRYPTION_KEY: api.config.encryptionKey! } });
+    receiver = await startReceiver();
+    receiver.setDefault(delayed(100, ok));
+  });
+  after(async () => {
+    await worker?.stop();
+    await api?.stop();
+    await receiver?.close();
+    await database?.remove();
+  });
+
+  test('a clear error while it is down, both nodes reconnect, nothing accepted is lost', async () => {
+    const s = await setup(api, `${receiver.url}/restart`, { endpoint: { timeoutMs: 5_000 } });
+    const accepted: string[] = [];
+    for (let n = 0; n < EVENTS / 2; n++) accepted.push((await sendEvent(api, s.tenantId, { n })).event.id);
+    await receiver.waitFor(5, 20_000);
+
+    await database.stop();
+    const refused = await api.gql(`mutation($i: SendEventInput!) { sendEvent(input: $i) { __typename } }`, { i: { tenantId: s.tenantId, type: 'invoice.paid', payload: { down: true } } });
+    assert.ok(refused.status < 500, `HTTP ${refused.status} while the database is down`);
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'STORE_UNAVAILABLE', JSON.stringify(refused.errors));
+    for (const node of [api, worker]) assert.equal((await fetch(`${node.url}/healthz`)).status, 200, 'liveness holds while the database is down');
+
+    await database.start();
+    // The first statements after the restart may still meet a connection the server cut.
+    await waitUntil(
+      async () => {
+        const sent = await api.gql(`mutation($i: SendEventInput!) { sendEvent(input: $i) { ... on SendEventPayload { event { id } } } }`, {
+          i: { tenantId: s.tenantId, type: 'invoice.paid', payload: { n: 'first after the restart' } },
+        });
+        const id = sent.data?.sendEvent?.event?.id as string | undefined;
+        if (id) accepted.push(id);
+        return id !== undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'sendEvent accepted again after the restart' },
+    );
+    while (accepted.length < EVENTS + 1) accepted.push((await sendEvent(api, s.tenantId, { n: accepted.length })).event.id);
+
+    const succeeded = await waitUntil(
+      async () => {
+        const nodes = await succeededDeliveries(api, s.tenantId);
+        return nodes.length === accepted.length ? nodes : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `every accepted event delivered after the restart` },
+    );
+    assert.deepEqual(new Set(succeeded.map((delivery) => delivery.event.id)), new Set(accepted));
+  });
+});
