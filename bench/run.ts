@@ -354,10 +354,12 @@ async function figureE2E() {
         drainTimeout(count) + 30_000,
       );
     await server.child.call('loop', { reset: true });
+    const ticksBefore = processTicks([server.child.pid]);
     const drained = label ? await withProfile(server.child, 'e2e', label, drain) : await drain();
+    const cpuUsPerDelivery = (((processTicks([server.child.pid]) - ticksBefore) / TICKS_PER_S) * 1e6) / Math.max(1, drained.succeeded);
     const loop = await server.child.call<{ p50: number; p99: number; max: number }>('loop', { reset: true });
     const received = (await receiver.call<number>('count')) - before;
-    return { inserted, drained, received, loop };
+    return { inserted, drained, received, loop, cpuUsPerDelivery };
   };
   // Warm-up (JIT, page cache, sockets), not counted; it also sizes the rounds.
   const rawWarm = await server.child.call<{ ms: number; ok: number }>('raw', rawArgs(5_000), 60_000);
@@ -371,6 +373,7 @@ async function figureE2E() {
   const n = config.e2eDeliveries ?? Math.min(30_000, Math.max(5_000, Math.round((warmRate * config.e2eRoundTargetMs) / 1000 / 1000) * 1000));
   log(`  warm-up ${fmtNum(warmRate)}/s → ${fmtNum(n)} deliveries per round (raw ${fmtNum(rawN)})`);
   const bares: number[] = [];
+  const cpuPerDelivery: number[] = [];
   for (let round = 0; round < config.rounds; round++) {
     const r = await server.child.call<{ ms: number; ok: number; errors: number }>('raw', rawArgs(rawN), 90_000);
     const rawRate = (r.ok * 1000) / r.ms;
@@ -385,6 +388,7 @@ async function figureE2E() {
     const rate = s.drained.timedOut ? NaN : (s.drained.succeeded * 1000) / s.drained.ms;
     raws.push(rawRate);
     e2e.push(rate);
+    cpuPerDelivery.push(s.cpuUsPerDelivery);
     inserts.push((n * 1000) / s.inserted.ms);
     roundsDetail.push({ raw: r, bareDurable: bare, switchyard: s });
     log(
@@ -410,6 +414,7 @@ async function figureE2E() {
     raw: rawR,
     bareDurable: bareR,
     switchyard: e2eR,
+    cpuUsPerDelivery: rounds(cpuPerDelivery),
     insertViaService: rounds(inserts),
     statuses,
     rounds: roundsDetail,
@@ -420,7 +425,7 @@ async function figureE2E() {
   const ok = Number.isFinite(e2eRatio.median) && e2eRatio.median >= 0.5;
   rows.push({
     figure: `(1) deliveries/s end to end (SQLite FULL, ${config.maxInFlight} in flight, ${config.endpoints} endpoints, ${fmtNum(n)}/round)`,
-    switchyard: fmtRounds(e2eR),
+    switchyard: `${fmtRounds(e2eR)} · ${fmtNum(rounds(cpuPerDelivery).median)} CPU µs/delivery`,
     ceiling: `raw undici ${fmtRounds(rawR)}`,
     ratio: fmtRatio(e2eRatio),
     target: '≥ 0.5× raw',
