@@ -3,54 +3,15 @@
 // socket, on HTTP and graphql-ws; everything within the budgets answers as usual.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import { loadConfig } from '../../src/env.js';
-import type { TopicName } from '../../src/pubsub/topics.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createTenant } from '../helpers/fixtures.js';
+import { runWs, serverSubscribed, wsClient, type WsResult } from '../helpers/ws.js';
 
 /** Small enough that a page of the endpoints below is over it, big enough for everything else here. */
 const SMALL_RESPONSE_BYTES = 2_000;
 const LIST = '{ endpoints(first: 100) { nodes { id url description } } }';
 
-type WsResult = { data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] };
-
-function wsClient(t: TestApp): WsClient {
-  return createWsClient({
-    url: `${t.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    retryAttempts: 0,
-  });
-}
-
-function runWs(client: WsClient, query: string): Promise<WsResult> {
-  return new Promise((resolve, reject) => {
-    let last: WsResult = {};
-    client.subscribe({ query }, {
-      next: (value) => (last = value as WsResult),
-      error: (error) => (Array.isArray(error) ? resolve({ errors: error }) : reject(error)),
-      complete: () => resolve(last),
-    });
-  });
-}
-
-/** Resolves once the server has subscribed to a topic on the bus (the subscription is live). */
-function serverSubscribed(t: TestApp, topic: TopicName): Promise<void> {
-  const bus = t.app.services.bus;
-  const original = bus.subscribe;
-  return new Promise((resolve) => {
-    bus.subscribe = ((name, listener) => {
-      const unsubscribe = original.call(bus, name, listener as never);
-      if (name === topic) {
-        bus.subscribe = original;
-        resolve();
-      }
-      return unsubscribe;
-    }) as typeof bus.subscribe;
-  });
-}
 
 test('the budgets default to 10 s and 32 MiB', () => {
   const config = loadConfig({});

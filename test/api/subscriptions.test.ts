@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ADMIN_TOKEN, TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createHook, createTenant, ensureEventType, sendEvent, setup } from '../helpers/fixtures.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { wsClient } from '../helpers/ws.js';
 
 const ATTEMPTS = `subscription($filter: AttemptSubscriptionFilter) {
   deliveryAttempts(filter: $filter) {
@@ -13,17 +14,6 @@ const ATTEMPTS = `subscription($filter: AttemptSubscriptionFilter) {
     delivery { id status eventType }
   }
 }`;
-
-function wsClient(t: TestApp, token: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
-  return createClient({
-    url: `${t.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-    retryAttempts: 0,
-    lazy: true,
-    ...extra,
-  });
-}
 
 /** Collects `count` results of a subscription, then ends it. */
 function collect<T>(client: Client, query: string, variables: Record<string, unknown>, count: number, timeoutMs = 10_000) {

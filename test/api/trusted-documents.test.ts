@@ -4,56 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createClient, SwitchyardGraphQLError } from '../../sdk/src/index.js';
 import { persistedDocumentIds, ViewerDocument } from '../../sdk/generated/graphql.js';
 import { persistedDocumentId, persistedManifest } from '../../sdk/codegen/persisted-documents.js';
 import { MANIFEST_URL, loadTrustedDocuments, trustedDocumentsOf } from '../../src/graphql/trusted-documents.js';
-import type { TopicName } from '../../src/pubsub/topics.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createTenant } from '../helpers/fixtures.js';
+import { runWs, serverSubscribed, wsClient, type WsResult } from '../helpers/ws.js';
 
 const ARBITRARY = '{ endpoints { nodes { id url } } }';
 
-type WsResult = { data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] };
-
-function wsClient(t: TestApp, token: string): WsClient {
-  return createWsClient({
-    url: `${t.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    retryAttempts: 0,
-  });
-}
-
-/** One operation over graphql-ws: its last result, or the errors it was refused with. */
-function runWs(client: WsClient, payload: { query: string; extensions?: Record<string, unknown> }): Promise<WsResult> {
-  return new Promise((resolve, reject) => {
-    let last: WsResult = {};
-    client.subscribe(payload, {
-      next: (value) => (last = value as WsResult),
-      error: (error) => (Array.isArray(error) ? resolve({ errors: error }) : reject(error)),
-      complete: () => resolve(last),
-    });
-  });
-}
-
-/** Resolves once the server has subscribed to a topic on the bus (the subscription is live). */
-function serverSubscribed(t: TestApp, topic: TopicName): Promise<void> {
-  const bus = t.app.services.bus;
-  const original = bus.subscribe;
-  return new Promise((resolve) => {
-    bus.subscribe = ((name, listener) => {
-      const unsubscribe = original.call(bus, name, listener as never);
-      if (name === topic) {
-        bus.subscribe = original;
-        resolve();
-      }
-      return unsubscribe;
-    }) as typeof bus.subscribe;
-  });
-}
 
 const byId = (id: string) => ({ persistedQuery: { version: 1, sha256Hash: id } });
 

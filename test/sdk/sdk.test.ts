@@ -16,32 +16,13 @@ import {
   type DeliveryFieldsFragment,
   type SwitchyardClient,
 } from '../../sdk/src/index.js';
-import type { TopicName } from '../../src/pubsub/topics.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { startReceiver, status, type Receiver } from '../helpers/receiver.js';
+import { serverSubscribed } from '../helpers/ws.js';
 
 /** A client of the test server; `webSocketImpl` because Node 20 has no global WebSocket. */
 function clientFor(t: TestApp, token: string): SwitchyardClient {
   return createClient({ url: `${t.url}/graphql`, token, webSocketImpl: WebSocket });
-}
-
-/**
- * Resolves once the server has registered a live subscriber on `topic`. graphql-ws gives a client no
- * acknowledgement of a subscribe, so without this an event sent right away could be published first.
- */
-function serverSubscribed(t: TestApp, topic: TopicName): Promise<void> {
-  const bus = t.app.services.bus;
-  const original = bus.subscribe;
-  return new Promise((resolve) => {
-    bus.subscribe = ((name, listener) => {
-      const unsubscribe = original.call(bus, name, listener as never);
-      if (name === topic) {
-        bus.subscribe = original;
-        resolve();
-      }
-      return unsubscribe;
-    }) as typeof bus.subscribe;
-  });
 }
 
 /** Narrows a mutation result to its payload, failing the test with the error otherwise. */
