@@ -1,7 +1,7 @@
 // The live attempts view (filters by endpoint, hook, outcome) and one delivery's page.
 import { useEffect, useState } from 'react';
 import type { AttemptOutcome, DeliveryAttemptFieldsFragment, DeliveryFieldsFragment, EventFieldsFragment } from './sdk.js';
-import { attempt, AttemptDetail, describe, FormProblem, Json, problemsOf, when, type Problems, type Session } from './ui.js';
+import { actionRunner, attempt, AttemptDetail, describe, FormProblem, Json, problemsOf, when, type Problems, type Session } from './ui.js';
 
 const OUTCOMES: AttemptOutcome[] = ['SUCCEEDED', 'FAILED', 'IN_FLIGHT', 'INTERRUPTED'];
 
@@ -122,14 +122,7 @@ export function DeliveryPage({ session, id }: { session: Session; id: string }) 
   if (delivery === null) return <section><FormProblem problems={problems} /><p role="alert">No delivery {id}. <a href="#/live">Back to live attempts</a></p></section>;
   const d = delivery;
   const ordered = [...d.attempts.nodes].sort((a, b) => a.number - b.number || a.startedAt.localeCompare(b.startedAt));
-  const act = (run: () => Promise<{ __typename: string } & Record<string, any>>, done: (r: any) => string) =>
-    attempt(setProblems, async () => {
-      const result = await run();
-      if ('code' in result) return problemsOf(result as any);
-      setNotice(done(result));
-      await load();
-      return null;
-    });
+  const act = actionRunner(setProblems, setNotice, load);
   return (
     <section aria-labelledby="delivery-h">
       <nav aria-label="breadcrumb"><ul><li><a href="#/live">Live attempts</a></li><li>Delivery {d.id}</li></ul></nav>

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { DeliveryAttemptFieldsFragment, EndpointAuthInput, EndpointAuthType, EndpointFieldsFragment, RetryPolicyInput } from './sdk.js';
 import {
-  attempt, Field, FormProblem, go, intOrNull, parseObject, pretty, problemsOf, when, type Problems, type Session,
+  actionRunner, attempt, Field, FormProblem, go, intOrNull, parseObject, pretty, problemsOf, when, type Problems, type Session,
 } from './ui.js';
 
 const OUTCOME_COLOUR: Record<string, string> = { SUCCEEDED: '#2e9e5b', FAILED: '#d93526', INTERRUPTED: '#c48a00', IN_FLIGHT: '#8891a4' };
@@ -128,14 +128,7 @@ function EndpointPage({ session, id }: { session: Session; id: string }) {
   if (ep === null) return <p role="alert">No endpoint {id}. <a href="#/endpoints">Back to endpoints</a></p>;
 
   /** Runs a mutation whose error, if any, shows in the actions area; `done` says what happened. */
-  const act = (run: () => Promise<{ __typename: string } & Record<string, any>>, done: (r: any) => string | null) =>
-    attempt(setActionProblems, async () => {
-      const result = await run();
-      if ('code' in result) return problemsOf(result as any);
-      setNotice(done(result));
-      await load();
-      return null;
-    });
+  const act = actionRunner(setActionProblems, setNotice, load);
 
   return (
     <section aria-labelledby="endpoint-h">

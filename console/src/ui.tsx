@@ -89,6 +89,21 @@ export async function attempt(setProblems: (p: Problems) => void, run: () => Pro
   }
 }
 
+/**
+ * An action button's mutation: its typed error shows through `setProblems`, otherwise `done` says what
+ * happened (through `setNotice`) and the page reloads what it shows.
+ */
+export function actionRunner(setProblems: (p: Problems) => void, setNotice: (notice: string | null) => void, reload: () => Promise<unknown>) {
+  return (run: () => Promise<{ __typename: string } & Record<string, any>>, done: (result: any) => string | null) =>
+    attempt(setProblems, async () => {
+      const result = await run();
+      if ('code' in result) return problemsOf(result as any);
+      setNotice(done(result));
+      await reload();
+      return null;
+    });
+}
+
 export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '–');
 
 /** JSON (or text) in a focusable, scrollable block; `caption` also shows its label. */
