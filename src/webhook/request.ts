@@ -17,12 +17,18 @@ export { CLOUDEVENTS_SOURCE_PREFIX } from './cloudevents.js';
 export type { ReceiverAuth } from './headers.js';
 export { RequestBuildError } from './request-error.js';
 
+/**
+ * The event id beside `webhook-id` (the delivery id): which producer event a request carries, the same
+ * for every hook and endpoint it reaches. Under the `webhook-` prefix, so no static header can forge it.
+ */
+export const EVENT_ID_HEADER = 'webhook-event-id';
+
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Everything one attempt's request is made from; the dispatcher assembles it from the claimed delivery. */
 export interface RequestContext {
   event: {
-    /** `msg_…`; sent as `webhook-id` (and CloudEvents `id`), stable across retries so receivers can de-duplicate */
+    /** `msg_…`; sent as `webhook-event-id` and CloudEvents `id` (the same for every hook the event reaches) */
     id: string;
     type: string;
     /** the parsed payload: input of the transform and of path templates */
@@ -53,6 +59,10 @@ export interface RequestContext {
     secrets: readonly (string | Buffer)[];
   };
   tenant: { id: string; name: string };
+  /**
+   * `dlv_…`; sent as `webhook-id` and signed: one per event × hook and the same on every retry, so a
+   * receiver that de-duplicates on it (as Standard Webhooks asks) keeps each hook's delivery and drops only repeats.
+   */
   deliveryId: string;
   /** unix seconds for `webhook-timestamp` (injected clock) */
   timestamp: number;
@@ -116,12 +126,13 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
 
   // A Map until the end: insertion order is kept and a name like `__proto__` stays an ordinary header.
   const headers = new Map<string, string>();
-  headers.set('webhook-id', event.id);
+  headers.set('webhook-id', context.deliveryId);
   headers.set('webhook-timestamp', String(context.timestamp));
   headers.set(
     'webhook-signature',
-    signPayload({ id: event.id, timestamp: context.timestamp, body: body ?? '', secrets: endpoint.secrets }),
+    signPayload({ id: context.deliveryId, timestamp: context.timestamp, body: body ?? '', secrets: endpoint.secrets }),
   );
+  headers.set(EVENT_ID_HEADER, event.id);
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
   if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(event, source)) headers.set(name, value);

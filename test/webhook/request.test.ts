@@ -151,7 +151,8 @@ describe('buildRequest: body by format', () => {
       assert.equal(request.method, 'POST');
       assert.equal(request.url, 'https://receiver.test/hooks');
       assert.equal(request.headers['content-type'], contentType);
-      assert.equal(request.headers['webhook-id'], 'msg_01JABCDEF');
+      assert.equal(request.headers['webhook-id'], 'dlv_01');
+      assert.equal(request.headers['webhook-event-id'], 'msg_01JABCDEF');
       assert.equal(request.headers['user-agent'], 'Switchyard/0.1.0');
       check(request);
       verify(request, SECRET);
@@ -160,11 +161,18 @@ describe('buildRequest: body by format', () => {
 
   it('keeps webhook-id stable across attempts while the timestamp moves', async () => {
     const first = makeContext();
-    const second = { ...makeContext(), deliveryId: 'dlv_02', timestamp: first.timestamp + 5 };
+    const second = { ...makeContext(), timestamp: first.timestamp + 5 };
     const [a, b] = await Promise.all([buildRequest(first), buildRequest(second)]);
     assert.equal(a.headers['webhook-id'], b.headers['webhook-id']);
     assert.notEqual(a.headers['webhook-timestamp'], b.headers['webhook-timestamp']);
     assert.notEqual(a.headers['webhook-signature'], b.headers['webhook-signature']);
+  });
+
+  it('gives each delivery of one event its own webhook-id and the same webhook-event-id', async () => {
+    const [a, b] = await Promise.all([buildRequest(makeContext()), buildRequest({ ...makeContext(), deliveryId: 'dlv_02' })]);
+    assert.notEqual(a.headers['webhook-id'], b.headers['webhook-id']);
+    assert.equal(a.headers['webhook-event-id'], b.headers['webhook-event-id']);
+    assert.notEqual(a.headers['webhook-signature'], b.headers['webhook-signature'], 'the signature covers the delivery id');
   });
 });
 
@@ -248,7 +256,7 @@ describe('buildRequest: static headers', () => {
     });
     const request = await buildRequest(context);
     assert.equal(request.headers['x-custom'], 'kept');
-    assert.equal(request.headers['webhook-id'], 'msg_01JABCDEF');
+    assert.equal(request.headers['webhook-id'], 'dlv_01');
     assert.equal(request.headers['webhook-timestamp'], String(context.timestamp));
     assert.equal(request.headers['content-type'], 'application/json');
     assert.equal(request.headers.authorization, 'Bearer real');
