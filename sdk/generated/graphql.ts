@@ -89,6 +89,23 @@ export type AttemptTrigger =
   /** testHook. */
   | 'TEST';
 
+/** A body template; it replaces the body as a transform does (a hook has one or the other). Checked, and tried on the test payload or the event types' examples, at save. */
+export type BodyTemplateInput = {
+  /** At most 64 KiB of JSON: a JSON value for JSON, a string for TEXT and FORM. */
+  body: unknown;
+  /** JSON (the default), TEXT or FORM. */
+  kind?: BodyTemplateKind;
+};
+
+/** What a body template is and the content type it is sent with. */
+export type BodyTemplateKind =
+  /** `application/x-www-form-urlencoded`: a string such as `id={{data.id}}`; each inserted value is form-encoded. */
+  | 'FORM'
+  /** `application/json`: a JSON value; a string that is one `{{path}}` keeps the value's type, placeholders in longer strings are stringified. */
+  | 'JSON'
+  /** `text/plain; charset=utf-8`: a string; values are inserted as text (JSON for objects and arrays). */
+  | 'TEXT';
+
 /** Input of `cancelDelivery`. */
 export type CancelDeliveryInput = {
   /** The delivery. */
@@ -159,11 +176,13 @@ export type CreateHookInput = {
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. */
   settingsSchema?: unknown;
+  /** A `{{path}}` body template, instead of a transform. */
+  template?: BodyTemplateInput | null | undefined;
   /** The tenant; a tenant token may omit it, and so may the admin (then the endpoint's tenant). */
   tenantId?: string | number | null | undefined;
   /** A saved example payload, at most 1 MiB. */
   testPayload?: unknown;
-  /** JSONata expression (at most 64 KiB) whose result is the body. */
+  /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. */
   transform?: string | null | undefined;
 };
 
@@ -564,9 +583,11 @@ export type UpdateHookInput = {
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. Omitted = unchanged; null removes it. */
   settingsSchema?: unknown;
+  /** A `{{path}}` body template, instead of a transform. Omitted = unchanged; null removes it. */
+  template?: BodyTemplateInput | null | undefined;
   /** A saved example payload, at most 1 MiB. Omitted = unchanged; null removes it. */
   testPayload?: unknown;
-  /** JSONata expression (at most 64 KiB) whose result is the body. Omitted = unchanged; null removes it. */
+  /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. Omitted = unchanged; null removes it. */
   transform?: string | null | undefined;
 };
 

@@ -97,6 +97,8 @@ export interface HooksTable {
   path: string | null;
   format: string;
   transform: string | null;
+  /** JSON `{kind, body}` of the `{{path}}` body template (webhook/body-template.ts); null for none */
+  template: string | null;
   settings: string;
   settings_schema: string | null;
   test_payload: string | null;

@@ -43,6 +43,18 @@ export function formatBody(
   }
 }
 
+/**
+ * The body of a text template (plain or form-encoded): sent as it is, except in CloudEvents
+ * structured mode, where it becomes the string `data` under its own `datacontenttype`.
+ */
+export function formatTextBody(format: PayloadFormat, event: CloudEventAttributes, filled: FormattedBody, source: string): FormattedBody {
+  if (format !== 'CLOUDEVENTS') return filled;
+  return {
+    text: structuredCloudEvent(event, source, { json: JSON.stringify(filled.text), contentType: filled.contentType }),
+    contentType: CLOUDEVENTS_JSON_TYPE,
+  };
+}
+
 /** The payload as JSON text: what the producer sent, else (a context built from a parsed payload alone) its serialisation. */
 export function payloadText(event: { payload: unknown; payloadJson: string }): string {
   // payloadJson is the source of truth (it keeps the producer's number precision); the fallback

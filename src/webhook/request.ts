@@ -3,7 +3,8 @@
 // the URL from the hook's path template (path-template.ts), Standard Webhooks headers (signing.ts),
 // receiver auth and the endpoint's static headers (headers.ts). No I/O and the timestamp is
 // injected, so the dispatcher builds outside any transaction and tests pin every byte.
-import { formatBody, payloadText, type PayloadFormat } from './body-format.js';
+import { fillBodyTemplate, type BodyTemplate } from './body-template.js';
+import { formatBody, formatTextBody, payloadText, type PayloadFormat } from './body-format.js';
 import { binaryCloudEventHeaders, cloudEventsSource } from './cloudevents.js';
 import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } from './headers.js';
 import { resolvePathTemplate } from './path-template.js';
@@ -13,6 +14,7 @@ import { runTransform } from './transform.js';
 
 // The request's vocabulary is part of this module's API: callers import it from here.
 export type { PayloadFormat } from './body-format.js';
+export type { BodyTemplate, BodyTemplateKind } from './body-template.js';
 export { CLOUDEVENTS_SOURCE_PREFIX } from './cloudevents.js';
 export type { ReceiverAuth } from './headers.js';
 export { RequestBuildError } from './request-error.js';
@@ -48,6 +50,8 @@ export interface RequestContext {
     format: PayloadFormat;
     /** JSONata expression whose result becomes the body (or the CloudEvents `data`); null or '' for none */
     transform: string | null;
+    /** `{{path}}` body template (JSON value or text); replaces the body like a transform; null for none */
+    template: BodyTemplate | null;
     settings: Record<string, unknown>;
   };
   endpoint: {
@@ -91,17 +95,20 @@ export interface BuiltRequest {
  *   binary mode); the producer's `payloadJson` is spliced in verbatim, never re-serialised.
  * - `hook.transform` (JSONata) replaces the body; for the CloudEvents formats its result becomes `data`.
  *   An `undefined` result is an error (return `null` explicitly to send a JSON `null`).
+ * - `hook.template` does the same with `{{path}}` placeholders; a text template sends its own content type.
  * - `hook.path` is expanded and appended to the endpoint url's path; the origin never changes.
  * - GET/HEAD carry no body and no content-type (the transform is not evaluated); the signature covers
  *   the empty body; CloudEvents formats then travel as `ce-*` headers only.
  *
- * Throws {@link RequestBuildError} when the transform or the path template fails for this event; any
+ * Throws {@link RequestBuildError} when the transform, the body template or the path template fails for this event; any
  * other error (an invalid signing secret, no secret at all) is a broken invariant of the caller.
  */
 export async function buildRequest(context: RequestContext): Promise<BuiltRequest> {
   const { event, hook, endpoint } = context;
   const hasBody = hook.method !== 'GET' && hook.method !== 'HEAD';
   const transform = hasBody && hook.transform ? hook.transform : null;
+  // Validation keeps a hook to one of the two; were both stored, the transform wins, as it did before templates.
+  const template = hasBody && transform === null && hook.template ? hook.template : null;
   // Built at most once and shared: the transform and the path template see the same view.
   let scope: TemplateScope | undefined;
   const getScope = (): TemplateScope => (scope ??= buildTemplateScope(context));
@@ -117,8 +124,14 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   let bodyText: string | null = null;
   let contentType: string | null = null;
   if (hasBody) {
-    const data = transform === null ? payloadText(event) : await runTransform(transform, getScope());
-    const formatted = formatBody(hook.format, event, data, { transformed: transform !== null, source });
+    let formatted;
+    if (template !== null && template.kind !== 'JSON') {
+      formatted = formatTextBody(hook.format, event, fillBodyTemplate(template, getScope()), source);
+    } else {
+      const data =
+        template !== null ? fillBodyTemplate(template, getScope()).text : transform !== null ? await runTransform(transform, getScope()) : payloadText(event);
+      formatted = formatBody(hook.format, event, data, { transformed: transform !== null || template !== null, source });
+    }
     body = Buffer.from(formatted.text, 'utf8');
     bodyText = formatted.text;
     contentType = formatted.contentType;

@@ -21,6 +21,7 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     path: null,
     format: 'STANDARD',
     transform: null,
+    template: null,
     settings: '{}',
     settings_schema: null,
     test_payload: null,

@@ -50,6 +50,7 @@ function makeContext(overrides: Overrides = {}): RequestContext {
       path: null,
       format: 'STANDARD',
       transform: null,
+      template: null,
       settings: { folder: 'inbox', nested: { deep: 'x' } },
       ...overrides.hook,
     },

@@ -12,7 +12,9 @@ import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
+import type { BodyTemplate } from '../../webhook/body-template.js';
 import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
+import { BodyTemplateInputRef, BodyTemplateRef } from './hook.template.schema.js';
 import {
   createHook,
   deleteHook,
@@ -98,9 +100,15 @@ builder.node(HookRef, {
       nullable: true,
       description: 'JSONata expression over `{event, data, settings, hook, tenant}` whose result is the body; null = by `format`.',
     }),
+    template: t.field({
+      type: BodyTemplateRef,
+      nullable: true,
+      description: 'A `{{path}}` body template that replaces the body (instead of a transform); null = by `format` or `transform`.',
+      resolve: (r) => parseJsonOrNull<BodyTemplate>(r.template),
+    }),
     settings: t.field({
       type: 'JSONObject',
-      description: 'Values for the transform and the path template (as `settings`), valid against `settingsSchema`.',
+      description: 'Values for the transform, the template and the path template (as `settings`), valid against `settingsSchema`.',
       resolve: (r) => parseJson<Record<string, unknown>>(r.settings),
     }),
     settingsSchema: t.field({
@@ -230,7 +238,8 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       ...(creating ? { defaultValue: 'STANDARD' as const } : {}),
       description: `Body format (default STANDARD).${keep}`,
     }),
-    transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body.${clear}` }),
+    transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save.${clear}` }),
+    template: t.field({ type: BodyTemplateInputRef, description: `A \`{{path}}\` body template, instead of a transform.${clear}` }),
     settings: t.field({
       type: 'JSONObject',
       description: `Values passed to the transform and the path template, at most 64 KiB; must match \`settingsSchema\`.${keep}`,

@@ -8,12 +8,14 @@ import { CHANNEL_NAME } from '../../webhook/channel.js';
 import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH } from '../../webhook/event-type-pattern.js';
 import { validateFilter } from '../../webhook/filter.js';
 import { describeJsonataFailure } from '../../webhook/jsonata-error.js';
+import { bodyTemplateProblems } from '../../webhook/body-template.js';
 import { pathTemplateProblems } from '../../webhook/path-template.js';
-import type { HttpMethod, PayloadFormat } from '../../webhook/request.js';
+import type { BodyTemplate, BodyTemplateKind, HttpMethod, PayloadFormat } from '../../webhook/request.js';
 import { transformSyntaxFailure } from '../../webhook/transform.js';
 
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
+export const BODY_TEMPLATE_KINDS: readonly BodyTemplateKind[] = ['JSON', 'TEXT', 'FORM'];
 
 export const HOOK_MAX_NAME_LENGTH = 200;
 export const HOOK_MAX_DESCRIPTION_LENGTH = 2000;
@@ -23,6 +25,8 @@ export const HOOK_MAX_RUN_AFTER = 20;
 export const HOOK_MAX_PATH_LENGTH = 2048;
 export const HOOK_MAX_TRANSFORM_BYTES = 64 * 1024;
 export const HOOK_MAX_SETTINGS_BYTES = 64 * 1024;
+/** As for a transform: the template is held per hook version and walked for every request. */
+export const HOOK_MAX_TEMPLATE_BYTES = 64 * 1024;
 /** A filter is compiled once per hook version, but its size still bounds the memory it holds and each recompile. */
 export const HOOK_MAX_FILTER_BYTES = 64 * 1024;
 export const HOOK_MAX_TEST_PAYLOAD_BYTES = 1024 * 1024;
@@ -47,6 +51,8 @@ export interface HookInput {
   format?: PayloadFormat | null;
   /** undefined = keep; null or '' = remove */
   transform?: string | null;
+  /** undefined = keep; null = remove; `body` is checked to be there */
+  template?: { kind: BodyTemplateKind; body?: unknown } | null;
   settings?: Record<string, unknown> | null;
   /** undefined = keep; null = remove */
   settingsSchema?: unknown;
@@ -117,6 +123,7 @@ export function checkFields(
     const message = transformProblem(transform);
     if (message) problems.add(['input', 'transform'], message);
   }
+  if (input.template !== undefined && input.template !== null) checkTemplate(asTemplate(input.template), problems);
   checkSettings(services, input, effective, problems);
   if (input.testPayload !== undefined && input.testPayload !== null) {
     if (byteLength(toJson(input.testPayload)) > HOOK_MAX_TEST_PAYLOAD_BYTES) {
@@ -153,6 +160,37 @@ function checkSettings(
   const suffix = settingsGiven ? '' : ' (the saved settings do not match the new settingsSchema)';
   for (const problem of services.jsonSchemas.validate(key, schema, effective.settings)) {
     problems.add(['input', 'settings', ...problem.path], `${problem.message}${suffix}`);
+  }
+}
+
+function checkTemplate(template: BodyTemplate, problems: ProblemList): void {
+  const at = ['input', 'template'];
+  if (!BODY_TEMPLATE_KINDS.includes(template.kind)) {
+    problems.add([...at, 'kind'], `must be one of ${BODY_TEMPLATE_KINDS.join(', ')}`);
+    return;
+  }
+  if (byteLength(toJson(template.body ?? null)) > HOOK_MAX_TEMPLATE_BYTES) {
+    problems.add([...at, 'body'], `must be at most ${HOOK_MAX_TEMPLATE_BYTES} bytes of JSON`);
+    return;
+  }
+  if (template.body === undefined || template.body === null) {
+    problems.add([...at, 'body'], 'is required (a JSON value, or a string for TEXT and FORM)');
+    return;
+  }
+  problems.addAll([...at, 'body'], bodyTemplateProblems(template));
+}
+
+/** The input's template as stored (null for none); undefined when the input leaves it unchanged. */
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown }): BodyTemplate;
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown } | null | undefined): BodyTemplate | null | undefined;
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown } | null | undefined): BodyTemplate | null | undefined {
+  return input ? { kind: input.kind, body: input.body } : input;
+}
+
+/** A transform and a template each make the whole body: a hook has at most one. */
+export function checkOneBodyShaper(effective: { transform: string | null; template: BodyTemplate | null }, problems: ProblemList): void {
+  if (effective.transform !== null && effective.template !== null) {
+    problems.add(['input', 'template'], 'a hook has a transform or a template, not both (set the other to null)');
   }
 }
 
