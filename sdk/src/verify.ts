@@ -37,7 +37,8 @@ export interface VerifyWebhookInput {
 
 const SECRET_PREFIX = 'whsec_';
 const DEFAULT_TOLERANCE_SECONDS = 300;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Padding optional, as in the secrets Switchyard accepts. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 const TIMESTAMP = /^\d{1,15}$/;
 /** `v1,<base64>`; a trailing comma is tolerated because proxies may join repeated headers with ", ". */
 const V1_ENTRY = /^v1,([A-Za-z0-9+/]+={0,2}),?$/;
