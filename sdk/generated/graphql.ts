@@ -33,12 +33,16 @@ export type AttemptErrorClass =
 
 /** Which attempts to list. */
 export type AttemptFilter = {
+  /** Only of events sent on this channel. */
+  channel?: string | null | undefined;
   /** Only of this delivery. */
   deliveryId?: string | number | null | undefined;
   /** Only to this endpoint. */
   endpointId?: string | number | null | undefined;
   /** Only of this event. */
   eventId?: string | number | null | undefined;
+  /** Only of events of these types. */
+  eventTypes?: Array<string> | null | undefined;
   /** Only routed by this hook. */
   hookId?: string | number | null | undefined;
   /** Only these outcomes. */
@@ -246,6 +250,8 @@ export type DeleteTenantInput = {
 
 /** Which deliveries to list. */
 export type DeliveryFilter = {
+  /** Only of events sent on this channel. */
+  channel?: string | null | undefined;
   /** Created at or after. */
   createdAfter?: string | null | undefined;
   /** Created before. */
