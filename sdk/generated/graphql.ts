@@ -168,12 +168,16 @@ export type CreateHookInput = {
   filter?: { [key: string]: unknown } | null | undefined;
   /** Body format (default STANDARD). */
   format?: PayloadFormat | null | undefined;
+  /** Free-form data, at most 16 KiB as JSON. */
+  metadata?: { [key: string]: unknown } | null | undefined;
   /** HTTP method (default POST). */
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. */
   name: string;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. */
   path?: string | null | undefined;
+  /** Its own retry schedule, replacing the endpoint's. */
+  retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. */
   runAfter?: Array<string | number> | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. */
@@ -186,6 +190,8 @@ export type CreateHookInput = {
   tenantId?: string | number | null | undefined;
   /** A saved example payload, at most 1 MiB. */
   testPayload?: unknown;
+  /** Deadline of each request in ms (100 to twice the server's default), over the endpoint's. */
+  timeoutMs?: number | null | undefined;
   /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. */
   transform?: string | null | undefined;
 };
@@ -577,12 +583,16 @@ export type UpdateHookInput = {
   format?: PayloadFormat | null | undefined;
   /** The hook. */
   id: string | number;
+  /** Free-form data, at most 16 KiB as JSON. Omitted = unchanged; replaces the old. */
+  metadata?: { [key: string]: unknown } | null | undefined;
   /** HTTP method (default POST). Omitted = unchanged. */
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. Omitted = unchanged. */
   name?: string | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
   path?: string | null | undefined;
+  /** Its own retry schedule, replacing the endpoint's. Omitted = unchanged; null = the endpoint's. */
+  retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. Omitted = unchanged; replaces the list. */
   runAfter?: Array<string | number> | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. Omitted = unchanged. */
@@ -593,6 +603,8 @@ export type UpdateHookInput = {
   template?: BodyTemplateInput | null | undefined;
   /** A saved example payload, at most 1 MiB. Omitted = unchanged; null removes it. */
   testPayload?: unknown;
+  /** Deadline of each request in ms (100 to twice the server's default), over the endpoint's. Omitted = unchanged; null = the endpoint's. */
+  timeoutMs?: number | null | undefined;
   /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. Omitted = unchanged; null removes it. */
   transform?: string | null | undefined;
 };

@@ -102,6 +102,12 @@ export interface HooksTable {
   settings: string;
   settings_schema: string | null;
   test_payload: string | null;
+  /** JSON object, free-form */
+  metadata: string;
+  /** request deadline in ms overriding the endpoint's; null = the endpoint's */
+  timeout_ms: number | null;
+  /** JSON RetryPolicy overriding the endpoint's; null = the endpoint's */
+  retry_policy: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -5,7 +5,7 @@
 // injected, so the dispatcher builds outside any transaction and tests pin every byte.
 import { fillBodyTemplate, type BodyTemplate } from './body-template.js';
 import { formatBody, formatTextBody, payloadText, type PayloadFormat } from './body-format.js';
-import { binaryCloudEventHeaders, cloudEventsSource } from './cloudevents.js';
+import { HOOK_SETTINGS_EXTENSION, binaryCloudEventHeaders, cloudEventsSource, type CloudEventAttributes } from './cloudevents.js';
 import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } from './headers.js';
 import { resolvePathTemplate } from './path-template.js';
 import { signPayload } from './signing.js';
@@ -119,6 +119,10 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   // Structured mode has nowhere to put the event without a body, so GET/HEAD fall back to binary mode.
   const ceHeaders = hook.format === 'CLOUDEVENTS_BINARY' || (isCloudEvents && !hasBody);
   const source = isCloudEvents ? cloudEventsSource(context.tenant.id) : '';
+  // Settings go out with the event only when there are some, so a hook without them sends what it always did.
+  const settingsJson = Object.keys(hook.settings).length > 0 ? JSON.stringify(hook.settings) : null;
+  const attributes: CloudEventAttributes =
+    isCloudEvents && settingsJson !== null ? { ...event, extensions: [[HOOK_SETTINGS_EXTENSION, settingsJson]] } : event;
 
   let body: Buffer | null = null;
   let bodyText: string | null = null;
@@ -126,11 +130,11 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   if (hasBody) {
     let formatted;
     if (template !== null && template.kind !== 'JSON') {
-      formatted = formatTextBody(hook.format, event, fillBodyTemplate(template, getScope()), source);
+      formatted = formatTextBody(hook.format, attributes, fillBodyTemplate(template, getScope()), source);
     } else {
       const data =
         template !== null ? fillBodyTemplate(template, getScope()).text : transform !== null ? await runTransform(transform, getScope()) : payloadText(event);
-      formatted = formatBody(hook.format, event, data, { transformed: transform !== null || template !== null, source });
+      formatted = formatBody(hook.format, attributes, data, { transformed: transform !== null || template !== null, source, settingsJson });
     }
     body = Buffer.from(formatted.text, 'utf8');
     bodyText = formatted.text;
@@ -148,7 +152,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   headers.set(EVENT_ID_HEADER, event.id);
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
-  if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(event, source)) headers.set(name, value);
+  if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(attributes, source)) headers.set(name, value);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
   addStaticHeaders(headers, endpoint.headers);
 

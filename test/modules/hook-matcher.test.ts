@@ -25,6 +25,9 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     settings: '{}',
     settings_schema: null,
     test_payload: null,
+    metadata: '{}',
+    timeout_ms: null,
+    retry_policy: null,
     created_at: 1,
     updated_at: 1,
   };

@@ -106,7 +106,12 @@ describe('buildRequest: body by format', () => {
       contentType: 'application/json',
       check: (request) => {
         const text = bodyText(request);
-        assert.deepEqual(JSON.parse(text), { type: 'invoice.paid', timestamp: OCCURRED_AT.toISOString(), data: PAYLOAD });
+        assert.deepEqual(JSON.parse(text), {
+          type: 'invoice.paid',
+          timestamp: OCCURRED_AT.toISOString(),
+          data: PAYLOAD,
+          settings: { folder: 'inbox', nested: { deep: 'x' } },
+        });
         assert.ok(text.includes(`"data":${PAYLOAD_JSON}`), 'payload spliced in as sent');
       },
     },
@@ -174,6 +179,23 @@ describe('buildRequest: body by format', () => {
     assert.notEqual(a.headers['webhook-id'], b.headers['webhook-id']);
     assert.equal(a.headers['webhook-event-id'], b.headers['webhook-event-id']);
     assert.notEqual(a.headers['webhook-signature'], b.headers['webhook-signature'], 'the signature covers the delivery id');
+  });
+});
+
+describe('buildRequest: hook settings', () => {
+  it('STANDARD without settings keeps the three-member envelope', async () => {
+    const request = await buildRequest(makeContext({ hook: { settings: {} } }));
+    assert.deepEqual(Object.keys(JSON.parse(bodyText(request))), ['type', 'timestamp', 'data']);
+  });
+
+  it('CloudEvents carry them as the hooksettings extension (JSON text), data stays the payload', async () => {
+    const structured = toCloudEvent(await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS' } })));
+    assert.deepEqual(JSON.parse(String(structured.hooksettings)), { folder: 'inbox', nested: { deep: 'x' } });
+    assert.deepEqual(structured.data, PAYLOAD);
+    const binary = await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS_BINARY' } }));
+    assert.deepEqual(JSON.parse(decodeURIComponent(binary.headers['ce-hooksettings'] ?? '')), { folder: 'inbox', nested: { deep: 'x' } });
+    const without = toCloudEvent(await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS', settings: {} } })));
+    assert.equal(without.hooksettings, undefined);
   });
 });
 

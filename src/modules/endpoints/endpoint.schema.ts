@@ -217,7 +217,7 @@ const EndpointAuthInputRef = builder.inputType('EndpointAuthInput', {
   }),
 });
 
-const RetryPolicyInputRef = builder.inputType('RetryPolicyInput', {
+export const RetryPolicyInputRef = builder.inputType('RetryPolicyInput', {
   description: 'A retry policy: either `scheduleMs`, or any of the exponential fields (unset ones take their defaults).',
   fields: (t) => ({
     maxAttempts: t.int({ description: 'Attempts in all, first one included (1–50).' }),

@@ -9,7 +9,8 @@ import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
-import { EndpointRef } from '../endpoints/endpoint.schema.js';
+import { EndpointRef, RetryPolicyInputRef, RetryPolicyRef } from '../endpoints/endpoint.schema.js';
+import type { RetryPolicy } from '../../webhook/schedule.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
@@ -130,6 +131,14 @@ builder.node(HookRef, {
       description: 'A saved example payload for trying the hook out.',
       resolve: (r) => parseJsonOrNull(r.test_payload),
     }),
+    metadata: t.field({ type: 'JSONObject', description: 'Free-form data.', resolve: (r) => parseJson<Record<string, unknown>>(r.metadata) }),
+    timeoutMs: t.exposeInt('timeout_ms', { nullable: true, description: "Deadline of each request in ms, over the endpoint's; null = the endpoint's." }),
+    retryPolicy: t.field({
+      type: RetryPolicyRef,
+      nullable: true,
+      description: "Its own retry schedule, replacing the endpoint's as a whole; null = the endpoint's.",
+      resolve: (r) => parseJsonOrNull<RetryPolicy>(r.retry_policy),
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (r) => r.created_at }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (r) => r.updated_at }),
   }),
@@ -249,6 +258,12 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       description: `At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused.${creating ? '' : ' Omitted = unchanged; replaces the list.'}`,
     }),
     testPayload: t.field({ type: 'JSON', description: `A saved example payload, at most 1 MiB.${clear}` }),
+    metadata: t.field({ type: 'JSONObject', description: `Free-form data, at most 16 KiB as JSON.${creating ? '' : ' Omitted = unchanged; replaces the old.'}` }),
+    timeoutMs: t.int({ description: `Deadline of each request in ms (100 to twice the server's default), over the endpoint's.${creating ? '' : " Omitted = unchanged; null = the endpoint's."}` }),
+    retryPolicy: t.field({
+      type: RetryPolicyInputRef,
+      description: `Its own retry schedule, replacing the endpoint's.${creating ? '' : " Omitted = unchanged; null = the endpoint's."}`,
+    }),
   };
 }
 

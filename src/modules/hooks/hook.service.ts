@@ -15,7 +15,16 @@ import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, insertHook, li
 import type { BodyTemplate } from '../../webhook/body-template.js';
 import { dryRunBodyShaper } from './hook.dry-run.js';
 import { checkRunAfter } from './hook.run-after.js';
-import { asTemplate, blankToNull, checkEventTypes, checkFields, checkOneBodyShaper, unique, type HookInput } from './hook.validation.js';
+import {
+  asTemplate,
+  blankToNull,
+  checkEventTypes,
+  checkFields,
+  checkOneBodyShaper,
+  deliveryOptionColumns,
+  unique,
+  type HookInput,
+} from './hook.validation.js';
 
 // What the schema passes in: the service's signature is where it looks for them.
 export type { HookInput } from './hook.validation.js';
@@ -109,6 +118,10 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       settings: toJson(settings),
       settings_schema: toJsonOrNull(settingsSchema),
       test_payload: toJsonOrNull(input.testPayload),
+      metadata: '{}',
+      timeout_ms: null,
+      retry_policy: null,
+      ...deliveryOptionColumns(input),
       created_at: now,
       updated_at: now,
     };
@@ -167,6 +180,7 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.settings !== undefined) changes.settings = toJson(settings);
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);
     if (input.testPayload !== undefined) changes.test_payload = toJsonOrNull(input.testPayload);
+    Object.assign(changes, deliveryOptionColumns(input));
     await updateHookRow(trx, id, changes);
     if (runAfter) await replaceDependencies(trx, id, runAfter);
     return { ...existing, ...changes };

@@ -11,7 +11,9 @@ import { describeJsonataFailure } from '../../webhook/jsonata-error.js';
 import { bodyTemplateProblems } from '../../webhook/body-template.js';
 import { pathTemplateProblems } from '../../webhook/path-template.js';
 import type { BodyTemplate, BodyTemplateKind, HttpMethod, PayloadFormat } from '../../webhook/request.js';
+import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
 import { transformSyntaxFailure } from '../../webhook/transform.js';
+import { MAX_METADATA_BYTES, MIN_TIMEOUT_MS, storedRetryPolicy } from '../endpoints/endpoint.validation.js';
 
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
@@ -59,6 +61,12 @@ export interface HookInput {
   runAfter?: readonly string[] | null;
   /** undefined = keep; null = remove */
   testPayload?: unknown;
+  /** undefined = keep; null = empty */
+  metadata?: Record<string, unknown> | null;
+  /** undefined = keep; null = the endpoint's */
+  timeoutMs?: number | null;
+  /** undefined = keep; null = the endpoint's */
+  retryPolicy?: RetryPolicy | null;
 }
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -130,6 +138,7 @@ export function checkFields(
       problems.add(['input', 'testPayload'], `must be at most ${HOOK_MAX_TEST_PAYLOAD_BYTES} bytes of JSON`);
     }
   }
+  checkDeliveryOptions(services, input, problems);
   if ((input.runAfter ?? []).length > HOOK_MAX_RUN_AFTER) {
     problems.add(['input', 'runAfter'], `at most ${HOOK_MAX_RUN_AFTER} hooks`);
   }
@@ -161,6 +170,30 @@ function checkSettings(
   for (const problem of services.jsonSchemas.validate(key, schema, effective.settings)) {
     problems.add(['input', 'settings', ...problem.path], `${problem.message}${suffix}`);
   }
+}
+
+/** Metadata, and the timeout and retry policy that override the endpoint's: the endpoint's bounds apply. */
+function checkDeliveryOptions(services: Services, input: HookInput, problems: ProblemList): void {
+  if (input.metadata !== undefined && input.metadata !== null && byteLength(toJson(input.metadata)) > MAX_METADATA_BYTES) {
+    problems.add(['input', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+  }
+  const timeout = input.timeoutMs;
+  const max = services.config.requestTimeoutMs * 2;
+  if (timeout !== undefined && timeout !== null && (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS || timeout > max)) {
+    problems.add(['input', 'timeoutMs'], `must be an integer between ${MIN_TIMEOUT_MS} and ${max} (twice the server's request timeout)`);
+  }
+  if (input.retryPolicy !== undefined && input.retryPolicy !== null) {
+    problems.addAll(['input', 'retryPolicy'], validateRetryPolicy(input.retryPolicy));
+  }
+}
+
+/** The columns of the delivery options given in `input` (absent ones are left out). */
+export function deliveryOptionColumns(input: HookInput): Partial<{ metadata: string; timeout_ms: number | null; retry_policy: string | null }> {
+  const columns: Partial<{ metadata: string; timeout_ms: number | null; retry_policy: string | null }> = {};
+  if (input.metadata !== undefined) columns.metadata = toJson(input.metadata ?? {});
+  if (input.timeoutMs !== undefined) columns.timeout_ms = input.timeoutMs;
+  if (input.retryPolicy !== undefined) columns.retry_policy = input.retryPolicy === null ? null : storedRetryPolicy(input.retryPolicy);
+  return columns;
 }
 
 function checkTemplate(template: BodyTemplate, problems: ProblemList): void {
