@@ -125,6 +125,8 @@ function formEncode(text: string): string {
 const parsedTexts = hookTextCache<Segment[]>();
 
 function segmentsOf(text: string): Segment[] {
+  // Most strings of a JSON template are plain text: not worth a cache entry.
+  if (!text.includes(OPEN)) return [{ literal: text }];
   let segments = parsedTexts.get(text);
   if (segments === undefined) {
     const parsed = parseText(text);
@@ -152,9 +154,8 @@ function fillJson(value: unknown, scope: TemplateScope): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => fillJson(item, scope));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = fillJson(item, scope);
-    return out;
+    // fromEntries defines own properties: a `__proto__` key in the template stays a key of the body.
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fillJson(item, scope)]));
   }
   return value;
 }

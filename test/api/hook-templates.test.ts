@@ -92,6 +92,11 @@ for (const dialect of TEST_DIALECTS) {
       });
     });
 
+    test('JSON: a "__proto__" key stays a key of the body', async () => {
+      const request = await deliver({ template: { body: JSON.parse('{"__proto__": "{{data.id}}"}') } }, { id: 'in_9' });
+      assert.equal(request.body.toString('utf8'), '{"__proto__":"in_9"}');
+    });
+
     test('FORM and TEXT: their content types; form values are form-encoded', async () => {
       const form = await deliver({ template: { kind: 'FORM', body: 'id={{data.id}}&who={{data.who}}' } }, { id: 'in_2', who: 'a b&c=d' });
       assert.equal(form.headers['content-type'], 'application/x-www-form-urlencoded');

@@ -18,6 +18,7 @@ import { checkRunAfter } from './hook.run-after.js';
 import {
   asTemplate,
   blankToNull,
+  bodyShaperParses,
   checkEventTypes,
   checkFields,
   checkOneBodyShaper,
@@ -196,14 +197,13 @@ function effectiveBodyShaper(existing: HookRow, input: HookInput): { transform: 
 
 /** Runs the hook as it will be after the update when what shapes its body, or what that reads, changes. */
 async function dryRunUpdate(services: Services, existing: HookRow, input: HookInput, problems: ProblemList): Promise<void> {
-  const touched = [input.transform, input.template, input.settings, input.testPayload, input.eventTypes, input.name].some((v) => v !== undefined);
+  // What the run reads; a rename alone does not re-judge a saved transform (as checkSettings does not re-judge saved settings).
+  const touched = [input.transform, input.template, input.settings, input.testPayload, input.eventTypes].some((v) => v !== undefined);
   if (!touched) return;
   const { transform, template } = effectiveBodyShaper(existing, input);
   if (transform !== null && template !== null) return;
-  // A template or transform that does not even parse is reported by checkFields; running it adds nothing.
-  const syntax = new ProblemList();
-  checkFields(services, { transform: input.transform, template: input.template }, false, { settings: {}, settingsSchema: null }, syntax);
-  if (!syntax.empty) return;
+  // One that does not even parse is reported by checkFields; running it adds nothing.
+  if (!bodyShaperParses(input)) return;
   const tenant = await findTenantById(services.db, existing.tenant_id);
   await dryRunBodyShaper(
     services,

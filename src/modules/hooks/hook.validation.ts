@@ -2,7 +2,7 @@
 // field path, before the service writes anything. The grammars live in src/webhook (path templates,
 // JSONata, channels, event-type patterns); this file applies them to a HookInput.
 import { toJson } from '../../db/json.js';
-import type { ProblemList } from '../../errors.js';
+import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { CHANNEL_NAME } from '../../webhook/channel.js';
 import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH } from '../../webhook/event-type-pattern.js';
@@ -211,6 +211,15 @@ function checkTemplate(template: BodyTemplate, problems: ProblemList): void {
     return;
   }
   problems.addAll([...at, 'body'], bodyTemplateProblems(template));
+}
+
+/** Whether the transform or template `input` gives (if any) parses: only then is running it worth anything. */
+export function bodyShaperParses(input: Pick<HookInput, 'transform' | 'template'>): boolean {
+  const problems = new ProblemList();
+  const transform = blankToNull(input.transform);
+  if (transform && transformProblem(transform) !== null) return false;
+  if (input.template) checkTemplate(asTemplate(input.template), problems);
+  return problems.empty;
 }
 
 /** The input's template as stored (null for none); undefined when the input leaves it unchanged. */
