@@ -107,7 +107,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   const { event, hook, endpoint } = context;
   const hasBody = hook.method !== 'GET' && hook.method !== 'HEAD';
   const transform = hasBody && hook.transform ? hook.transform : null;
-  // Validation keeps a hook to one of the two; were both stored, the transform wins, as it did before templates.
+  // Validation allows one of the two; should a row hold both, the transform wins.
   const template = hasBody && transform === null && hook.template ? hook.template : null;
   // Built at most once and shared: the transform and the path template see the same view.
   let scope: TemplateScope | undefined;
@@ -121,8 +121,11 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   const source = isCloudEvents ? cloudEventsSource(context.tenant.id) : '';
   // Settings go out with the event only when there are some, so a hook without them sends what it always did.
   const settingsJson = Object.keys(hook.settings).length > 0 ? JSON.stringify(hook.settings) : null;
+  // Named fields, not a spread: the dispatcher's `event.payload` is a getter that parses on first read.
   const attributes: CloudEventAttributes =
-    isCloudEvents && settingsJson !== null ? { ...event, extensions: [[HOOK_SETTINGS_EXTENSION, settingsJson]] } : event;
+    isCloudEvents && settingsJson !== null
+      ? { id: event.id, type: event.type, occurredAt: event.occurredAt, extensions: [[HOOK_SETTINGS_EXTENSION, settingsJson]] }
+      : event;
 
   let body: Buffer | null = null;
   let bodyText: string | null = null;
