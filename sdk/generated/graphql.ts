@@ -33,12 +33,16 @@ export type AttemptErrorClass =
 
 /** Which attempts to list. */
 export type AttemptFilter = {
+  /** Only of events sent on this channel. */
+  channel?: string | null | undefined;
   /** Only of this delivery. */
   deliveryId?: string | number | null | undefined;
   /** Only to this endpoint. */
   endpointId?: string | number | null | undefined;
   /** Only of this event. */
   eventId?: string | number | null | undefined;
+  /** Only of events of these types. */
+  eventTypes?: Array<string> | null | undefined;
   /** Only routed by this hook. */
   hookId?: string | number | null | undefined;
   /** Only these outcomes. */
@@ -88,6 +92,23 @@ export type AttemptTrigger =
   | 'SCHEDULED'
   /** testHook. */
   | 'TEST';
+
+/** A body template; it replaces the body as a transform does (a hook has one or the other). Checked, and tried on the test payload or the event types' examples, at save. */
+export type BodyTemplateInput = {
+  /** At most 64 KiB of JSON: a JSON value for JSON, a string for TEXT and FORM. */
+  body: unknown;
+  /** JSON (the default), TEXT or FORM. */
+  kind?: BodyTemplateKind;
+};
+
+/** What a body template is and the content type it is sent with. */
+export type BodyTemplateKind =
+  /** `application/x-www-form-urlencoded`: a string such as `id={{data.id}}`; each inserted value is form-encoded. */
+  | 'FORM'
+  /** `application/json`: a JSON value; a string that is one `{{path}}` keeps the value's type, placeholders in longer strings are stringified. */
+  | 'JSON'
+  /** `text/plain; charset=utf-8`: a string; values are inserted as text (JSON for objects and arrays). */
+  | 'TEXT';
 
 /** Input of `cancelDelivery`. */
 export type CancelDeliveryInput = {
@@ -147,23 +168,31 @@ export type CreateHookInput = {
   filter?: { [key: string]: unknown } | null | undefined;
   /** Body format (default STANDARD). */
   format?: PayloadFormat | null | undefined;
+  /** Free-form data, at most 16 KiB as JSON. */
+  metadata?: { [key: string]: unknown } | null | undefined;
   /** HTTP method (default POST). */
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. */
   name: string;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. */
   path?: string | null | undefined;
+  /** Its own retry schedule, replacing the endpoint's. */
+  retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. */
   runAfter?: Array<string | number> | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. */
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. */
   settingsSchema?: unknown;
+  /** A `{{path}}` body template, instead of a transform. */
+  template?: BodyTemplateInput | null | undefined;
   /** The tenant; a tenant token may omit it, and so may the admin (then the endpoint's tenant). */
   tenantId?: string | number | null | undefined;
   /** A saved example payload, at most 1 MiB. */
   testPayload?: unknown;
-  /** JSONata expression (at most 64 KiB) whose result is the body. */
+  /** Deadline of each request in ms (100 to twice the server's default), over the endpoint's. */
+  timeoutMs?: number | null | undefined;
+  /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. */
   transform?: string | null | undefined;
 };
 
@@ -205,6 +234,13 @@ export type CreateTenantTokenInput = {
   trustedDocumentsOnly?: boolean | null | undefined;
 };
 
+/** Which end of a list by creation comes first. */
+export type CreationOrder =
+  /** Most recently created first (the default). */
+  | 'NEWEST_FIRST'
+  /** Oldest first. */
+  | 'OLDEST_FIRST';
+
 /** Input of `deleteEndpoint`. */
 export type DeleteEndpointInput = {
   /** The endpoint. */
@@ -227,6 +263,8 @@ export type DeleteTenantInput = {
 
 /** Which deliveries to list. */
 export type DeliveryFilter = {
+  /** Only of events sent on this channel. */
+  channel?: string | null | undefined;
   /** Created at or after. */
   createdAfter?: string | null | undefined;
   /** Created before. */
@@ -552,21 +590,29 @@ export type UpdateHookInput = {
   format?: PayloadFormat | null | undefined;
   /** The hook. */
   id: string | number;
+  /** Free-form data, at most 16 KiB as JSON. Omitted = unchanged; replaces the old. */
+  metadata?: { [key: string]: unknown } | null | undefined;
   /** HTTP method (default POST). Omitted = unchanged. */
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. Omitted = unchanged. */
   name?: string | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
   path?: string | null | undefined;
+  /** Its own retry schedule, replacing the endpoint's. Omitted = unchanged; null = the endpoint's. */
+  retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. Omitted = unchanged; replaces the list. */
   runAfter?: Array<string | number> | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. Omitted = unchanged. */
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. Omitted = unchanged; null removes it. */
   settingsSchema?: unknown;
+  /** A `{{path}}` body template, instead of a transform. Omitted = unchanged; null removes it. */
+  template?: BodyTemplateInput | null | undefined;
   /** A saved example payload, at most 1 MiB. Omitted = unchanged; null removes it. */
   testPayload?: unknown;
-  /** JSONata expression (at most 64 KiB) whose result is the body. Omitted = unchanged; null removes it. */
+  /** Deadline of each request in ms (100 to twice the server's default), over the endpoint's. Omitted = unchanged; null = the endpoint's. */
+  timeoutMs?: number | null | undefined;
+  /** JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save. Omitted = unchanged; null removes it. */
   transform?: string | null | undefined;
 };
 
@@ -600,6 +646,7 @@ export type DeliveryQuery = { delivery: { id: string, status: DeliveryStatus, st
 
 export type DeliveriesQueryVariables = Exact<{
   filter?: DeliveryFilter | null | undefined;
+  order?: CreationOrder | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
@@ -609,6 +656,7 @@ export type DeliveriesQuery = { deliveries: { nodes: Array<{ id: string, status:
 
 export type ListDeliveryAttemptsQueryVariables = Exact<{
   filter?: AttemptFilter | null | undefined;
+  order?: CreationOrder | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
@@ -649,6 +697,9 @@ export type EndpointQuery = { endpoint: { id: string, url: string, description: 
 
 export type EndpointsQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
+  eventType?: string | null | undefined;
+  channel?: string | null | undefined;
+  order?: CreationOrder | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
@@ -820,6 +871,7 @@ export type EventQuery = { event: { id: string, type: string, payload: unknown, 
 
 export type EventsQueryVariables = Exact<{
   filter?: EventFilter | null | undefined;
+  order?: CreationOrder | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
@@ -885,7 +937,7 @@ export type EventTypeFieldsFragment = { id: string, name: string, description: s
 
 export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
 
-export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
+export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
 export type EventFieldsFragment = { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } };
 
@@ -898,7 +950,7 @@ export type HookQueryVariables = Exact<{
 }>;
 
 
-export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
+export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
 
 export type HooksQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -908,7 +960,7 @@ export type HooksQueryVariables = Exact<{
 }>;
 
 
-export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateHookMutationVariables = Exact<{
   input: CreateHookInput;
@@ -917,7 +969,7 @@ export type CreateHookMutationVariables = Exact<{
 
 export type CreateHookMutation = { createHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -929,7 +981,7 @@ export type UpdateHookMutationVariables = Exact<{
 
 export type UpdateHookMutation = { updateHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -941,7 +993,7 @@ export type DeleteHookMutationVariables = Exact<{
 
 export type DeleteHookMutation = { deleteHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1093,7 +1145,7 @@ export type NodeQuery = { node:
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
 
@@ -1110,7 +1162,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, createdAt: string, updatedAt: string, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
 
@@ -1226,9 +1278,23 @@ export const HookFieldsFragmentDoc = `
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -1385,8 +1451,8 @@ fragment DeliveryAttemptFields on DeliveryAttempt {
   }
 }`;
 export const DeliveriesDocument = `
-    query deliveries($filter: DeliveryFilter, $first: Int, $after: String) {
-  deliveries(filter: $filter, first: $first, after: $after) {
+    query deliveries($filter: DeliveryFilter, $order: CreationOrder, $first: Int, $after: String) {
+  deliveries(filter: $filter, order: $order, first: $first, after: $after) {
     nodes {
       ...DeliveryFields
     }
@@ -1424,8 +1490,8 @@ fragment DeliveryFields on Delivery {
   finishedAt
 }`;
 export const ListDeliveryAttemptsDocument = `
-    query listDeliveryAttempts($filter: AttemptFilter, $first: Int, $after: String) {
-  deliveryAttempts(filter: $filter, first: $first, after: $after) {
+    query listDeliveryAttempts($filter: AttemptFilter, $order: CreationOrder, $first: Int, $after: String) {
+  deliveryAttempts(filter: $filter, order: $order, first: $first, after: $after) {
     nodes {
       ...DeliveryAttemptFields
     }
@@ -1612,8 +1678,15 @@ export const EndpointDocument = `
   updatedAt
 }`;
 export const EndpointsDocument = `
-    query endpoints($tenantId: ID, $first: Int, $after: String) {
-  endpoints(tenantId: $tenantId, first: $first, after: $after) {
+    query endpoints($tenantId: ID, $eventType: String, $channel: String, $order: CreationOrder, $first: Int, $after: String) {
+  endpoints(
+    tenantId: $tenantId
+    eventType: $eventType
+    channel: $channel
+    order: $order
+    first: $first
+    after: $after
+  ) {
     nodes {
       ...EndpointFields
     }
@@ -2327,8 +2400,8 @@ export const EventDocument = `
   }
 }`;
 export const EventsDocument = `
-    query events($filter: EventFilter, $first: Int, $after: String) {
-  events(filter: $filter, first: $first, after: $after) {
+    query events($filter: EventFilter, $order: CreationOrder, $first: Int, $after: String) {
+  events(filter: $filter, order: $order, first: $first, after: $after) {
     nodes {
       ...EventFields
     }
@@ -2521,9 +2594,23 @@ export const HookDocument = `
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -2570,9 +2657,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -2626,9 +2727,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -2682,9 +2797,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -2738,9 +2867,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -3351,9 +3494,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -3527,9 +3684,23 @@ fragment HookFields on Hook {
   path
   format
   transform
+  template {
+    kind
+    body
+    contentType
+  }
   settings
   settingsSchema
   testPayload
+  metadata
+  timeoutMs
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
   runAfter {
     id
     name
@@ -3758,12 +3929,12 @@ export type Sdk = ReturnType<typeof getSdk>;
 /** The trusted-document id (SHA-256 of the document) of each operation, by operation name: see sdk/generated/persisted-documents.json. */
 export const persistedDocumentIds: Readonly<Record<string, string>> = {
   delivery: '988b4bd6678cc1cc3638575620e5abc830ad3978ced91203e775ec0b0101f1cd',
-  deliveries: 'eaeafec01e472c8b91e8f05e857b7e06d8c6aeddc9ceca9581e2d1061a392a00',
-  listDeliveryAttempts: 'baafe6d08d880d098c8b36d71c75a9821839cea0e31b398b706dc1c8fdef8753',
+  deliveries: '258709da5e6055759792e4736d5ef974f59b3c6cc30ae1bf41cd7abf16f7917b',
+  listDeliveryAttempts: '246891db9bc2d11589cd159cebb59466e799a978c48716595e61ee64493feaec',
   retryDelivery: '3fac84cd3598a151948330ae39a687b5a872a6df7666b8c55d8544bd9f864780',
   cancelDelivery: '69b4f5eb6e01fb9327f93b5bdd88a759cca493bf1f0da1e0261647cf86990d3d',
   endpoint: '40bfb183920ea2e80254d04ec421e27d737b72aa451ef567e8b777d22686bb51',
-  endpoints: '92df9719683a930a3149515b4f594d9b0d4300148dcce05ed80ae69a62172a19',
+  endpoints: '5a73766196296b811597ea9110f351b878b52c11b2e7f2a2ad8229046c1ba4c4',
   createEndpoint: '157a3c72fd489a983c94d6ea25f8418f8e3e46eeae81cf279984629994a0be51',
   updateEndpoint: 'dd7ce300badd6f53561a15de6c825d997b3f887cb48cfc830d5c2f9166469126',
   deleteEndpoint: '0988278f0a1a186e8589ce65c3a4fb306c4b9d6f60064cf77afe7701ec4e27c8',
@@ -3779,15 +3950,15 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   updateEventType: '22d5bf441f6c7da9822b1791aa7f31fe05238dfb7d7a288c68ea2c387087cb01',
   archiveEventType: '06c9e57cb975a6a235f394e86a3bacce7d1ca9ee8e8f9b665ea162d50d22365c',
   event: '62af6928a28a6d42e5cd713a12d7047854428c620714e42b60f348f219b4408c',
-  events: '480239deb4ee240e5e4dec912ecb3a4295f931021b8a94c835cc365936ac081a',
+  events: '554b0e3afc02c5be70ca82c8786b60ef111ea07ec951cd13978ac63c02f2b7cb',
   sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
   sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
   replayEvent: 'd3cdb697286c7d503be8d284a09583294d2e3dc047594e9abc381671fc8c2fce',
-  hook: '2cdcd2a8f09c98e72d218cd234255d1241e5a3f5b9c537f9b0378b9cec912158',
-  hooks: 'ed42fd7b754a324d3563d7d060678a93352049885835f8cd5dbe5a12b0862862',
-  createHook: 'f069b01ed4e1a74181112c5f04b55215fce37048a7e3cd6e6557102dc31a5cb1',
-  updateHook: '27eab88d266f6eb44d4f47f50257fcf9c7f7ff3cf95e2e2732aa79a0679a6165',
-  deleteHook: 'd2c0406f132fe068082910052069166970722cc08324912a8a6a61c24928f824',
+  hook: '9cff199fa89ac2af06e9e30dc5622aec8e30f29fec831193188ed8c510b5968c',
+  hooks: '407c8caec4cb178bedf10ece1230730c6efe7746130fb1209c9c9d6f90e41d4d',
+  createHook: 'bff5243a9e9d8b86a20264cbf33dafd50536f092fffc3f22c1da2386f4886671',
+  updateHook: 'dd40b292926802088c83889917c673e0416d6c20c9504864b95512fd78605533',
+  deleteHook: 'e44bd59ad34fefe8dc83891258b3081a31da4feee0ee8a8640b346c2648fceb9',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
@@ -3802,6 +3973,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '5eafba2fad3ab39a91743789651d118057923de0087f8af6cbcb985491270ea0',
-  nodes: '8e8eb0e21b2816dd38eb8a4970c4b5e8fa5f63f1235737ba8fb01c517cec6723',
+  node: '56cf0677d28598dfd4f5584f54c02ceeba44c0e140e7a9a32718f7323af63499',
+  nodes: 'aecdb333b2eec5c68dabddce7c45f2f634b8882dd125b2be333e760af91a00fa',
 };

@@ -9,6 +9,6 @@ export {
 } from './errors.js';
 export { type Connection, type PageArgs, type PaginateOptions, paginate } from './paginate.js';
 export type { RequestOptions, SubscribeOptions, SwitchyardSubscription, TokenSource } from './requester.js';
-export { type VerifyWebhookInput, WebhookVerificationError, type WebhookVerificationErrorCode, verifyWebhook } from './verify.js';
+export { type VerifiedWebhook, type VerifyWebhookInput, WebhookVerificationError, type WebhookVerificationErrorCode, verifyWebhook } from './verify.js';
 // Every operation's result and variables types, the fragments' types, the enums and the input types.
 export type * from '../generated/graphql.js';

@@ -37,19 +37,37 @@ export interface VerifyWebhookInput {
 
 const SECRET_PREFIX = 'whsec_';
 const DEFAULT_TOLERANCE_SECONDS = 300;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Padding optional, as in the secrets Switchyard accepts. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 const TIMESTAMP = /^\d{1,15}$/;
 /** `v1,<base64>`; a trailing comma is tolerated because proxies may join repeated headers with ", ". */
 const V1_ENTRY = /^v1,([A-Za-z0-9+/]+={0,2}),?$/;
 const SHA256_BYTES = 32;
 
+/** What a verified request says about itself. */
+export interface VerifiedWebhook {
+  /** `webhook-id`: Switchyard's delivery id (`dlv_…`), one per event × hook, kept by every retry: de-duplicate on it. */
+  id: string;
+  /**
+   * `webhook-event-id`: the producer event (`msg_…`) behind the delivery, the same for every hook it
+   * reaches; null when the sender does not set it (other Standard Webhooks senders). The signature
+   * covers `webhook-id`, the timestamp and the body, not this header; CloudEvents bodies carry it signed as `id`.
+   */
+  eventId: string | null;
+  /** `webhook-timestamp`, unix seconds */
+  timestamp: number;
+}
+
+/** The header Switchyard names the event in, beside the Standard Webhooks ones. */
+const EVENT_ID_HEADER = 'webhook-event-id';
+
 /**
  * Verifies the `webhook-id`, `webhook-timestamp` and `webhook-signature` headers against the raw body.
- * Returns `{ id, timestamp }` (unix seconds; use `id` to de-duplicate: retries keep it) or throws a
- * WebhookVerificationError. Passes when any `v1` signature in the header matches any secret; entries of
- * other versions are ignored. Signatures are compared in constant time.
+ * Returns {@link VerifiedWebhook} (de-duplicate on `id`: retries keep it; `eventId` groups the
+ * deliveries of one event) or throws a WebhookVerificationError. Passes when any `v1` signature in the
+ * header matches any secret; entries of other versions are ignored. Signatures are compared in constant time.
  */
-export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestamp: number } {
+export function verifyWebhook(input: VerifyWebhookInput): VerifiedWebhook {
   const keys = secretKeys(input);
   const id = header(input.headers, 'webhook-id');
   const timestampHeader = header(input.headers, 'webhook-timestamp');
@@ -81,7 +99,7 @@ export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestam
     else hmac.update(input.body);
     const expected = hmac.digest();
     for (const signature of signatures) {
-      if (timingSafeEqual(signature, expected)) return { id, timestamp };
+      if (timingSafeEqual(signature, expected)) return { id, eventId: header(input.headers, EVENT_ID_HEADER) || null, timestamp };
     }
   }
   throw new WebhookVerificationError('NO_MATCHING_SIGNATURE', 'no signature matches the body and the secrets');

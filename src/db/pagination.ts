@@ -6,9 +6,14 @@ import { BadInputError } from '../errors.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/** Lists by creation either way; time-ordered ids make it the primary-key order. */
+export type CreationOrder = 'NEWEST_FIRST' | 'OLDEST_FIRST';
+
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
+  /** for lists whose options leave the direction open; newest first when omitted */
+  order?: CreationOrder | null;
 }
 
 export interface Page<T> {
@@ -49,7 +54,9 @@ export async function emptyPage<Row>(args: PageArgs): Promise<Page<Row>> {
 }
 
 /**
- * Fetches one page of `query` ordered by `column` (`desc` = newest first for time-ordered ids).
+ * Fetches one page of `query` ordered by `column`: `options.direction` when given (a list with one
+ * fixed order), else `args.order` (`desc` = newest first for time-ordered ids); a cursor pages on in
+ * the order it was made in only if `order` stays the same.
  * Asks for one extra row to learn whether another page exists without counting.
  */
 export async function paginate<DB, TB extends keyof DB, Row extends Record<string, unknown>>(
@@ -58,7 +65,7 @@ export async function paginate<DB, TB extends keyof DB, Row extends Record<strin
   options: { column: string; direction?: 'asc' | 'desc'; key?: (row: Row) => string },
 ): Promise<Page<Row>> {
   const limit = pageSize(args.first);
-  const direction = options.direction ?? 'desc';
+  const direction = options.direction ?? (args.order === 'OLDEST_FIRST' ? 'asc' : 'desc');
   const key = options.key ?? ((row: Row) => String(row[options.column.split('.').pop() ?? options.column]));
   let q = query;
   if (args.after) {

@@ -97,9 +97,17 @@ export interface HooksTable {
   path: string | null;
   format: string;
   transform: string | null;
+  /** JSON `{kind, body}` of the `{{path}}` body template (webhook/body-template.ts); null for none */
+  template: string | null;
   settings: string;
   settings_schema: string | null;
   test_payload: string | null;
+  /** JSON object, free-form */
+  metadata: string;
+  /** request deadline in ms overriding the endpoint's; null = the endpoint's */
+  timeout_ms: number | null;
+  /** JSON RetryPolicy overriding the endpoint's; null = the endpoint's */
+  retry_policy: string | null;
   created_at: number;
   updated_at: number;
 }

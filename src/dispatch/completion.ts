@@ -1,5 +1,5 @@
 // The outcome step, pure: from one finished attempt, the attempt row, the next delivery state and the endpoint change to write.
-import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow } from '../db/schema.js';
+import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, HookRow } from '../db/schema.js';
 import type { AttemptOutcomeColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
 import { parseJsonOrNull } from '../db/json.js';
 import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
@@ -60,7 +60,7 @@ export function summarizeResponse(response: StoredResponse): AttemptResultSummar
 
 /** The decision for an attempt's result: an interrupted attempt is due again at once, anything else follows the retry policy. */
 export function decideAfter(
-  job: { attempt: Pick<AttemptRow, 'number' | 'trigger'>; endpoint: Pick<EndpointRow, 'retry_policy'> },
+  job: { attempt: Pick<AttemptRow, 'number' | 'trigger'>; endpoint: Pick<EndpointRow, 'retry_policy'>; hook?: Pick<HookRow, 'retry_policy'> | null },
   summary: AttemptResultSummary,
   now: number,
   random: () => number,
@@ -70,7 +70,8 @@ export function decideAfter(
     result: summary,
     attemptNumber: job.attempt.number,
     trigger: job.attempt.trigger,
-    policy: parseJsonOrNull<RetryPolicy>(job.endpoint.retry_policy),
+    // The hook's own policy, when it has one, replaces the endpoint's as a whole: fields are not merged.
+    policy: parseJsonOrNull<RetryPolicy>(job.hook?.retry_policy ?? null) ?? parseJsonOrNull<RetryPolicy>(job.endpoint.retry_policy),
     now,
     random,
   });

@@ -4,16 +4,18 @@
 // of src/dispatch/http-thread.ts, which also turns the response into the stored text there).
 import { parseJson } from '../db/json.js';
 import type { HttpClient, OutboundRequest, OutboundResult } from './http-exchange.js';
-import { buildRequest, type HttpMethod, type RequestContext } from '../webhook/request.js';
+import { buildRequest, type BodyTemplate, type HttpMethod, type RequestContext } from '../webhook/request.js';
 
 /**
  * A hook as requests are built from it. `ref` names this version (id and updated_at): the same ref
  * always comes with the same fields, so a deliverer parses (and the HTTP thread is sent) each once.
  */
-export interface HookSpec extends Omit<RequestContext['hook'], 'settings'> {
+export interface HookSpec extends Omit<RequestContext['hook'], 'settings' | 'template'> {
   ref: string;
   /** JSON text, as stored */
   settings: string;
+  /** JSON text of the body template, as stored; null for none */
+  template: string | null;
 }
 
 /** An endpoint with its decrypted credentials, as requests are built from it; `ref` as for HookSpec (a reload of the credentials gets a new one). */
@@ -51,8 +53,17 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
     }
     let hook = hooks.get(input.hook.ref);
     if (hook === undefined) {
-      const { id, name, method, path, format, transform, settings } = input.hook;
-      hook = { id, name, method, path, format, transform, settings: parseJson<Record<string, unknown>>(settings) };
+      const { id, name, method, path, format, transform, template, settings } = input.hook;
+      hook = {
+        id,
+        name,
+        method,
+        path,
+        format,
+        transform,
+        template: template === null ? null : parseJson<BodyTemplate>(template),
+        settings: parseJson<Record<string, unknown>>(settings),
+      };
       hooks.set(input.hook.ref, hook);
     }
     let endpoint = endpoints.get(input.endpoint.ref);

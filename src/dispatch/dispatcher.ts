@@ -372,7 +372,7 @@ export class Dispatcher {
           timestamp: Math.floor(services.clock.now() / 1000),
           userAgent: USER_AGENT,
         },
-        { timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
+        { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
         this.stopController.signal,
       );
       sent = delivered.request;

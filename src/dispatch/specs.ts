@@ -48,6 +48,7 @@ export class SpecCache {
         path: hook.path,
         format: hook.format as PayloadFormat,
         transform: hook.transform,
+        template: hook.template,
         settings: hook.settings,
       };
       this.hooks.set(hook.id, spec);

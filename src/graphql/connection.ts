@@ -62,3 +62,22 @@ export function pageArgs(arg: ArgBuilder<SchemaTypes>) {
     after: arg.string({ required: false, description: 'The `endCursor` of the previous page.' }),
   };
 }
+
+export const CreationOrderEnum = builder.enumType('CreationOrder', {
+  description: 'Which end of a list by creation comes first.',
+  values: {
+    NEWEST_FIRST: { description: 'Most recently created first (the default).' },
+    OLDEST_FIRST: { description: 'Oldest first.' },
+  } as const,
+});
+
+/** `order` for the lists that may be read either way: `args: { ...pageArgs(t.arg), ...orderArg(t.arg) }`. */
+export function orderArg(arg: ArgBuilder<SchemaTypes>) {
+  return {
+    order: arg({
+      type: CreationOrderEnum,
+      required: false,
+      description: 'NEWEST_FIRST (default) or OLDEST_FIRST; keep it the same while paging with `after`.',
+    }),
+  };
+}

@@ -15,13 +15,15 @@ export interface FormattedBody {
 /**
  * The body text and its content type. `dataJson` is the payload text, or the transform's result;
  * with `transformed`, STANDARD sends the transform's result as the whole body (no envelope), while
- * the CloudEvents formats still wrap it as `data`. `source` is the CloudEvents source.
+ * the CloudEvents formats still wrap it as `data`. `source` is the CloudEvents source. `settingsJson`
+ * (the hook's settings, null when it has none) joins the STANDARD envelope as `settings`; CloudEvents
+ * carry them as an extension attribute of `event` instead.
  */
 export function formatBody(
   format: PayloadFormat,
   event: CloudEventAttributes,
   dataJson: string,
-  options: { transformed: boolean; source: string },
+  options: { transformed: boolean; source: string; settingsJson?: string | null },
 ): FormattedBody {
   switch (format) {
     case 'RAW':
@@ -37,10 +39,23 @@ export function formatBody(
       return {
         text: options.transformed
           ? dataJson
-          : `{"type":${JSON.stringify(event.type)},"timestamp":"${event.occurredAt.toISOString()}","data":${dataJson}}`,
+          : `{"type":${JSON.stringify(event.type)},"timestamp":"${event.occurredAt.toISOString()}","data":${dataJson}` +
+            (options.settingsJson ? `,"settings":${options.settingsJson}}` : '}'),
         contentType: JSON_CONTENT_TYPE,
       };
   }
+}
+
+/**
+ * The body of a text template (plain or form-encoded): sent as it is, except in CloudEvents
+ * structured mode, where it becomes the string `data` under its own `datacontenttype`.
+ */
+export function formatTextBody(format: PayloadFormat, event: CloudEventAttributes, filled: FormattedBody, source: string): FormattedBody {
+  if (format !== 'CLOUDEVENTS') return filled;
+  return {
+    text: structuredCloudEvent(event, source, { json: JSON.stringify(filled.text), contentType: filled.contentType }),
+    contentType: CLOUDEVENTS_JSON_TYPE,
+  };
 }
 
 /** The payload as JSON text: what the producer sent, else (a context built from a parsed payload alone) its serialisation. */

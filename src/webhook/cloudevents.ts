@@ -9,11 +9,19 @@ export const CLOUDEVENTS_SOURCE_PREFIX = '/switchyard/tenants/';
 export const CLOUDEVENTS_JSON_TYPE = 'application/cloudevents+json';
 const CLOUDEVENTS_SPEC_VERSION = '1.0';
 
+/**
+ * The hook's settings travel as this extension attribute, their JSON as a string: extension values
+ * are scalars, and `data` stays the producer's payload (or the transform's result) for every hook.
+ */
+export const HOOK_SETTINGS_EXTENSION = 'hooksettings';
+
 /** The event attributes both modes carry. */
 export interface CloudEventAttributes {
   id: string;
   type: string;
   occurredAt: Date;
+  /** extension attributes (lower-case a-z0-9 names, string values), in the order sent */
+  extensions?: readonly (readonly [name: string, value: string])[];
 }
 
 export function cloudEventsSource(tenantId: string): string {
@@ -30,7 +38,9 @@ export function structuredCloudEvent(
   return (
     `{"specversion":"${CLOUDEVENTS_SPEC_VERSION}","id":${JSON.stringify(event.id)},` +
     `"source":${JSON.stringify(source)},"type":${JSON.stringify(event.type)},` +
-    `"time":"${event.occurredAt.toISOString()}","datacontenttype":${JSON.stringify(data.contentType)},"data":${data.json}}`
+    `"time":"${event.occurredAt.toISOString()}",` +
+    (event.extensions ?? []).map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)},`).join('') +
+    `"datacontenttype":${JSON.stringify(data.contentType)},"data":${data.json}}`
   );
 }
 
@@ -42,6 +52,7 @@ export function binaryCloudEventHeaders(event: CloudEventAttributes, source: str
     ['ce-source', ceHeaderValue(source)],
     ['ce-type', ceHeaderValue(event.type)],
     ['ce-time', event.occurredAt.toISOString()],
+    ...(event.extensions ?? []).map(([name, value]) => [`ce-${name}`, ceHeaderValue(value)] as [string, string]),
   ];
 }
 

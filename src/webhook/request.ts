@@ -3,8 +3,9 @@
 // the URL from the hook's path template (path-template.ts), Standard Webhooks headers (signing.ts),
 // receiver auth and the endpoint's static headers (headers.ts). No I/O and the timestamp is
 // injected, so the dispatcher builds outside any transaction and tests pin every byte.
-import { formatBody, payloadText, type PayloadFormat } from './body-format.js';
-import { binaryCloudEventHeaders, cloudEventsSource } from './cloudevents.js';
+import { fillBodyTemplate, type BodyTemplate } from './body-template.js';
+import { formatBody, formatTextBody, payloadText, type PayloadFormat } from './body-format.js';
+import { HOOK_SETTINGS_EXTENSION, binaryCloudEventHeaders, cloudEventsSource, type CloudEventAttributes } from './cloudevents.js';
 import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } from './headers.js';
 import { resolvePathTemplate } from './path-template.js';
 import { signPayload } from './signing.js';
@@ -13,16 +14,23 @@ import { runTransform } from './transform.js';
 
 // The request's vocabulary is part of this module's API: callers import it from here.
 export type { PayloadFormat } from './body-format.js';
+export type { BodyTemplate, BodyTemplateKind } from './body-template.js';
 export { CLOUDEVENTS_SOURCE_PREFIX } from './cloudevents.js';
 export type { ReceiverAuth } from './headers.js';
 export { RequestBuildError } from './request-error.js';
+
+/**
+ * The event id beside `webhook-id` (the delivery id): which producer event a request carries, the same
+ * for every hook and endpoint it reaches. Under the `webhook-` prefix, so no static header can forge it.
+ */
+export const EVENT_ID_HEADER = 'webhook-event-id';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Everything one attempt's request is made from; the dispatcher assembles it from the claimed delivery. */
 export interface RequestContext {
   event: {
-    /** `msg_…`; sent as `webhook-id` (and CloudEvents `id`), stable across retries so receivers can de-duplicate */
+    /** `msg_…`; sent as `webhook-event-id` and CloudEvents `id` (the same for every hook the event reaches) */
     id: string;
     type: string;
     /** the parsed payload: input of the transform and of path templates */
@@ -42,6 +50,8 @@ export interface RequestContext {
     format: PayloadFormat;
     /** JSONata expression whose result becomes the body (or the CloudEvents `data`); null or '' for none */
     transform: string | null;
+    /** `{{path}}` body template (JSON value or text); replaces the body like a transform; null for none */
+    template: BodyTemplate | null;
     settings: Record<string, unknown>;
   };
   endpoint: {
@@ -53,6 +63,10 @@ export interface RequestContext {
     secrets: readonly (string | Buffer)[];
   };
   tenant: { id: string; name: string };
+  /**
+   * `dlv_…`; sent as `webhook-id` and signed: one per event × hook and the same on every retry, so a
+   * receiver that de-duplicates on it (as Standard Webhooks asks) keeps each hook's delivery and drops only repeats.
+   */
   deliveryId: string;
   /** unix seconds for `webhook-timestamp` (injected clock) */
   timestamp: number;
@@ -81,17 +95,20 @@ export interface BuiltRequest {
  *   binary mode); the producer's `payloadJson` is spliced in verbatim, never re-serialised.
  * - `hook.transform` (JSONata) replaces the body; for the CloudEvents formats its result becomes `data`.
  *   An `undefined` result is an error (return `null` explicitly to send a JSON `null`).
+ * - `hook.template` does the same with `{{path}}` placeholders; a text template sends its own content type.
  * - `hook.path` is expanded and appended to the endpoint url's path; the origin never changes.
  * - GET/HEAD carry no body and no content-type (the transform is not evaluated); the signature covers
  *   the empty body; CloudEvents formats then travel as `ce-*` headers only.
  *
- * Throws {@link RequestBuildError} when the transform or the path template fails for this event; any
+ * Throws {@link RequestBuildError} when the transform, the body template or the path template fails for this event; any
  * other error (an invalid signing secret, no secret at all) is a broken invariant of the caller.
  */
 export async function buildRequest(context: RequestContext): Promise<BuiltRequest> {
   const { event, hook, endpoint } = context;
   const hasBody = hook.method !== 'GET' && hook.method !== 'HEAD';
   const transform = hasBody && hook.transform ? hook.transform : null;
+  // Validation allows one of the two; should a row hold both, the transform wins.
+  const template = hasBody && transform === null && hook.template ? hook.template : null;
   // Built at most once and shared: the transform and the path template see the same view.
   let scope: TemplateScope | undefined;
   const getScope = (): TemplateScope => (scope ??= buildTemplateScope(context));
@@ -102,13 +119,26 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   // Structured mode has nowhere to put the event without a body, so GET/HEAD fall back to binary mode.
   const ceHeaders = hook.format === 'CLOUDEVENTS_BINARY' || (isCloudEvents && !hasBody);
   const source = isCloudEvents ? cloudEventsSource(context.tenant.id) : '';
+  // Settings go out with the event only when there are some, so a hook without them sends what it always did.
+  const settingsJson = Object.keys(hook.settings).length > 0 ? JSON.stringify(hook.settings) : null;
+  // Named fields, not a spread: the dispatcher's `event.payload` is a getter that parses on first read.
+  const attributes: CloudEventAttributes =
+    isCloudEvents && settingsJson !== null
+      ? { id: event.id, type: event.type, occurredAt: event.occurredAt, extensions: [[HOOK_SETTINGS_EXTENSION, settingsJson]] }
+      : event;
 
   let body: Buffer | null = null;
   let bodyText: string | null = null;
   let contentType: string | null = null;
   if (hasBody) {
-    const data = transform === null ? payloadText(event) : await runTransform(transform, getScope());
-    const formatted = formatBody(hook.format, event, data, { transformed: transform !== null, source });
+    let formatted;
+    if (template !== null && template.kind !== 'JSON') {
+      formatted = formatTextBody(hook.format, attributes, fillBodyTemplate(template, getScope()), source);
+    } else {
+      const data =
+        template !== null ? fillBodyTemplate(template, getScope()).text : transform !== null ? await runTransform(transform, getScope()) : payloadText(event);
+      formatted = formatBody(hook.format, attributes, data, { transformed: transform !== null || template !== null, source, settingsJson });
+    }
     body = Buffer.from(formatted.text, 'utf8');
     bodyText = formatted.text;
     contentType = formatted.contentType;
@@ -116,15 +146,16 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
 
   // A Map until the end: insertion order is kept and a name like `__proto__` stays an ordinary header.
   const headers = new Map<string, string>();
-  headers.set('webhook-id', event.id);
+  headers.set('webhook-id', context.deliveryId);
   headers.set('webhook-timestamp', String(context.timestamp));
   headers.set(
     'webhook-signature',
-    signPayload({ id: event.id, timestamp: context.timestamp, body: body ?? '', secrets: endpoint.secrets }),
+    signPayload({ id: context.deliveryId, timestamp: context.timestamp, body: body ?? '', secrets: endpoint.secrets }),
   );
+  headers.set(EVENT_ID_HEADER, event.id);
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
-  if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(event, source)) headers.set(name, value);
+  if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(attributes, source)) headers.set(name, value);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
   addStaticHeaders(headers, endpoint.headers);
 

@@ -7,8 +7,11 @@ export const SECRET_PREFIX = 'whsec_';
 /** Bytes of key material in a generated secret; Standard Webhooks asks for 24..64. */
 const SECRET_BYTES = 32;
 
-/** Strict standard base64 (Buffer.from(…, 'base64') silently skips junk, which would hide a typo). */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Standard base64, its padding optional (secrets made by other senders often drop it), '=' nowhere
+ * else: Buffer.from(…, 'base64') silently skips junk, which would hide a typo.
+ */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /** A new signing secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {

@@ -374,7 +374,7 @@ for (const dialect of TEST_DIALECTS) {
         ['schedule and exponential', { retryPolicy: { scheduleMs: [0, 1000], initialDelayMs: 5 } }, ['input', 'retryPolicy', 'scheduleMs']],
         ['secret without prefix', { secret: 'not-a-secret' }, ['input', 'secret']],
         ['secret too short', { secret: whsec(16) }, ['input', 'secret']],
-        ['secret too long', { secret: whsec(65) }, ['input', 'secret']],
+        ['secret too long', { secret: whsec(76) }, ['input', 'secret']],
         ['secret not base64', { secret: 'whsec_!!!!' }, ['input', 'secret']],
         ['description too long', { description: 'd'.repeat(2001) }, ['input', 'description']],
         ['metadata too large', { metadata: { blob: 'm'.repeat(17 * 1024) } }, ['input', 'metadata']],

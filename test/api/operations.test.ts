@@ -77,7 +77,8 @@ for (const dialect of TEST_DIALECTS) {
 
       const requests = await r.waitFor(2);
       await waitForDelivery(t, (d) => d.id === delivered.id && d.attempt_count === 2, 'SUCCEEDED');
-      assert.equal(requests[1]!.headers['webhook-id'], sent.event.id, 'the same webhook-id, so receivers can de-duplicate');
+      assert.equal(requests[1]!.headers['webhook-id'], delivered.id, 'the same webhook-id (the delivery id), so receivers can de-duplicate');
+      assert.equal(requests[1]!.headers['webhook-event-id'], sent.event.id);
       const read = await t.ok(ATTEMPTS, { id: delivered.id });
       assert.equal(read.delivery.status, 'SUCCEEDED');
       assert.equal(read.delivery.attemptCount, 2);
@@ -163,7 +164,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(recovered.recoverEndpoint.recovered, 2);
 
       const resent = await r.waitFor(7);
-      assert.deepEqual(resent.slice(5).map((q) => q.headers['webhook-id']).sort(), [inside1.eventId, inside2.eventId].sort());
+      assert.deepEqual(resent.slice(5).map((q) => q.headers['webhook-id']).sort(), [inside1.delivery.id, inside2.delivery.id].sort());
       for (const item of [inside1, inside2]) {
         await waitForDelivery(t, (d) => d.id === item.delivery.id && d.attempt_count === 2, 'SUCCEEDED');
         const read = await t.ok(ATTEMPTS, { id: item.delivery.id });
@@ -185,7 +186,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(r.requests.length, 8);
     });
 
-    test('replayEvent creates new manual deliveries; the receiver gets the event again with the same webhook-id', async () => {
+    test('replayEvent creates new manual deliveries; the receiver gets the event again under a new webhook-id and the same webhook-event-id', async () => {
       const r = await receiver();
       const s = await setup(t, `${r.url}/replay`);
       const sent = await sendEvent(t, s.tenantId, { n: 'replay' });
@@ -199,8 +200,11 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(fresh.hook.id, s.hookId);
 
       const [first, second] = await r.waitFor(2);
-      assert.equal(second!.headers['webhook-id'], sent.event.id);
-      assert.equal(second!.headers['webhook-id'], first!.headers['webhook-id']);
+      // A replay is a new delivery the receiver is meant to act on, not a duplicate to drop.
+      assert.equal(first!.headers['webhook-id'], original.id);
+      assert.equal(second!.headers['webhook-id'], fresh.id);
+      assert.equal(second!.headers['webhook-event-id'], sent.event.id);
+      assert.equal(second!.headers['webhook-event-id'], first!.headers['webhook-event-id']);
       assert.deepEqual(JSON.parse(second!.body.toString()).data, { n: 'replay' });
       await waitForDelivery(t, (d) => d.id === fresh.id, 'SUCCEEDED');
       const read = await t.ok(ATTEMPTS, { id: fresh.id });

@@ -126,9 +126,9 @@ async function killAndRestart(dialect: TestDialect): Promise<void> {
     );
     const recoveredIn = performance.now() - restartedAt;
 
-    // None lost: every event's webhook-id reached the receiver at least once.
+    // None lost: every event reached the receiver at least once.
     assert.deepEqual(new Set(succeeded.map((d) => d.event.id)), new Set(eventIds));
-    const received = new Set(receiver.requests.map((r) => r.headers['webhook-id']));
+    const received = new Set(receiver.requests.map((r) => r.headers['webhook-event-id']));
     for (const id of eventIds) assert.ok(received.has(id), `the receiver never saw ${id}`);
 
     // Exactly one attempt row per claim, numbered 1..attemptCount; only the last one succeeded.
@@ -190,7 +190,7 @@ async function requestOutlastsLease(dialect: TestDialect): Promise<void> {
     );
     await waitUntil(() => t.app.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
     assert.deepEqual(
-      receiver.requests.map((r) => r.headers['webhook-id']),
+      receiver.requests.map((r) => r.headers['webhook-event-id']),
       [sent.event.id],
       `the worker still holding the request claimed it again when its own lease expired: ${attempts}`,
     );

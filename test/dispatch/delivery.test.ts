@@ -28,7 +28,8 @@ for (const dialect of TEST_DIALECTS) {
       const latency = request.receivedAt - started;
       assert.equal(request.method, 'POST');
       assert.equal(request.url, '/hooks');
-      assert.equal(request.headers['webhook-id'], sent.event.id);
+      assert.match(request.headers['webhook-id'] ?? '', /^dlv_/);
+      assert.equal(request.headers['webhook-event-id'], sent.event.id);
       const verified = new Webhook(s.secret).verify(request.body.toString('utf8'), request.headers) as { type: string; data: unknown };
       assert.equal(verified.type, 'invoice.paid');
       assert.deepEqual(verified.data, { id: 'in_1', amount: 42 });

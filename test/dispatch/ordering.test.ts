@@ -97,8 +97,9 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(b.attemptCount, 1);
       assert.equal(b.attempts.nodes[0]?.outcome, 'SUCCEEDED');
       assert.equal(b.attempts.nodes[0]?.request.url, `${receiver.url}/b`);
-      // Same event, same webhook-id on both requests.
-      assert.equal(receiver.requests[0]!.headers['webhook-id'], receiver.requests[1]!.headers['webhook-id']);
+      // Same event, two deliveries: one webhook-event-id, two webhook-ids.
+      assert.equal(receiver.requests[0]!.headers['webhook-event-id'], receiver.requests[1]!.headers['webhook-event-id']);
+      assert.notEqual(receiver.requests[0]!.headers['webhook-id'], receiver.requests[1]!.headers['webhook-id']);
     });
 
     test('B is released only after A is retried to success (A fails first)', async () => {

@@ -21,9 +21,13 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     path: null,
     format: 'STANDARD',
     transform: null,
+    template: null,
     settings: '{}',
     settings_schema: null,
     test_payload: null,
+    metadata: '{}',
+    timeout_ms: null,
+    retry_policy: null,
     created_at: 1,
     updated_at: 1,
   };

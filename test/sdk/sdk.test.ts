@@ -85,7 +85,8 @@ describe('SDK against the real server', () => {
     assert.ok(received);
     // Verified on the raw bytes, exactly as a receiver must.
     const verified = verifyWebhook({ secret, headers: received.headers, body: received.body });
-    assert.equal(verified.id, sent.event.id);
+    assert.match(verified.id, /^dlv_/);
+    assert.equal(verified.eventId, sent.event.id);
     assert.deepEqual(JSON.parse(received.body.toString('utf8')).data, { id: 'in_1', amount: 42 });
 
     // A few more events, then every delivery of the endpoint, two per page.
@@ -282,7 +283,7 @@ describe('SDK against the real server', () => {
     // Both requests verify, and keep the same webhook-id so the receiver can de-duplicate.
     const requests = (await receiver.waitFor(before + 2)).slice(before);
     const ids = requests.map((request) => verifyWebhook({ secret, headers: request.headers, body: request.body }).id);
-    assert.deepEqual(ids, [sent.event.id, sent.event.id]);
+    assert.deepEqual(ids, [first.value.deliveryId, first.value.deliveryId]);
     // Leaving the loop ends the subscription.
     for await (const attempt of attempts) assert.fail(`nothing more was expected, got ${attempt.id}`);
     assert.deepEqual(await attempts.next(), { done: true, value: undefined });

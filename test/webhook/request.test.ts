@@ -50,6 +50,7 @@ function makeContext(overrides: Overrides = {}): RequestContext {
       path: null,
       format: 'STANDARD',
       transform: null,
+      template: null,
       settings: { folder: 'inbox', nested: { deep: 'x' } },
       ...overrides.hook,
     },
@@ -105,7 +106,12 @@ describe('buildRequest: body by format', () => {
       contentType: 'application/json',
       check: (request) => {
         const text = bodyText(request);
-        assert.deepEqual(JSON.parse(text), { type: 'invoice.paid', timestamp: OCCURRED_AT.toISOString(), data: PAYLOAD });
+        assert.deepEqual(JSON.parse(text), {
+          type: 'invoice.paid',
+          timestamp: OCCURRED_AT.toISOString(),
+          data: PAYLOAD,
+          settings: { folder: 'inbox', nested: { deep: 'x' } },
+        });
         assert.ok(text.includes(`"data":${PAYLOAD_JSON}`), 'payload spliced in as sent');
       },
     },
@@ -151,7 +157,8 @@ describe('buildRequest: body by format', () => {
       assert.equal(request.method, 'POST');
       assert.equal(request.url, 'https://receiver.test/hooks');
       assert.equal(request.headers['content-type'], contentType);
-      assert.equal(request.headers['webhook-id'], 'msg_01JABCDEF');
+      assert.equal(request.headers['webhook-id'], 'dlv_01');
+      assert.equal(request.headers['webhook-event-id'], 'msg_01JABCDEF');
       assert.equal(request.headers['user-agent'], 'Switchyard/0.1.0');
       check(request);
       verify(request, SECRET);
@@ -160,11 +167,35 @@ describe('buildRequest: body by format', () => {
 
   it('keeps webhook-id stable across attempts while the timestamp moves', async () => {
     const first = makeContext();
-    const second = { ...makeContext(), deliveryId: 'dlv_02', timestamp: first.timestamp + 5 };
+    const second = { ...makeContext(), timestamp: first.timestamp + 5 };
     const [a, b] = await Promise.all([buildRequest(first), buildRequest(second)]);
     assert.equal(a.headers['webhook-id'], b.headers['webhook-id']);
     assert.notEqual(a.headers['webhook-timestamp'], b.headers['webhook-timestamp']);
     assert.notEqual(a.headers['webhook-signature'], b.headers['webhook-signature']);
+  });
+
+  it('gives each delivery of one event its own webhook-id and the same webhook-event-id', async () => {
+    const [a, b] = await Promise.all([buildRequest(makeContext()), buildRequest({ ...makeContext(), deliveryId: 'dlv_02' })]);
+    assert.notEqual(a.headers['webhook-id'], b.headers['webhook-id']);
+    assert.equal(a.headers['webhook-event-id'], b.headers['webhook-event-id']);
+    assert.notEqual(a.headers['webhook-signature'], b.headers['webhook-signature'], 'the signature covers the delivery id');
+  });
+});
+
+describe('buildRequest: hook settings', () => {
+  it('STANDARD without settings keeps the three-member envelope', async () => {
+    const request = await buildRequest(makeContext({ hook: { settings: {} } }));
+    assert.deepEqual(Object.keys(JSON.parse(bodyText(request))), ['type', 'timestamp', 'data']);
+  });
+
+  it('CloudEvents carry them as the hooksettings extension (JSON text), data stays the payload', async () => {
+    const structured = toCloudEvent(await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS' } })));
+    assert.deepEqual(JSON.parse(String(structured.hooksettings)), { folder: 'inbox', nested: { deep: 'x' } });
+    assert.deepEqual(structured.data, PAYLOAD);
+    const binary = await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS_BINARY' } }));
+    assert.deepEqual(JSON.parse(decodeURIComponent(binary.headers['ce-hooksettings'] ?? '')), { folder: 'inbox', nested: { deep: 'x' } });
+    const without = toCloudEvent(await buildRequest(makeContext({ hook: { format: 'CLOUDEVENTS', settings: {} } })));
+    assert.equal(without.hooksettings, undefined);
   });
 });
 
@@ -248,7 +279,7 @@ describe('buildRequest: static headers', () => {
     });
     const request = await buildRequest(context);
     assert.equal(request.headers['x-custom'], 'kept');
-    assert.equal(request.headers['webhook-id'], 'msg_01JABCDEF');
+    assert.equal(request.headers['webhook-id'], 'dlv_01');
     assert.equal(request.headers['webhook-timestamp'], String(context.timestamp));
     assert.equal(request.headers['content-type'], 'application/json');
     assert.equal(request.headers.authorization, 'Bearer real');

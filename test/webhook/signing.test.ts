@@ -20,6 +20,11 @@ describe('generateSecret / secretKey', () => {
     assert.equal(secretKey(a).length, 32);
   });
 
+  it('decodes unpadded base64 as the padded spelling', () => {
+    assert.deepEqual(secretKey('whsec_AQI'), secretKey('whsec_AQI='));
+    assert.deepEqual(secretKey('whsec_AQ'), Buffer.from([1]));
+  });
+
   it('decodes the base64 after the prefix', () => {
     assert.deepEqual(secretKey('whsec_AQID'), Buffer.from([1, 2, 3]));
     assert.deepEqual(secretKey('whsec_AQI='), Buffer.from([1, 2]));
@@ -30,7 +35,8 @@ describe('generateSecret / secretKey', () => {
     ['wrong prefix', 'sk_AQID', /prefix/],
     ['empty key', 'whsec_', /empty/],
     ['not base64', 'whsec_not base64!', /base64/],
-    ['bad length', 'whsec_AQI', /base64/],
+    ['bad length (4n+1 characters)', 'whsec_AQIDB', /base64/],
+    ['padding inside', 'whsec_AQ==AQID', /base64/],
     ['url-safe alphabet', 'whsec_ab-_', /base64/],
   ] as const) {
     it(`refuses a malformed secret: ${name}`, () => {

@@ -4,6 +4,7 @@ import { idFloor } from '../../db/ids.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { jsonTextHas } from '../../db/json-text.js';
 
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
@@ -35,6 +36,8 @@ export interface DeliveryFilter {
   hookId?: string | null;
   eventId?: string | null;
   eventTypes?: readonly string[] | null;
+  /** only deliveries of events sent on this channel */
+  channel?: string | null;
   createdAfter?: number | null;
   createdBefore?: number | null;
 }
@@ -48,6 +51,13 @@ export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageA
   if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
   if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
   if (filter.eventTypes && filter.eventTypes.length > 0) query = query.where('event_type', 'in', filter.eventTypes as string[]);
+  const { channel } = filter;
+  if (channel) {
+    // Channels live on the event only: a delivery does not copy them.
+    query = query.where(({ exists, selectFrom }) =>
+      exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'deliveries.event_id').where(jsonTextHas('events.channels', channel))),
+    );
+  }
   // ids are time-ordered, so a time range is a primary-key range
   if (filter.createdAfter != null) query = query.where('id', '>=', idFloor('delivery', filter.createdAfter));
   if (filter.createdBefore != null) query = query.where('id', '<', idFloor('delivery', filter.createdBefore));
@@ -61,6 +71,10 @@ export interface AttemptFilter {
   hookId?: string | null;
   eventId?: string | null;
   outcomes?: readonly AttemptOutcome[] | null;
+  /** only attempts of events of these types */
+  eventTypes?: readonly string[] | null;
+  /** only attempts of events sent on this channel */
+  channel?: string | null;
   startedAfter?: number | null;
   startedBefore?: number | null;
 }
@@ -74,6 +88,16 @@ export function listAttempts(db: Executor, filter: AttemptFilter, args: PageArgs
   if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
   if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
   if (filter.outcomes && filter.outcomes.length > 0) query = query.where('outcome', 'in', filter.outcomes as AttemptOutcome[]);
+  const { eventTypes, channel } = filter;
+  if ((eventTypes && eventTypes.length > 0) || channel) {
+    // An attempt names its event only; type and channels are the event's.
+    query = query.where(({ exists, selectFrom }) => {
+      let events = selectFrom('events').select('events.id').whereRef('events.id', '=', 'attempts.event_id');
+      if (eventTypes && eventTypes.length > 0) events = events.where('events.type', 'in', eventTypes as string[]);
+      if (channel) events = events.where(jsonTextHas('events.channels', channel));
+      return exists(events);
+    });
+  }
   if (filter.startedAfter != null) query = query.where('id', '>=', idFloor('attempt', filter.startedAfter));
   if (filter.startedBefore != null) query = query.where('id', '<', idFloor('attempt', filter.startedBefore));
   return paginate(query, args, { column: 'id' });

@@ -6,7 +6,7 @@ import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow } from '..
 import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
-import { connectionOf, pageArgs } from '../../graphql/connection.js';
+import { connectionOf, orderArg, pageArgs } from '../../graphql/connection.js';
 import { EndpointRef } from '../endpoints/endpoint.schema.js';
 import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
 import { EventRef } from '../events/event.schema.js';
@@ -234,6 +234,7 @@ const DeliveryFilterInput = builder.inputType('DeliveryFilter', {
     hookId: t.id({ description: 'Only routed by this hook.' }),
     eventId: t.id({ description: 'Only of this event.' }),
     eventTypes: t.stringList({ description: 'Only of these event types.' }),
+    channel: t.string({ description: 'Only of events sent on this channel.' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created at or after.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created before.' }),
   }),
@@ -248,6 +249,8 @@ const AttemptFilterInput = builder.inputType('AttemptFilter', {
     hookId: t.id({ description: 'Only routed by this hook.' }),
     eventId: t.id({ description: 'Only of this event.' }),
     outcomes: t.field({ type: [AttemptOutcomeEnum], description: 'Only these outcomes.' }),
+    eventTypes: t.stringList({ description: 'Only of events of these types.' }),
+    channel: t.string({ description: 'Only of events sent on this channel.' }),
     startedAfter: t.field({ type: 'DateTime', description: 'Started at or after.' }),
     startedBefore: t.field({ type: 'DateTime', description: 'Started before.' }),
   }),
@@ -256,9 +259,9 @@ const AttemptFilterInput = builder.inputType('AttemptFilter', {
 builder.queryFields((t) => ({
   deliveries: t.field({
     type: DeliveryConnection,
-    description: 'Deliveries, newest first.',
+    description: 'Deliveries, newest first unless `order` says otherwise.',
     authScopes: READ_SCOPES,
-    args: { ...pageArgs(t.arg), filter: t.arg({ type: DeliveryFilterInput, description: 'Which deliveries.' }) },
+    args: { ...pageArgs(t.arg), ...orderArg(t.arg), filter: t.arg({ type: DeliveryFilterInput, description: 'Which deliveries.' }) },
     resolve: async (_root, args, context) => ({
       page: await listDeliveries(
         context.services.db,
@@ -269,6 +272,7 @@ builder.queryFields((t) => ({
           hookId: idOrNull(args.filter?.hookId),
           eventId: idOrNull(args.filter?.eventId),
           eventTypes: args.filter?.eventTypes ?? null,
+          channel: args.filter?.channel ?? null,
           createdAfter: args.filter?.createdAfter?.getTime() ?? null,
           createdBefore: args.filter?.createdBefore?.getTime() ?? null,
         },
@@ -289,9 +293,9 @@ builder.queryFields((t) => ({
   }),
   deliveryAttempts: t.field({
     type: AttemptConnection,
-    description: 'Attempts, newest first: per delivery, endpoint, hook or event.',
+    description: 'Attempts, newest first unless `order` says otherwise: per delivery, endpoint, hook, event, event type or channel.',
     authScopes: READ_SCOPES,
-    args: { ...pageArgs(t.arg), filter: t.arg({ type: AttemptFilterInput, description: 'Which attempts.' }) },
+    args: { ...pageArgs(t.arg), ...orderArg(t.arg), filter: t.arg({ type: AttemptFilterInput, description: 'Which attempts.' }) },
     resolve: async (_root, args, context) => ({
       page: await listAttempts(
         context.services.db,
@@ -302,6 +306,8 @@ builder.queryFields((t) => ({
           hookId: idOrNull(args.filter?.hookId),
           eventId: idOrNull(args.filter?.eventId),
           outcomes: (args.filter?.outcomes ?? null) as AttemptOutcome[] | null,
+          eventTypes: args.filter?.eventTypes ?? null,
+          channel: args.filter?.channel ?? null,
           startedAfter: args.filter?.startedAfter?.getTime() ?? null,
           startedBefore: args.filter?.startedBefore?.getTime() ?? null,
         },

@@ -3,6 +3,7 @@ import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretR
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { jsonTextHas } from '../../db/json-text.js';
 import { defineStatement } from '../../db/statement.js';
 
 const endpointsById = defineStatement<{ ids: readonly string[] }, EndpointRow>((db, slots) => db.selectFrom('endpoints').selectAll().where(slots.in('id', 'ids')));
@@ -17,10 +18,34 @@ export async function findManyEndpointsById(db: Executor, ids: readonly string[]
   return inIdOrder(ids, await endpointsById.rows(db, { ids }));
 }
 
-export function listEndpoints(db: Executor, tenantId: TenantScope, args: PageArgs) {
+/** Which endpoints to list: those with an active hook that gets events of `eventType` on `channel`. */
+export interface EndpointFilter {
+  eventType?: string | null;
+  channel?: string | null;
+}
+
+/** The hook patterns that match `type`: itself, `*`, and `group.*` for each of its dot prefixes (`a.*`, `a.b.*` for `a.b.c`). */
+function patternsMatching(type: string): string[] {
+  const patterns = [type, '*'];
+  for (let dot = type.indexOf('.'); dot !== -1; dot = type.indexOf('.', dot + 1)) patterns.push(`${type.slice(0, dot)}.*`);
+  return patterns;
+}
+
+export function listEndpoints(db: Executor, tenantId: TenantScope, filter: EndpointFilter, args: PageArgs) {
   if (tenantId === NO_TENANT) return emptyPage<EndpointRow>(args);
   let query = db.selectFrom('endpoints').selectAll();
   if (typeof tenantId === 'string') query = query.where('tenant_id', '=', tenantId);
+  const { eventType, channel } = filter;
+  if (eventType || channel) {
+    query = query.where(({ exists, selectFrom }) => {
+      let hooks = selectFrom('hooks').select('hooks.id').whereRef('hooks.endpoint_id', '=', 'endpoints.id').where('hooks.active', '=', 1);
+      // Patterns are stored as a JSON array: the hook gets the type if one of its elements is a pattern that matches it.
+      if (eventType) hooks = hooks.where((eb) => eb.or(patternsMatching(eventType).map((pattern) => jsonTextHas('hooks.event_types', pattern))));
+      // A hook without channels gets every channel.
+      if (channel) hooks = hooks.where((eb) => eb.or([eb('hooks.channels', '=', '[]'), jsonTextHas('hooks.channels', channel)]));
+      return exists(hooks);
+    });
+  }
   return paginate(query, args, { column: 'id' });
 }
 

@@ -6,7 +6,7 @@ import { NotFoundError } from '../../errors.js';
 import { MANAGE_SCOPES, READ_SCOPES } from '../../graphql/access.js';
 import { builder } from '../../graphql/builder.js';
 import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
-import { connectionOf, pageArgs } from '../../graphql/connection.js';
+import { connectionOf, orderArg, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
@@ -162,21 +162,30 @@ builder.objectField(TenantRef, 'endpoints', (t) =>
     description: "The tenant's endpoints, newest first.",
     authScopes: READ_SCOPES,
     args: { ...pageArgs(t.arg) },
-    resolve: async (tenant, args, context) => ({ page: await pageEndpoints(context.services, context.actor, tenant.id, args) }),
+    resolve: async (tenant, args, context) => ({ page: await pageEndpoints(context.services, context.actor, tenant.id, {}, args) }),
   }),
 );
 
 builder.queryFields((t) => ({
   endpoints: t.field({
     type: EndpointConnection,
-    description: "Endpoints, newest first: a tenant token sees its own; the admin every tenant's, or one tenant's.",
+    description: "Endpoints, newest first unless `order` says otherwise: a tenant token sees its own; the admin every tenant's, or one tenant's.",
     authScopes: READ_SCOPES,
     args: {
       ...pageArgs(t.arg),
+      ...orderArg(t.arg),
       tenantId: t.arg.id({ required: false, description: 'Only this tenant (a tenant token sees nothing of another tenant).' }),
+      eventType: t.arg.string({
+        required: false,
+        description: 'Only endpoints with an active hook that gets this event type (by name, `group.*` or `*`).',
+      }),
+      channel: t.arg.string({
+        required: false,
+        description: 'Only endpoints with an active hook that gets this channel (a hook without channels gets every channel); with `eventType`, the same hook gets both.',
+      }),
     },
     resolve: async (_root, args, context) => ({
-      page: await pageEndpoints(context.services, context.actor, args.tenantId || null, args),
+      page: await pageEndpoints(context.services, context.actor, args.tenantId || null, { eventType: args.eventType ?? null, channel: args.channel ?? null }, args),
     }),
   }),
   endpoint: t.field({
@@ -208,7 +217,7 @@ const EndpointAuthInputRef = builder.inputType('EndpointAuthInput', {
   }),
 });
 
-const RetryPolicyInputRef = builder.inputType('RetryPolicyInput', {
+export const RetryPolicyInputRef = builder.inputType('RetryPolicyInput', {
   description: 'A retry policy: either `scheduleMs`, or any of the exponential fields (unset ones take their defaults).',
   fields: (t) => ({
     maxAttempts: t.int({ description: 'Attempts in all, first one included (1–50).' }),

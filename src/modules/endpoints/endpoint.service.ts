@@ -10,7 +10,7 @@ import { generateSecret } from '../../webhook/signing.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow } from './endpoint.repository.js';
+import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow, type EndpointFilter } from './endpoint.repository.js';
 import { newSecretRow, readCredentials, secretProblem, type EndpointAuthType } from './endpoint.secrets.js';
 import { MAX_OLD_SECRETS, checkEndpointInput, checkHeaderClash, isGiven, type CreateEndpointInput, type EndpointInput } from './endpoint.validation.js';
 
@@ -44,8 +44,8 @@ export async function getEndpoint(services: Services, actor: Actor, id: string):
  * A page of endpoints, newest first: a tenant token gets its own (empty when it names another
  * tenant); an admin gets one tenant's, or every tenant's without `tenantId`.
  */
-export function pageEndpoints(services: Services, actor: Actor, tenantId: string | null | undefined, args: PageArgs) {
-  return listEndpoints(services.db, tenantFilter(actor, tenantId), args);
+export function pageEndpoints(services: Services, actor: Actor, tenantId: string | null | undefined, filter: EndpointFilter, args: PageArgs) {
+  return listEndpoints(services.db, tenantFilter(actor, tenantId), filter, args);
 }
 
 /** Signing secrets still valid at `now`, newest first (metadata for the API; values stay encrypted). */

@@ -206,7 +206,7 @@ function checkHeaders(problems: ProblemList, headers: Record<string, unknown>): 
 }
 
 /** The policy as stored: only the fields that are set; null when none is (the default schedule). */
-function storedRetryPolicy(policy: RetryPolicy): string | null {
+export function storedRetryPolicy(policy: RetryPolicy): string | null {
   const set = Object.fromEntries(Object.entries(policy).filter(([, value]) => isGiven(value)));
   return Object.keys(set).length === 0 ? null : toJson(set);
 }

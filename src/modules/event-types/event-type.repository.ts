@@ -30,3 +30,8 @@ export async function insertEventType(db: Executor, row: EventTypeRow): Promise<
 export async function updateEventTypeRow(db: Executor, id: string, changes: Partial<EventTypeRow>): Promise<void> {
   await db.updateTable('event_types').set(changes).where('id', '=', id).execute();
 }
+
+/** Names and examples (JSON text) of the types not archived: the payloads a hook is tried on at save. */
+export function listEventTypeExamples(db: Executor): Promise<{ name: string; examples: string }[]> {
+  return db.selectFrom('event_types').select(['name', 'examples']).where('archived', '=', 0).execute();
+}

@@ -1,10 +1,10 @@
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
-import { sql } from 'kysely';
 import type { DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
+import { jsonTextHas } from '../../db/json-text.js';
 import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
 
 // Column lists typed against the row types, so a schema change that adds a column fails to compile here.
@@ -55,11 +55,7 @@ export function listEvents(db: Executor, filter: EventFilter, args: PageArgs) {
   if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types as string[]);
   if (filter.createdAfter != null) query = query.where('id', '>=', idFloor('event', filter.createdAfter));
   if (filter.createdBefore != null) query = query.where('id', '<', idFloor('event', filter.createdBefore));
-  if (filter.channel) {
-    // channels are a JSON array in text; match the quoted element, which cannot occur in another position
-    const pattern = `%${JSON.stringify(filter.channel).replace(/[%_\\]/g, '\\$&')}%`;
-    query = query.where(sql<boolean>`channels like ${pattern} escape '\\'`);
-  }
+  if (filter.channel) query = query.where(jsonTextHas('channels', filter.channel));
   return paginate(query, args, { column: 'id' });
 }
 

@@ -5,7 +5,7 @@ import type { InputFieldBuilder } from '@pothos/core';
 import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type SchemaTypes } from '../../graphql/builder.js';
 import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
-import { connectionOf, pageArgs } from '../../graphql/connection.js';
+import { connectionOf, orderArg, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
@@ -57,9 +57,9 @@ const EventFilterInput = builder.inputType('EventFilter', {
 builder.queryFields((t) => ({
   events: t.field({
     type: EventConnection,
-    description: 'Events, newest first.',
+    description: 'Events, newest first unless `order` says otherwise.',
     authScopes: READ_SCOPES,
-    args: { ...pageArgs(t.arg), filter: t.arg({ type: EventFilterInput, description: 'Which events.' }) },
+    args: { ...pageArgs(t.arg), ...orderArg(t.arg), filter: t.arg({ type: EventFilterInput, description: 'Which events.' }) },
     resolve: async (_root, args, context) => ({
       page: await listEvents(
         context.services.db,

@@ -9,10 +9,13 @@ import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, pageArgs } from '../../graphql/connection.js';
 import { defineMutation } from '../../graphql/mutation.js';
 import { findManyEndpointsById } from '../endpoints/endpoint.repository.js';
-import { EndpointRef } from '../endpoints/endpoint.schema.js';
+import { EndpointRef, RetryPolicyInputRef, RetryPolicyRef } from '../endpoints/endpoint.schema.js';
+import type { RetryPolicy } from '../../webhook/schedule.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
+import type { BodyTemplate } from '../../webhook/body-template.js';
 import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
+import { BodyTemplateInputRef, BodyTemplateRef } from './hook.template.schema.js';
 import {
   createHook,
   deleteHook,
@@ -98,9 +101,15 @@ builder.node(HookRef, {
       nullable: true,
       description: 'JSONata expression over `{event, data, settings, hook, tenant}` whose result is the body; null = by `format`.',
     }),
+    template: t.field({
+      type: BodyTemplateRef,
+      nullable: true,
+      description: 'A `{{path}}` body template that replaces the body (instead of a transform); null = by `format` or `transform`.',
+      resolve: (r) => parseJsonOrNull<BodyTemplate>(r.template),
+    }),
     settings: t.field({
       type: 'JSONObject',
-      description: 'Values for the transform and the path template (as `settings`), valid against `settingsSchema`.',
+      description: 'Values for the transform, the template and the path template (as `settings`), valid against `settingsSchema`.',
       resolve: (r) => parseJson<Record<string, unknown>>(r.settings),
     }),
     settingsSchema: t.field({
@@ -121,6 +130,14 @@ builder.node(HookRef, {
       nullable: true,
       description: 'A saved example payload for trying the hook out.',
       resolve: (r) => parseJsonOrNull(r.test_payload),
+    }),
+    metadata: t.field({ type: 'JSONObject', description: 'Free-form data.', resolve: (r) => parseJson<Record<string, unknown>>(r.metadata) }),
+    timeoutMs: t.exposeInt('timeout_ms', { nullable: true, description: "Deadline of each request in ms, over the endpoint's; null = the endpoint's." }),
+    retryPolicy: t.field({
+      type: RetryPolicyRef,
+      nullable: true,
+      description: "Its own retry schedule, replacing the endpoint's as a whole; null = the endpoint's.",
+      resolve: (r) => parseJsonOrNull<RetryPolicy>(r.retry_policy),
     }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (r) => r.created_at }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (r) => r.updated_at }),
@@ -230,7 +247,8 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       ...(creating ? { defaultValue: 'STANDARD' as const } : {}),
       description: `Body format (default STANDARD).${keep}`,
     }),
-    transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body.${clear}` }),
+    transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save.${clear}` }),
+    template: t.field({ type: BodyTemplateInputRef, description: `A \`{{path}}\` body template, instead of a transform.${clear}` }),
     settings: t.field({
       type: 'JSONObject',
       description: `Values passed to the transform and the path template, at most 64 KiB; must match \`settingsSchema\`.${keep}`,
@@ -240,6 +258,12 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       description: `At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused.${creating ? '' : ' Omitted = unchanged; replaces the list.'}`,
     }),
     testPayload: t.field({ type: 'JSON', description: `A saved example payload, at most 1 MiB.${clear}` }),
+    metadata: t.field({ type: 'JSONObject', description: `Free-form data, at most 16 KiB as JSON.${creating ? '' : ' Omitted = unchanged; replaces the old.'}` }),
+    timeoutMs: t.int({ description: `Deadline of each request in ms (100 to twice the server's default), over the endpoint's.${creating ? '' : " Omitted = unchanged; null = the endpoint's."}` }),
+    retryPolicy: t.field({
+      type: RetryPolicyInputRef,
+      description: `Its own retry schedule, replacing the endpoint's.${creating ? '' : " Omitted = unchanged; null = the endpoint's."}`,
+    }),
   };
 }
 

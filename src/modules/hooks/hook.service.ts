@@ -12,8 +12,20 @@ import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
+import type { BodyTemplate } from '../../webhook/body-template.js';
+import { dryRunBodyShaper } from './hook.dry-run.js';
 import { checkRunAfter } from './hook.run-after.js';
-import { blankToNull, checkEventTypes, checkFields, unique, type HookInput } from './hook.validation.js';
+import {
+  asTemplate,
+  blankToNull,
+  bodyShaperParses,
+  checkEventTypes,
+  checkFields,
+  checkOneBodyShaper,
+  deliveryOptionColumns,
+  unique,
+  type HookInput,
+} from './hook.validation.js';
 
 // What the schema passes in: the service's signature is where it looks for them.
 export type { HookInput } from './hook.validation.js';
@@ -50,6 +62,29 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
   checkFields(services, input, true, { settings, settingsSchema }, problems);
   const eventTypes = unique(input.eventTypes ?? []);
   const runAfter = unique(input.runAfter ?? []);
+  const transform = blankToNull(input.transform) ?? null;
+  const template = asTemplate(input.template) ?? null;
+  checkOneBodyShaper({ transform, template }, problems);
+  if (problems.empty) {
+    // Before the transaction: a transform may run for its whole time budget, and holds no lock meanwhile.
+    const endpoint = input.endpointId ? await findEndpointById(services.db, input.endpointId) : undefined;
+    const tenant = await findTenantById(services.db, tenantId ?? endpoint?.tenant_id ?? '');
+    await dryRunBodyShaper(
+      services,
+      {
+        id: null,
+        name: (input.name ?? '').trim(),
+        tenant: { id: tenant?.id ?? '', name: tenant?.name ?? '' },
+        eventTypes,
+        channels: unique(input.channels ?? []),
+        transform,
+        template,
+        settings,
+        testPayload: input.testPayload ?? null,
+      },
+      problems,
+    );
+  }
   return services.db.transaction().execute(async (trx) => {
     const endpointId = input.endpointId ?? '';
     if (endpointId) {
@@ -79,10 +114,15 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       method: input.method ?? 'POST',
       path: blankToNull(input.path) ?? null,
       format: input.format ?? 'STANDARD',
-      transform: blankToNull(input.transform) ?? null,
+      transform,
+      template: toJsonOrNull(template),
       settings: toJson(settings),
       settings_schema: toJsonOrNull(settingsSchema),
       test_payload: toJsonOrNull(input.testPayload),
+      metadata: '{}',
+      timeout_ms: null,
+      retry_policy: null,
+      ...deliveryOptionColumns(input),
       created_at: now,
       updated_at: now,
     };
@@ -94,13 +134,18 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
 
 /** Omitted fields stay; null clears the nullable ones (and empties channels, runAfter, settings, description). */
 export async function updateHook(services: Services, actor: Actor, id: string, input: HookInput): Promise<HookRow> {
+  const problems = new ProblemList();
+  const before = await findHookById(services.db, id);
+  if (!before || !canSee(actor, before.tenant_id)) throw new NotFoundError('Hook', id);
+  // Before the transaction, as on create; what it read is checked against the row inside it.
+  await dryRunUpdate(services, before, input, problems);
   return services.db.transaction().execute(async (trx) => {
     const existing = await findHookById(trx, id);
     if (!existing || !canSee(actor, existing.tenant_id)) throw new NotFoundError('Hook', id);
     const settings = input.settings === undefined ? parseJson<Record<string, unknown>>(existing.settings) : (input.settings ?? {});
     const settingsSchema = input.settingsSchema === undefined ? parseJsonOrNull(existing.settings_schema) : input.settingsSchema;
-    const problems = new ProblemList();
     checkFields(services, input, false, { settings, settingsSchema }, problems);
+    checkOneBodyShaper(effectiveBodyShaper(existing, input), problems);
     const eventTypes = input.eventTypes ? unique(input.eventTypes) : null;
     const runAfter = input.runAfter === undefined ? null : unique(input.runAfter ?? []);
 
@@ -132,13 +177,49 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.path !== undefined) changes.path = blankToNull(input.path) ?? null;
     if (input.format !== undefined && input.format !== null) changes.format = input.format;
     if (input.transform !== undefined) changes.transform = blankToNull(input.transform) ?? null;
+    if (input.template !== undefined) changes.template = toJsonOrNull(asTemplate(input.template));
     if (input.settings !== undefined) changes.settings = toJson(settings);
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);
     if (input.testPayload !== undefined) changes.test_payload = toJsonOrNull(input.testPayload);
+    Object.assign(changes, deliveryOptionColumns(input));
     await updateHookRow(trx, id, changes);
     if (runAfter) await replaceDependencies(trx, id, runAfter);
     return { ...existing, ...changes };
   });
+}
+
+function effectiveBodyShaper(existing: HookRow, input: HookInput): { transform: string | null; template: BodyTemplate | null } {
+  return {
+    transform: input.transform === undefined ? existing.transform : (blankToNull(input.transform) ?? null),
+    template: input.template === undefined ? parseJsonOrNull<BodyTemplate>(existing.template) : (asTemplate(input.template) ?? null),
+  };
+}
+
+/** Runs the hook as it will be after the update when what shapes its body, or what that reads, changes. */
+async function dryRunUpdate(services: Services, existing: HookRow, input: HookInput, problems: ProblemList): Promise<void> {
+  // What the run reads; a rename alone does not re-judge a saved transform (as checkSettings does not re-judge saved settings).
+  const touched = [input.transform, input.template, input.settings, input.testPayload, input.eventTypes].some((v) => v !== undefined);
+  if (!touched) return;
+  const { transform, template } = effectiveBodyShaper(existing, input);
+  if (transform !== null && template !== null) return;
+  // One that does not even parse is reported by checkFields; running it adds nothing.
+  if (!bodyShaperParses(input)) return;
+  const tenant = await findTenantById(services.db, existing.tenant_id);
+  await dryRunBodyShaper(
+    services,
+    {
+      id: existing.id,
+      name: input.name?.trim() || existing.name,
+      tenant: { id: existing.tenant_id, name: tenant?.name ?? '' },
+      eventTypes: input.eventTypes ?? parseJson<string[]>(existing.event_types),
+      channels: input.channels ?? parseJson<string[]>(existing.channels),
+      transform,
+      template,
+      settings: input.settings === undefined ? parseJson<Record<string, unknown>>(existing.settings) : (input.settings ?? {}),
+      testPayload: input.testPayload === undefined ? parseJsonOrNull(existing.test_payload) : input.testPayload,
+    },
+    problems,
+  );
 }
 
 /** Deletes a hook; its deliveries still waiting are cancelled first, in the same transaction. */

@@ -2,18 +2,22 @@
 // field path, before the service writes anything. The grammars live in src/webhook (path templates,
 // JSONata, channels, event-type patterns); this file applies them to a HookInput.
 import { toJson } from '../../db/json.js';
-import type { ProblemList } from '../../errors.js';
+import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { CHANNEL_NAME } from '../../webhook/channel.js';
 import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH } from '../../webhook/event-type-pattern.js';
 import { validateFilter } from '../../webhook/filter.js';
 import { describeJsonataFailure } from '../../webhook/jsonata-error.js';
+import { bodyTemplateProblems } from '../../webhook/body-template.js';
 import { pathTemplateProblems } from '../../webhook/path-template.js';
-import type { HttpMethod, PayloadFormat } from '../../webhook/request.js';
+import type { BodyTemplate, BodyTemplateKind, HttpMethod, PayloadFormat } from '../../webhook/request.js';
+import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
 import { transformSyntaxFailure } from '../../webhook/transform.js';
+import { MAX_METADATA_BYTES, MIN_TIMEOUT_MS, storedRetryPolicy } from '../endpoints/endpoint.validation.js';
 
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
+export const BODY_TEMPLATE_KINDS: readonly BodyTemplateKind[] = ['JSON', 'TEXT', 'FORM'];
 
 export const HOOK_MAX_NAME_LENGTH = 200;
 export const HOOK_MAX_DESCRIPTION_LENGTH = 2000;
@@ -23,6 +27,8 @@ export const HOOK_MAX_RUN_AFTER = 20;
 export const HOOK_MAX_PATH_LENGTH = 2048;
 export const HOOK_MAX_TRANSFORM_BYTES = 64 * 1024;
 export const HOOK_MAX_SETTINGS_BYTES = 64 * 1024;
+/** As for a transform: the template is held per hook version and walked for every request. */
+export const HOOK_MAX_TEMPLATE_BYTES = 64 * 1024;
 /** A filter is compiled once per hook version, but its size still bounds the memory it holds and each recompile. */
 export const HOOK_MAX_FILTER_BYTES = 64 * 1024;
 export const HOOK_MAX_TEST_PAYLOAD_BYTES = 1024 * 1024;
@@ -47,12 +53,20 @@ export interface HookInput {
   format?: PayloadFormat | null;
   /** undefined = keep; null or '' = remove */
   transform?: string | null;
+  /** undefined = keep; null = remove; `body` is checked to be there */
+  template?: { kind: BodyTemplateKind; body?: unknown } | null;
   settings?: Record<string, unknown> | null;
   /** undefined = keep; null = remove */
   settingsSchema?: unknown;
   runAfter?: readonly string[] | null;
   /** undefined = keep; null = remove */
   testPayload?: unknown;
+  /** undefined = keep; null = empty */
+  metadata?: Record<string, unknown> | null;
+  /** undefined = keep; null = the endpoint's */
+  timeoutMs?: number | null;
+  /** undefined = keep; null = the endpoint's */
+  retryPolicy?: RetryPolicy | null;
 }
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -117,12 +131,14 @@ export function checkFields(
     const message = transformProblem(transform);
     if (message) problems.add(['input', 'transform'], message);
   }
+  if (input.template !== undefined && input.template !== null) checkTemplate(asTemplate(input.template), problems);
   checkSettings(services, input, effective, problems);
   if (input.testPayload !== undefined && input.testPayload !== null) {
     if (byteLength(toJson(input.testPayload)) > HOOK_MAX_TEST_PAYLOAD_BYTES) {
       problems.add(['input', 'testPayload'], `must be at most ${HOOK_MAX_TEST_PAYLOAD_BYTES} bytes of JSON`);
     }
   }
+  checkDeliveryOptions(services, input, problems);
   if ((input.runAfter ?? []).length > HOOK_MAX_RUN_AFTER) {
     problems.add(['input', 'runAfter'], `at most ${HOOK_MAX_RUN_AFTER} hooks`);
   }
@@ -153,6 +169,70 @@ function checkSettings(
   const suffix = settingsGiven ? '' : ' (the saved settings do not match the new settingsSchema)';
   for (const problem of services.jsonSchemas.validate(key, schema, effective.settings)) {
     problems.add(['input', 'settings', ...problem.path], `${problem.message}${suffix}`);
+  }
+}
+
+/** Metadata, and the timeout and retry policy that override the endpoint's: the endpoint's bounds apply. */
+function checkDeliveryOptions(services: Services, input: HookInput, problems: ProblemList): void {
+  if (input.metadata !== undefined && input.metadata !== null && byteLength(toJson(input.metadata)) > MAX_METADATA_BYTES) {
+    problems.add(['input', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+  }
+  const timeout = input.timeoutMs;
+  const max = services.config.requestTimeoutMs * 2;
+  if (timeout !== undefined && timeout !== null && (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS || timeout > max)) {
+    problems.add(['input', 'timeoutMs'], `must be an integer between ${MIN_TIMEOUT_MS} and ${max} (twice the server's request timeout)`);
+  }
+  if (input.retryPolicy !== undefined && input.retryPolicy !== null) {
+    problems.addAll(['input', 'retryPolicy'], validateRetryPolicy(input.retryPolicy));
+  }
+}
+
+/** The columns of the delivery options given in `input` (absent ones are left out). */
+export function deliveryOptionColumns(input: HookInput): Partial<{ metadata: string; timeout_ms: number | null; retry_policy: string | null }> {
+  const columns: Partial<{ metadata: string; timeout_ms: number | null; retry_policy: string | null }> = {};
+  if (input.metadata !== undefined) columns.metadata = toJson(input.metadata ?? {});
+  if (input.timeoutMs !== undefined) columns.timeout_ms = input.timeoutMs;
+  if (input.retryPolicy !== undefined) columns.retry_policy = input.retryPolicy === null ? null : storedRetryPolicy(input.retryPolicy);
+  return columns;
+}
+
+function checkTemplate(template: BodyTemplate, problems: ProblemList): void {
+  const at = ['input', 'template'];
+  if (!BODY_TEMPLATE_KINDS.includes(template.kind)) {
+    problems.add([...at, 'kind'], `must be one of ${BODY_TEMPLATE_KINDS.join(', ')}`);
+    return;
+  }
+  if (byteLength(toJson(template.body ?? null)) > HOOK_MAX_TEMPLATE_BYTES) {
+    problems.add([...at, 'body'], `must be at most ${HOOK_MAX_TEMPLATE_BYTES} bytes of JSON`);
+    return;
+  }
+  if (template.body === undefined || template.body === null) {
+    problems.add([...at, 'body'], 'is required (a JSON value, or a string for TEXT and FORM)');
+    return;
+  }
+  problems.addAll([...at, 'body'], bodyTemplateProblems(template));
+}
+
+/** Whether the transform or template `input` gives (if any) parses: only then is running it worth anything. */
+export function bodyShaperParses(input: Pick<HookInput, 'transform' | 'template'>): boolean {
+  const problems = new ProblemList();
+  const transform = blankToNull(input.transform);
+  if (transform && transformProblem(transform) !== null) return false;
+  if (input.template) checkTemplate(asTemplate(input.template), problems);
+  return problems.empty;
+}
+
+/** The input's template as stored (null for none); undefined when the input leaves it unchanged. */
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown }): BodyTemplate;
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown } | null | undefined): BodyTemplate | null | undefined;
+export function asTemplate(input: { kind: BodyTemplateKind; body?: unknown } | null | undefined): BodyTemplate | null | undefined {
+  return input ? { kind: input.kind, body: input.body } : input;
+}
+
+/** A transform and a template each make the whole body: a hook has at most one. */
+export function checkOneBodyShaper(effective: { transform: string | null; template: BodyTemplate | null }, problems: ProblemList): void {
+  if (effective.transform !== null && effective.template !== null) {
+    problems.add(['input', 'template'], 'a hook has a transform or a template, not both (set the other to null)');
   }
 }
 
