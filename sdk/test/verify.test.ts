@@ -34,7 +34,7 @@ describe('verifyWebhook against the standardwebhooks package', () => {
       const secret = newSecret();
       const timestamp = nowSeconds();
       const signature = new Webhook(secret).sign('msg_sw', new Date(timestamp * 1000), body);
-      assert.deepEqual(verifyWebhook({ secret, headers: headers('msg_sw', timestamp, signature), body }), { id: 'msg_sw', timestamp });
+      assert.deepEqual(verifyWebhook({ secret, headers: headers('msg_sw', timestamp, signature), body }), { id: 'msg_sw', eventId: null, timestamp });
       // The same bytes as a Buffer / plain Uint8Array.
       const bytes = Buffer.from(body);
       assert.equal(verifyWebhook({ secret, headers: headers('msg_sw', timestamp, signature), body: bytes }).id, 'msg_sw');
@@ -75,8 +75,14 @@ describe('verifyWebhook', () => {
     ...overrides,
   });
 
-  it('returns the id and timestamp', () => {
-    assert.deepEqual(verifyWebhook(valid()), { id: 'msg_1', timestamp: TS });
+  it('returns the id and timestamp; eventId is null without a webhook-event-id header', () => {
+    assert.deepEqual(verifyWebhook(valid()), { id: 'msg_1', eventId: null, timestamp: TS });
+  });
+
+  it('returns the event id from webhook-event-id, which a delivery of the same event to another hook shares', () => {
+    const input = valid();
+    const verified = verifyWebhook({ ...input, headers: { ...(input.headers as Record<string, string>), 'webhook-event-id': 'msg_event' } });
+    assert.deepEqual(verified, { id: 'msg_1', eventId: 'msg_event', timestamp: TS });
   });
 
   describe('timestamps', () => {

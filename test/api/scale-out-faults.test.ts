@@ -23,9 +23,9 @@ const skip = !redisUrl || !pgUrl ? 'needs SWITCHYARD_TEST_DATABASE_URL and SWITC
 
 const LEASE_MS = 1_500;
 
-/** The event a request at the receiver delivers (the header that names it). */
+/** The event a request at the receiver delivers (`webhook-id` names the delivery). */
 function eventIdOf(headers: Record<string, string | string[] | undefined>): string {
-  return String(headers['webhook-event-id'] ?? headers['webhook-id']);
+  return String(headers['webhook-event-id']);
 }
 
 async function succeededDeliveries(api: TestApp, tenantId: string): Promise<{ id: string; attemptCount: number; event: { id: string } }[]> {
