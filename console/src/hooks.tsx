@@ -1,11 +1,17 @@
 // Hooks: the list, the create/edit form with every option of createHook/updateHook, and a test delivery.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { DeliveryAttemptFieldsFragment, HookFieldsFragment, HttpMethod, PayloadFormat } from './sdk.js';
+import type { BodyTemplateKind, DeliveryAttemptFieldsFragment, HookFieldsFragment, HttpMethod, PayloadFormat, RetryPolicyInput } from './sdk.js';
 import {
-  attempt, AttemptDetail, Field, FormProblem, go, list, parseJson, parseObject, pretty, problemsOf, type Problems, type Session,
+  attempt, AttemptDetail, Field, FormProblem, go, intOrNull, list, parseJson, parseObject, pretty, problemsOf, type Problems, type Session,
 } from './ui.js';
 
 const METHODS: HttpMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'HEAD'];
+const TEMPLATE_KINDS: { value: BodyTemplateKind | ''; label: string }[] = [
+  { value: '', label: 'None (body by format, or the transform)' },
+  { value: 'JSON', label: 'JSON with {{path}} placeholders' },
+  { value: 'TEXT', label: 'Text (text/plain)' },
+  { value: 'FORM', label: 'Form (application/x-www-form-urlencoded)' },
+];
 const FORMATS: { value: PayloadFormat; label: string }[] = [
   { value: 'STANDARD', label: 'Standard envelope {type, timestamp, data}' },
   { value: 'RAW', label: 'Raw payload' },
@@ -78,6 +84,11 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
     filter: pretty(hook?.filter), method: hook?.method ?? 'POST', path: hook?.path ?? '', format: hook?.format ?? 'STANDARD',
     transform: hook?.transform ?? '', settings: hook && Object.keys(hook.settings).length ? pretty(hook.settings) : '',
     settingsSchema: pretty(hook?.settingsSchema), testPayload: pretty(hook?.testPayload),
+    templateKind: hook?.template?.kind ?? '',
+    templateBody: hook?.template ? (hook.template.kind === 'JSON' ? pretty(hook.template.body) : String(hook.template.body)) : '',
+    metadata: hook && Object.keys(hook.metadata ?? {}).length ? pretty(hook.metadata) : '',
+    timeoutMs: hook?.timeoutMs?.toString() ?? '',
+    retryPolicy: hook?.retryPolicy ? pretty(Object.fromEntries(Object.entries(hook.retryPolicy).filter(([k, v]) => v !== null && k !== '__typename'))) : '',
   });
   const [active, setActive] = useState(hook?.active ?? true);
   const [runAfter, setRunAfter] = useState<string[]>(hook?.runAfter.map((h) => h.id) ?? []);
@@ -110,6 +121,12 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
           filter: parseObject('filter', f.filter), path: f.path.trim() || null, transform: f.transform.trim() || null,
           settings: parseObject('settings', f.settings, {}) ?? {}, settingsSchema: parseJson('settingsSchema', f.settingsSchema),
           testPayload: parseJson('testPayload', f.testPayload), runAfter,
+          template: f.templateKind
+            ? { kind: f.templateKind as BodyTemplateKind, body: f.templateKind === 'JSON' ? parseJson('template', f.templateBody) : f.templateBody }
+            : null,
+          metadata: parseObject('metadata', f.metadata, {}) ?? {},
+          timeoutMs: intOrNull(f.timeoutMs),
+          retryPolicy: (parseObject('retryPolicy', f.retryPolicy) as RetryPolicyInput | null) ?? null,
         };
         if (hook) {
           const { updateHook: result } = await session.client.updateHook({ input: { id: hook.id, ...common } });
@@ -148,6 +165,17 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
           {(p) => <select {...p} value={f.format} onChange={set('format')}>{FORMATS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
       </div>
       {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, hook, tenant}'}</code>; its result is the body. Blank = by format.</>)}
+      <div className="grid">
+        <div><Field id="hook-templateKind" name="templateKind" label="Body template" problems={problems} hint="Instead of a transform">
+          {(p) => <select {...p} value={f.templateKind} onChange={set('templateKind')}>{TEMPLATE_KINDS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
+        <div>{area('templateBody', 'Template body', <>e.g. <code>{'{"text": "Hello {{data.user.name}}"}'}</code>; roots as for the transform</>, 3)}</div>
+      </div>
+      {problems.template && <small role="alert" data-field="template">{problems.template}</small>}
+      <div className="grid">
+        <div>{text('timeoutMs', 'Timeout (ms)', "blank = the endpoint's")}</div>
+        <div>{area('retryPolicy', 'Retry policy (JSON)', <>blank = the endpoint's; e.g. <code>{'{"maxAttempts": 3, "initialDelayMs": 1000}'}</code> or <code>{'{"scheduleMs": [0, 60000]}'}</code></>, 2)}</div>
+      </div>
+      {area('metadata', 'Metadata (JSON object)', 'Your own labels; not sent', 2)}
       <div className="grid">
         <div>{area('settingsSchema', 'Settings schema (JSON Schema)', 'What settings must look like; blank = any object')}</div>
         <div>{area('settings', 'Settings (JSON object)', schemaFields ? `Fields: ${schemaFields}` : 'Passed to the transform and the path template as settings')}</div>

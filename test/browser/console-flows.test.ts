@@ -114,6 +114,11 @@ describe('console pages in a browser', { skip }, () => {
     await form.getByLabel('Path template').fill('/in/{data.id}');
     await form.getByLabel('Settings schema (JSON Schema)').fill('{"type": "object", "properties": {"tag": {"type": "string"}}}');
     await form.getByLabel('Settings (JSON object)').fill('{"tag": "acme"}');
+    await form.getByLabel('Body template').selectOption('JSON');
+    await form.getByLabel('Template body').fill('{"greeting": "Hello {{data.id}}", "amount": "{{data.amount}}"}');
+    await form.getByLabel('Timeout (ms)').fill('3000');
+    await form.getByLabel('Retry policy (JSON)').fill('{"maxAttempts": 3}');
+    await form.getByLabel('Metadata (JSON object)').fill('{"team": "billing"}');
     await form.getByLabel('Filter (JSON)').fill('{"data.amount": {"$gt": 100}');
     await form.getByRole('button', { name: 'Create hook' }).click();
     // JSON that does not parse is caught before sending, at its field.
@@ -139,11 +144,19 @@ describe('console pages in a browser', { skip }, () => {
     const detail = page.getByTestId('attempt-detail');
     await detail.getByTestId('response-status').filter({ hasText: '200' }).waitFor({ timeout: 10000 });
     await detail.getByText('/hooks/in/in_test').first().waitFor();
+    await detail.getByText('Hello in_test').first().waitFor();
     await page.screenshot({ path: `${SHOTS}/hook.png`, fullPage: true });
     const { hooks } = await sdk.hooks({ tenantId });
     assert.equal(hooks.nodes[0]?.path, '/in/{data.id}');
     assert.deepEqual(hooks.nodes[0]?.settings, { tag: 'acme' });
     assert.deepEqual(hooks.nodes[0]?.filter, { 'data.amount': { $gt: 100 } });
+    assert.deepEqual(hooks.nodes[0]?.template && { kind: hooks.nodes[0].template.kind, body: hooks.nodes[0].template.body }, {
+      kind: 'JSON',
+      body: { greeting: 'Hello {{data.id}}', amount: '{{data.amount}}' },
+    });
+    assert.equal(hooks.nodes[0]?.timeoutMs, 3000);
+    assert.equal(hooks.nodes[0]?.retryPolicy?.maxAttempts, 3);
+    assert.deepEqual(hooks.nodes[0]?.metadata, { team: 'billing' });
   });
 
   test('an event sent through the SDK appears live within a second; its delivery shows the response; retry and replay it', async () => {
