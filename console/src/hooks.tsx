@@ -87,6 +87,9 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
     templateKind: hook?.template?.kind ?? '',
     templateBody: hook?.template ? (hook.template.kind === 'JSON' ? pretty(hook.template.body) : String(hook.template.body)) : '',
     metadata: hook && Object.keys(hook.metadata ?? {}).length ? pretty(hook.metadata) : '',
+    headers: hook && Object.keys(hook.headers ?? {}).length ? pretty(hook.headers) : '',
+    // write-only: never shown again; blank on an update keeps the saved ones
+    secrets: '',
     timeoutMs: hook?.timeoutMs?.toString() ?? '',
     retryPolicy: hook?.retryPolicy ? pretty(Object.fromEntries(Object.entries(hook.retryPolicy).filter(([k, v]) => v !== null && k !== '__typename'))) : '',
   });
@@ -127,6 +130,8 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
           metadata: parseObject('metadata', f.metadata, {}) ?? {},
           timeoutMs: intOrNull(f.timeoutMs),
           retryPolicy: (parseObject('retryPolicy', f.retryPolicy) as RetryPolicyInput | null) ?? null,
+          headers: parseObject('headers', f.headers, {}) ?? {},
+          ...(f.secrets.trim() ? { secrets: parseObject('secrets', f.secrets) } : {}),
         };
         if (hook) {
           const { updateHook: result } = await session.client.updateHook({ input: { id: hook.id, ...common } });
@@ -174,6 +179,12 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
       <div className="grid">
         <div>{text('timeoutMs', 'Timeout (ms)', "blank = the endpoint's")}</div>
         <div>{area('retryPolicy', 'Retry policy (JSON)', <>blank = the endpoint's; e.g. <code>{'{"maxAttempts": 3, "initialDelayMs": 1000}'}</code> or <code>{'{"scheduleMs": [0, 60000]}'}</code></>, 2)}</div>
+      </div>
+      <div className="grid">
+        <div>{area('headers', 'Headers (JSON object)', <>Sent after the endpoint's; values take placeholders, e.g. <code>{'{"x-api-key": "{{secrets.token}}"}'}</code></>, 2)}</div>
+        <div>{area('secrets', 'Secrets (JSON object)', hook && hook.secretKeys.length
+          ? `Saved: ${hook.secretKeys.join(', ')} (never shown). Blank keeps them; an object replaces them all.`
+          : 'Readable as secrets.… by the transform, templates, path and headers; never shown again', 2)}</div>
       </div>
       {area('metadata', 'Metadata (JSON object)', 'Your own labels; not sent', 2)}
       <div className="grid">

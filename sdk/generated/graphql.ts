@@ -168,6 +168,8 @@ export type CreateHookInput = {
   filter?: { [key: string]: unknown } | null | undefined;
   /** Body format (default STANDARD). */
   format?: PayloadFormat | null | undefined;
+  /** Request headers of this hook (names as for endpoint headers, values with `{{path}}` placeholders). */
+  headers?: { [key: string]: unknown } | null | undefined;
   /** Free-form data, at most 16 KiB as JSON. */
   metadata?: { [key: string]: unknown } | null | undefined;
   /** HTTP method (default POST). */
@@ -180,6 +182,8 @@ export type CreateHookInput = {
   retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. */
   runAfter?: Array<string | number> | null | undefined;
+  /** Secrets for the transform, templates, path and headers (as `secrets`), at most 16 KiB as JSON; stored encrypted, never shown again, kept out of the attempt log. */
+  secrets?: { [key: string]: unknown } | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. */
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. */
@@ -588,6 +592,8 @@ export type UpdateHookInput = {
   filter?: { [key: string]: unknown } | null | undefined;
   /** Body format (default STANDARD). Omitted = unchanged. */
   format?: PayloadFormat | null | undefined;
+  /** Request headers of this hook (names as for endpoint headers, values with `{{path}}` placeholders). Omitted = unchanged; replaces the old; null = none. */
+  headers?: { [key: string]: unknown } | null | undefined;
   /** The hook. */
   id: string | number;
   /** Free-form data, at most 16 KiB as JSON. Omitted = unchanged; replaces the old. */
@@ -602,6 +608,8 @@ export type UpdateHookInput = {
   retryPolicy?: RetryPolicyInput | null | undefined;
   /** At most 20 hooks of the same tenant that must succeed first for the same event; a cycle is refused. Omitted = unchanged; replaces the list. */
   runAfter?: Array<string | number> | null | undefined;
+  /** Secrets for the transform, templates, path and headers (as `secrets`), at most 16 KiB as JSON; stored encrypted, never shown again, kept out of the attempt log. Omitted = unchanged; an object replaces them all; null removes them. */
+  secrets?: { [key: string]: unknown } | null | undefined;
   /** Values passed to the transform and the path template, at most 64 KiB; must match `settingsSchema`. Omitted = unchanged. */
   settings?: { [key: string]: unknown } | null | undefined;
   /** JSON Schema for `settings`. Omitted = unchanged; null removes it. */
@@ -937,7 +945,7 @@ export type EventTypeFieldsFragment = { id: string, name: string, description: s
 
 export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
 
-export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
+export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
 export type EventFieldsFragment = { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } };
 
@@ -950,7 +958,7 @@ export type HookQueryVariables = Exact<{
 }>;
 
 
-export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
+export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
 
 export type HooksQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -960,7 +968,7 @@ export type HooksQueryVariables = Exact<{
 }>;
 
 
-export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateHookMutationVariables = Exact<{
   input: CreateHookInput;
@@ -969,7 +977,7 @@ export type CreateHookMutationVariables = Exact<{
 
 export type CreateHookMutation = { createHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -981,7 +989,7 @@ export type UpdateHookMutationVariables = Exact<{
 
 export type UpdateHookMutation = { updateHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -993,7 +1001,7 @@ export type DeleteHookMutationVariables = Exact<{
 
 export type DeleteHookMutation = { deleteHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1145,7 +1153,7 @@ export type NodeQuery = { node:
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
 
@@ -1162,7 +1170,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
 
@@ -1287,6 +1295,8 @@ export const HookFieldsFragmentDoc = `
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -2603,6 +2613,8 @@ export const HookDocument = `
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -2666,6 +2678,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -2736,6 +2750,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -2806,6 +2822,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -2876,6 +2894,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -3503,6 +3523,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -3693,6 +3715,8 @@ fragment HookFields on Hook {
   settingsSchema
   testPayload
   metadata
+  secretKeys
+  headers
   timeoutMs
   retryPolicy {
     maxAttempts
@@ -3954,11 +3978,11 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
   sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
   replayEvent: 'd3cdb697286c7d503be8d284a09583294d2e3dc047594e9abc381671fc8c2fce',
-  hook: '9cff199fa89ac2af06e9e30dc5622aec8e30f29fec831193188ed8c510b5968c',
-  hooks: '407c8caec4cb178bedf10ece1230730c6efe7746130fb1209c9c9d6f90e41d4d',
-  createHook: 'bff5243a9e9d8b86a20264cbf33dafd50536f092fffc3f22c1da2386f4886671',
-  updateHook: 'dd40b292926802088c83889917c673e0416d6c20c9504864b95512fd78605533',
-  deleteHook: 'e44bd59ad34fefe8dc83891258b3081a31da4feee0ee8a8640b346c2648fceb9',
+  hook: '6f17b4abb4dcb9c6db5029f915971780818e7aa169c22f4039508c7a534a9b04',
+  hooks: 'f62567175691769d496fa126c1f94836b8394a34bd3e86c18def19fc1258f653',
+  createHook: '5ccacc2639ac605d9abea4f45233f17ec29e44d6b9faa56104233da132a19c14',
+  updateHook: '54f234a5f030504fd555a51c0e5d758e0725fa318bd0cad00237ebe19909ba04',
+  deleteHook: '955830cf13479fbc3586457d71579386492055bc8e39904f706b85d41729981c',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
@@ -3973,6 +3997,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '56cf0677d28598dfd4f5584f54c02ceeba44c0e140e7a9a32718f7323af63499',
-  nodes: 'aecdb333b2eec5c68dabddce7c45f2f634b8882dd125b2be333e760af91a00fa',
+  node: '2f22c4e861b569a9a7dc928705c49823e51c5976f46dea45c09fffc5f71119b8',
+  nodes: 'e0542b75d852583369a3142e910d42c02089e593012acb06d1567d59d34c5bfe',
 };

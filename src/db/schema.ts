@@ -108,6 +108,10 @@ export interface HooksTable {
   timeout_ms: number | null;
   /** JSON RetryPolicy overriding the endpoint's; null = the endpoint's */
   retry_policy: string | null;
+  /** cipher text (services.cipher) of the JSON object of the hook's secrets; null for none */
+  secrets: string | null;
+  /** JSON object: header name → value with `{{path}}` placeholders */
+  headers: string;
   created_at: number;
   updated_at: number;
 }

@@ -10,10 +10,14 @@ import { buildRequest, type BodyTemplate, type HttpMethod, type RequestContext }
  * A hook as requests are built from it. `ref` names this version (id and updated_at): the same ref
  * always comes with the same fields, so a deliverer parses (and the HTTP thread is sent) each once.
  */
-export interface HookSpec extends Omit<RequestContext['hook'], 'settings' | 'template'> {
+export interface HookSpec extends Omit<RequestContext['hook'], 'settings' | 'template' | 'secrets' | 'headers'> {
   ref: string;
   /** JSON text, as stored */
   settings: string;
+  /** JSON text of the decrypted secrets ('{}' for none) */
+  secrets: string;
+  /** JSON text of the hook's header templates, as stored */
+  headers: string;
   /** JSON text of the body template, as stored; null for none */
   template: string | null;
 }
@@ -53,7 +57,7 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
     }
     let hook = hooks.get(input.hook.ref);
     if (hook === undefined) {
-      const { id, name, method, path, format, transform, template, settings } = input.hook;
+      const { id, name, method, path, format, transform, template, settings, secrets, headers } = input.hook;
       hook = {
         id,
         name,
@@ -63,6 +67,8 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
         transform,
         template: template === null ? null : parseJson<BodyTemplate>(template),
         settings: parseJson<Record<string, unknown>>(settings),
+        secrets: parseJson<Record<string, unknown>>(secrets),
+        headers: parseJson<Record<string, string>>(headers),
       };
       hooks.set(input.hook.ref, hook);
     }
@@ -220,9 +226,9 @@ export function createDeliverer(http: HttpClient | StoringHttpClient): Deliverer
       return {
         request: {
           method: built.method,
-          url: built.url,
+          url: built.loggedUrl,
           redactedHeadersJson: JSON.stringify(built.redactedHeaders),
-          body: built.bodyText,
+          body: built.loggedBodyText,
         },
         response: storing ? await storing.sendAndStore(outbound, signal, built.bodyText) : storedResponse(await http.send(outbound, signal)),
       };

@@ -50,6 +50,8 @@ export class SpecCache {
         transform: hook.transform,
         template: hook.template,
         settings: hook.settings,
+        secrets: hook.secrets === null ? '{}' : this.services.cipher.decrypt(hook.secrets),
+        headers: hook.headers,
       };
       this.hooks.set(hook.id, spec);
     }

@@ -8,6 +8,8 @@ import { formatBody, formatTextBody, payloadText, type PayloadFormat } from './b
 import { HOOK_SETTINGS_EXTENSION, binaryCloudEventHeaders, cloudEventsSource, type CloudEventAttributes } from './cloudevents.js';
 import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } from './headers.js';
 import { resolvePathTemplate } from './path-template.js';
+import { RequestBuildError } from './request-error.js';
+import { redactValues, secretValues } from './secret-redaction.js';
 import { signPayload } from './signing.js';
 import { buildTemplateScope, type TemplateScope } from './template-scope.js';
 import { runTransform } from './transform.js';
@@ -53,6 +55,10 @@ export interface RequestContext {
     /** `{{path}}` body template (JSON value or text); replaces the body like a transform; null for none */
     template: BodyTemplate | null;
     settings: Record<string, unknown>;
+    /** decrypted secrets, in the scope as `secrets`; their values never reach the attempt log */
+    secrets: Record<string, unknown>;
+    /** the hook's own headers: values with `{{path}}` placeholders over the scope, applied after the endpoint's */
+    headers: Record<string, string>;
   };
   endpoint: {
     id: string;
@@ -84,8 +90,11 @@ export interface BuiltRequest {
   redactedHeaders: Record<string, string>;
   /** the exact bytes sent and signed; null for GET/HEAD */
   body: Buffer | null;
-  /** the same body as the text it was made from (what the attempt log stores) */
+  /** the same body as the text it was made from */
   bodyText: string | null;
+  /** `url` and `bodyText` as the attempt log keeps them: every value of the hook's secrets replaced by `[redacted]` */
+  loggedUrl: string;
+  loggedBodyText: string | null;
 }
 
 /**
@@ -158,13 +167,32 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(attributes, source)) headers.set(name, value);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
   addStaticHeaders(headers, endpoint.headers);
+  addStaticHeaders(headers, fillHookHeaders(hook.headers, getScope));
 
+  const secrets = secretValues(hook.secrets);
+  const redacted = redactHeaders(headers, apiKeyHeader);
   return {
     method: hook.method,
     url,
     headers: Object.fromEntries(headers),
-    redactedHeaders: redactHeaders(headers, apiKeyHeader),
+    redactedHeaders: secrets.length === 0 ? redacted : Object.fromEntries(Object.entries(redacted).map(([name, value]) => [name, redactValues(value, secrets)])),
     body,
     bodyText,
+    loggedUrl: secrets.length === 0 ? url : redactValues(url, secrets),
+    loggedBodyText: secrets.length === 0 || bodyText === null ? bodyText : redactValues(bodyText, secrets),
   };
+}
+
+/** The hook's header values with their placeholders filled; a value that would break the header line is the hook's error. */
+function fillHookHeaders(templates: Record<string, string>, scope: () => TemplateScope): Record<string, string> {
+  const entries = Object.entries(templates);
+  if (entries.length === 0) return templates;
+  return Object.fromEntries(
+    entries.map(([name, template]) => {
+      const value = template.includes('{{') ? fillBodyTemplate({ kind: 'TEXT', body: template }, scope()).text : template;
+      // A value from the payload could otherwise smuggle a second header or end the head.
+      if (/[\r\n\0]/.test(value)) throw new RequestBuildError('template', `header ${name}: its value holds a line break or NUL once filled`);
+      return [name, value];
+    }),
+  );
 }

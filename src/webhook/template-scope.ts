@@ -2,13 +2,15 @@
 // so a hook author learns one vocabulary, and hook validation refuses any other root.
 
 /** The top-level names of the scope; a path template variable must start with one of them. */
-export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'tenant', 'hook'] as const;
+export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'secrets', 'tenant', 'hook'] as const;
 
 /** What a transform and a path template see. Dates are ISO strings: JSONata has no Date type. */
 export interface TemplateScope {
   event: { id: string; type: string; channels: string[]; occurredAt: string; createdAt: string };
   data: unknown;
   settings: Record<string, unknown>;
+  /** the hook's secrets, decrypted: readable here, never through the API, redacted in the attempt log */
+  secrets: Record<string, unknown>;
   hook: { id: string; name: string };
   tenant: { id: string; name: string };
 }
@@ -16,7 +18,7 @@ export interface TemplateScope {
 /** The parts of a request context the scope is made from. */
 export interface TemplateScopeSource {
   event: { id: string; type: string; payload: unknown; channels: string[]; occurredAt: Date; createdAt: Date };
-  hook: { id: string; name: string; settings: Record<string, unknown> };
+  hook: { id: string; name: string; settings: Record<string, unknown>; secrets: Record<string, unknown> };
   tenant: { id: string; name: string };
 }
 
@@ -31,6 +33,7 @@ export function buildTemplateScope({ event, hook, tenant }: TemplateScopeSource)
     },
     data: event.payload,
     settings: hook.settings,
+    secrets: hook.secrets,
     hook: { id: hook.id, name: hook.name },
     tenant: { id: tenant.id, name: tenant.name },
   };

@@ -119,6 +119,8 @@ describe('console pages in a browser', { skip }, () => {
     await form.getByLabel('Timeout (ms)').fill('3000');
     await form.getByLabel('Retry policy (JSON)').fill('{"maxAttempts": 3}');
     await form.getByLabel('Metadata (JSON object)').fill('{"team": "billing"}');
+    await form.getByLabel('Headers (JSON object)').fill('{"x-hook-key": "{{secrets.token}}"}');
+    await form.getByLabel('Secrets (JSON object)').fill('{"token": "tok_console_secret"}');
     await form.getByLabel('Filter (JSON)').fill('{"data.amount": {"$gt": 100}');
     await form.getByRole('button', { name: 'Create hook' }).click();
     // JSON that does not parse is caught before sending, at its field.
@@ -157,6 +159,10 @@ describe('console pages in a browser', { skip }, () => {
     assert.equal(hooks.nodes[0]?.timeoutMs, 3000);
     assert.equal(hooks.nodes[0]?.retryPolicy?.maxAttempts, 3);
     assert.deepEqual(hooks.nodes[0]?.metadata, { team: 'billing' });
+    assert.deepEqual(hooks.nodes[0]?.headers, { 'x-hook-key': '{{secrets.token}}' });
+    assert.deepEqual(hooks.nodes[0]?.secretKeys, ['token']);
+    // the test delivery's request, as the console shows it, keeps the secret out
+    assert.equal(await page.getByText('tok_console_secret').count(), 0);
   });
 
   test('an event sent through the SDK appears live within a second; its delivery shows the response; retry and replay it', async () => {

@@ -28,6 +28,8 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     metadata: '{}',
     timeout_ms: null,
     retry_policy: null,
+    secrets: null,
+    headers: '{}',
     created_at: 1,
     updated_at: 1,
   };

@@ -8,6 +8,7 @@ const SCOPE: TemplateScope = {
   event: { id: 'msg_1', type: 'invoice.paid', channels: ['eu'], occurredAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z' },
   data: { id: 'in_1', amount: 4.5, paid: true, none: null, lines: [{ sku: 'a' }] },
   settings: { folder: 'inbox' },
+  secrets: {},
   hook: { id: 'hook_1', name: 'Invoices' },
   tenant: { id: 'tnt_1', name: 'Acme' },
 };
@@ -57,7 +58,7 @@ describe('buildRequest with a text template in CloudEvents structured mode', () 
   it('sends the text as the string data under its own datacontenttype', async () => {
     const context: RequestContext = {
       event: { id: 'msg_1', type: 'invoice.paid', payload: SCOPE.data, payloadJson: JSON.stringify(SCOPE.data), channels: [], occurredAt: new Date(0), createdAt: new Date(0) },
-      hook: { id: 'hook_1', name: 'Invoices', method: 'POST', path: null, format: 'CLOUDEVENTS', transform: null, template: { kind: 'TEXT', body: 'id {{data.id}}' }, settings: {} },
+      hook: { id: 'hook_1', name: 'Invoices', method: 'POST', path: null, format: 'CLOUDEVENTS', transform: null, template: { kind: 'TEXT', body: 'id {{data.id}}' }, settings: {}, secrets: {}, headers: {} },
       endpoint: { id: 'ep_1', url: 'https://receiver.test/x', auth: { type: 'NONE' }, headers: {}, secrets: [Buffer.alloc(32, 1)] },
       tenant: { id: 'tnt_1', name: 'Acme' },
       deliveryId: 'dlv_1',

@@ -9,6 +9,7 @@ const scope: TemplateScope = {
   event: { id: 'msg_1', type: 'doc.created', channels: [], occurredAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z' },
   data: { id: 42, name: 'a b', tags: ['x', 'y'], nested: { deep: { no: 1 } }, empty: '' },
   settings: { prefix: 'p' },
+  secrets: {},
   hook: { id: 'hook_1', name: 'h' },
   tenant: { id: 'tnt_1', name: 't' },
 };

@@ -52,6 +52,8 @@ function makeContext(overrides: Overrides = {}): RequestContext {
       transform: null,
       template: null,
       settings: { folder: 'inbox', nested: { deep: 'x' } },
+      secrets: {},
+      headers: {},
       ...overrides.hook,
     },
     endpoint: {

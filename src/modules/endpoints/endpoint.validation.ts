@@ -175,7 +175,8 @@ function checkAuth(services: Services, problems: ProblemList, auth: EndpointAuth
   return storedAuth(services, auth);
 }
 
-function checkHeaders(problems: ProblemList, headers: Record<string, unknown>): Record<string, string> {
+/** Header names and values as endpoints and hooks may set them (reserved names refused); the clean map. */
+export function checkHeaders(problems: ProblemList, headers: Record<string, unknown>): Record<string, string> {
   const path = ['input', 'headers'];
   const entries = Object.entries(headers);
   if (entries.length > MAX_HEADERS) problems.add(path, `at most ${MAX_HEADERS} headers`);

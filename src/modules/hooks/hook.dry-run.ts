@@ -24,6 +24,8 @@ export interface DryRunHook {
   transform: string | null;
   template: BodyTemplate | null;
   settings: Record<string, unknown>;
+  /** decrypted; a transform may read them, and fail without them */
+  secrets: Record<string, unknown>;
   /** the hook's saved test payload, tried first and alone when present */
   testPayload: unknown;
 }
@@ -61,7 +63,7 @@ export async function dryRunBodyShaper(services: Services, hook: DryRunHook, pro
   for (const sample of await samples(services, hook)) {
     const scope = buildTemplateScope({
       event: { id: 'msg_dry_run', type: sample.type, payload: sample.payload, channels: [...hook.channels], occurredAt: now, createdAt: now },
-      hook: { id: hook.id ?? 'hook_dry_run', name: hook.name, settings: hook.settings },
+      hook: { id: hook.id ?? 'hook_dry_run', name: hook.name, settings: hook.settings, secrets: hook.secrets },
       tenant: hook.tenant,
     });
     try {

@@ -16,6 +16,7 @@ import { TenantRef } from '../tenants/tenant.schema.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
 import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
 import { BodyTemplateInputRef, BodyTemplateRef } from './hook.template.schema.js';
+import { hookSecretKeys } from './hook.secrets.js';
 import {
   createHook,
   deleteHook,
@@ -132,6 +133,15 @@ builder.node(HookRef, {
       resolve: (r) => parseJsonOrNull(r.test_payload),
     }),
     metadata: t.field({ type: 'JSONObject', description: 'Free-form data.', resolve: (r) => parseJson<Record<string, unknown>>(r.metadata) }),
+    secretKeys: t.stringList({
+      description: 'The names of its secrets (their values are never shown: they are readable only by its transform, templates and headers as `secrets`).',
+      resolve: (r, _args, context) => hookSecretKeys(context.services, r),
+    }),
+    headers: t.field({
+      type: 'JSONObject',
+      description: "Its own request headers, applied after the endpoint's; values may hold `{{path}}` placeholders such as `{{secrets.token}}`.",
+      resolve: (r) => parseJson<Record<string, unknown>>(r.headers),
+    }),
     timeoutMs: t.exposeInt('timeout_ms', { nullable: true, description: "Deadline of each request in ms, over the endpoint's; null = the endpoint's." }),
     retryPolicy: t.field({
       type: RetryPolicyRef,
@@ -259,6 +269,14 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
     }),
     testPayload: t.field({ type: 'JSON', description: `A saved example payload, at most 1 MiB.${clear}` }),
     metadata: t.field({ type: 'JSONObject', description: `Free-form data, at most 16 KiB as JSON.${creating ? '' : ' Omitted = unchanged; replaces the old.'}` }),
+    secrets: t.field({
+      type: 'JSONObject',
+      description: `Secrets for the transform, templates, path and headers (as \`secrets\`), at most 16 KiB as JSON; stored encrypted, never shown again, kept out of the attempt log.${creating ? '' : ' Omitted = unchanged; an object replaces them all; null removes them.'}`,
+    }),
+    headers: t.field({
+      type: 'JSONObject',
+      description: `Request headers of this hook (names as for endpoint headers, values with \`{{path}}\` placeholders).${creating ? '' : ' Omitted = unchanged; replaces the old; null = none.'}`,
+    }),
     timeoutMs: t.int({ description: `Deadline of each request in ms (100 to twice the server's default), over the endpoint's.${creating ? '' : " Omitted = unchanged; null = the endpoint's."}` }),
     retryPolicy: t.field({
       type: RetryPolicyInputRef,

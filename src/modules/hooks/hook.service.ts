@@ -14,6 +14,7 @@ import { findTenantById } from '../tenants/tenant.repository.js';
 import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
 import { dryRunBodyShaper } from './hook.dry-run.js';
+import { hookSecrets, secretsAndHeadersColumns } from './hook.secrets.js';
 import { checkRunAfter } from './hook.run-after.js';
 import {
   asTemplate,
@@ -80,6 +81,7 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
         transform,
         template,
         settings,
+        secrets: input.secrets ?? {},
         testPayload: input.testPayload ?? null,
       },
       problems,
@@ -122,7 +124,10 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       metadata: '{}',
       timeout_ms: null,
       retry_policy: null,
+      secrets: null,
+      headers: '{}',
       ...deliveryOptionColumns(input),
+      ...secretsAndHeadersColumns(services, input),
       created_at: now,
       updated_at: now,
     };
@@ -181,7 +186,7 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.settings !== undefined) changes.settings = toJson(settings);
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);
     if (input.testPayload !== undefined) changes.test_payload = toJsonOrNull(input.testPayload);
-    Object.assign(changes, deliveryOptionColumns(input));
+    Object.assign(changes, deliveryOptionColumns(input), secretsAndHeadersColumns(services, input));
     await updateHookRow(trx, id, changes);
     if (runAfter) await replaceDependencies(trx, id, runAfter);
     return { ...existing, ...changes };
@@ -198,7 +203,7 @@ function effectiveBodyShaper(existing: HookRow, input: HookInput): { transform: 
 /** Runs the hook as it will be after the update when what shapes its body, or what that reads, changes. */
 async function dryRunUpdate(services: Services, existing: HookRow, input: HookInput, problems: ProblemList): Promise<void> {
   // What the run reads; a rename alone does not re-judge a saved transform (as checkSettings does not re-judge saved settings).
-  const touched = [input.transform, input.template, input.settings, input.testPayload, input.eventTypes].some((v) => v !== undefined);
+  const touched = [input.transform, input.template, input.settings, input.secrets, input.testPayload, input.eventTypes].some((v) => v !== undefined);
   if (!touched) return;
   const { transform, template } = effectiveBodyShaper(existing, input);
   if (transform !== null && template !== null) return;
@@ -216,6 +221,7 @@ async function dryRunUpdate(services: Services, existing: HookRow, input: HookIn
       transform,
       template,
       settings: input.settings === undefined ? parseJson<Record<string, unknown>>(existing.settings) : (input.settings ?? {}),
+      secrets: input.secrets === undefined ? hookSecrets(services, existing) : (input.secrets ?? {}),
       testPayload: input.testPayload === undefined ? parseJsonOrNull(existing.test_payload) : input.testPayload,
     },
     problems,

@@ -14,6 +14,7 @@ import type { BodyTemplate, BodyTemplateKind, HttpMethod, PayloadFormat } from '
 import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
 import { transformSyntaxFailure } from '../../webhook/transform.js';
 import { MAX_METADATA_BYTES, MIN_TIMEOUT_MS, storedRetryPolicy } from '../endpoints/endpoint.validation.js';
+import { checkSecretsAndHeaders, type HookSecretsInput } from './hook.secrets.js';
 
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
@@ -36,7 +37,7 @@ export const HOOK_MAX_TEST_PAYLOAD_BYTES = 1024 * 1024;
 /** Order-preserving de-duplication: repeating an entry changes nothing, so it is not an error. */
 export const unique = (values: readonly string[]) => [...new Set(values)];
 
-export interface HookInput {
+export interface HookInput extends HookSecretsInput {
   /** create only; a tenant token may omit it, and so may the admin (the endpoint's tenant is used) */
   tenantId?: string | null;
   endpointId?: string | null;
@@ -139,6 +140,7 @@ export function checkFields(
     }
   }
   checkDeliveryOptions(services, input, problems);
+  checkSecretsAndHeaders(input, problems);
   if ((input.runAfter ?? []).length > HOOK_MAX_RUN_AFTER) {
     problems.add(['input', 'runAfter'], `at most ${HOOK_MAX_RUN_AFTER} hooks`);
   }
