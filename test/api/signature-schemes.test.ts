@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { verifyWebhook } from '../../sdk/src/index.js';
+import { SYSTEM_ACTOR } from '../../src/auth/actor.js';
 import { ManualClock } from '../../src/clock.js';
+import { ValidationError } from '../../src/errors.js';
+import { updateEndpoint } from '../../src/modules/endpoints/endpoint.service.js';
 import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { sendEvent, setup, waitForDelivery } from '../helpers/fixtures.js';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.js';
@@ -114,6 +117,13 @@ for (const dialect of TEST_DIALECTS) {
       assert.ok(verifiesGithub(request, s.secret), 'the hex HMAC of the raw body with the secret');
       assert.ok(!verifiesGithub({ ...request, body: Buffer.concat([request.body, Buffer.from(' ')]) }, s.secret));
       assert.ok(verifyWebhook({ secret: s.secret, headers: request.headers, body: request.body, now: sdkNow }));
+      // One signature, so the current secret makes it from the moment of a rotation. The clock moves
+      // so the rotation's updated_at differs from the version the dispatcher has cached.
+      clock.advance(1);
+      const rotated = await t.ok(`mutation($id: ID!) { rotateEndpointSecret(input: {id: $id}) { ... on RotateEndpointSecretPayload { secret } } }`, { id: s.endpointId });
+      const next = await deliver(s.tenantId);
+      assert.ok(verifiesGithub(next, rotated.rotateEndpointSecret.secret));
+      assert.ok(!verifiesGithub(next, s.secret));
       // The attempt is recorded once the exchange is over, after the receiver has answered.
       await waitForDelivery(t, (d) => d.id === request.headers['webhook-id'], 'SUCCEEDED');
       const [attempt] = await t.app.services.db.selectFrom('attempts').select('request_headers').where('delivery_id', '=', request.headers['webhook-id']!).execute();
@@ -155,8 +165,15 @@ for (const dialect of TEST_DIALECTS) {
         assert.equal(updated.updateEndpoint.__typename, 'ValidationError');
         assert.deepEqual(updated.updateEndpoint.problems.map((p: { path: string[] }) => p.path), [['input', 'signatureSchemes']]);
       }
+      // Over GraphQL the enum refuses an unknown name before any resolver runs; the service, which
+      // other callers reach without the schema, answers it with the same ValidationError.
       const unknown = await t.gql(UPDATE, { input: { id: s.endpointId, signatureSchemes: ['V2'] } });
       assert.ok(unknown.errors?.[0]?.message.includes('signatureSchemes'), JSON.stringify(unknown.errors));
+      await assert.rejects(updateEndpoint(t.app.services, SYSTEM_ACTOR, s.endpointId, { signatureSchemes: ['V1', 'V2'] }), (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.deepEqual(error.problems, [{ path: ['input', 'signatureSchemes'], message: 'has an unknown scheme "V2": use V1, V1A, GITHUB_SHA256' }]);
+        return true;
+      });
       const header = await t.ok(UPDATE, { input: { id: s.endpointId, headers: { 'X-Hub-Signature-256': 'sha256=00' } } });
       assert.deepEqual(header.updateEndpoint.problems.map((p: { path: string[] }) => p.path), [['input', 'headers', 'X-Hub-Signature-256']]);
       const { endpoint } = await t.ok(READ, { id: s.endpointId });
