@@ -86,6 +86,8 @@ for (const dialect of TEST_DIALECTS) {
       const [key] = endpoint.signingPublicKeys as SigningKeyView[];
       assert.equal(endpoint.signingPublicKeys.length, 1);
       assert.equal(key!.current, true);
+      const byId = await t.ok(`query($id: ID!) { node(id: $id) { ... on EndpointSigningKey { publicKey } } }`, { id: key!.id });
+      assert.equal(byId.node.publicKey, key!.publicKey, 'a key is a node, found by its id');
       const request = await deliver(s.tenantId);
       assert.deepEqual(entries(request).map((e) => e.split(',')[0]), ['v1a']);
       assert.ok(verifiesV1a(request, key!.publicKey), 'node:crypto ed25519 verifies the v1a entry');
