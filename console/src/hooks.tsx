@@ -181,7 +181,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         <div>{area('retryPolicy', 'Retry policy (JSON)', <>blank = the endpoint's; e.g. <code>{'{"maxAttempts": 3, "initialDelayMs": 1000}'}</code> or <code>{'{"scheduleMs": [0, 60000]}'}</code></>, 2)}</div>
       </div>
       <div className="grid">
-        <div>{area('headers', 'Headers (JSON object)', <>Sent after the endpoint's; values take placeholders, e.g. <code>{'{"x-api-key": "{{secrets.token}}"}'}</code></>, 2)}</div>
+        <div>{area('headers', 'Headers (JSON object)', <>Over the endpoint's of the same name; values take placeholders, e.g. <code>{'{"x-api-key": "{{secrets.token}}"}'}</code></>, 2)}</div>
         <div>{area('secrets', 'Secrets (JSON object)', hook && hook.secretKeys.length
           ? `Saved: ${hook.secretKeys.join(', ')} (never shown). Blank keeps them; an object replaces them all.`
           : 'Readable as secrets.… by the transform, templates, path and headers; never shown again', 2)}</div>

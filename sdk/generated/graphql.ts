@@ -132,6 +132,8 @@ export type CreateEndpointInput = {
   retryPolicy?: RetryPolicyInput | null | undefined;
   /** Your own signing secret, `whsec_` + base64 of 24–64 bytes; generated when omitted. */
   secret?: string | null | undefined;
+  /** The signatures requests carry (V1 or V1A at least, no repeats); default V1 alone. V1A makes a key pair. */
+  signatureSchemes?: Array<SignatureScheme> | null | undefined;
   /** The tenant; required for the admin, optional for a tenant token (its own). */
   tenantId?: string | number | null | undefined;
   /** Deadline of each request in ms (100 to twice the server's default); default the server's. */
@@ -501,6 +503,12 @@ export type RotateEndpointSecretInput = {
   secret?: string | null | undefined;
 };
 
+/** Input of `rotateEndpointSigningKey`. */
+export type RotateEndpointSigningKeyInput = {
+  /** The endpoint. */
+  id: string | number;
+};
+
 /** Input of `sendEvent`. */
 export type SendEventInput = {
   /** Channels, for hooks that listen to some channels only. */
@@ -522,6 +530,15 @@ export type SendEventsInput = {
   /** The events (1 to 100). */
   events: Array<EventInput>;
 };
+
+/** A signature an endpoint's requests carry; an endpoint lists one or more, V1 alone by default. */
+export type SignatureScheme =
+  /** GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, keyed with the current `whsec_…` secret's text, beside V1 or V1A (never alone). */
+  | 'GITHUB_SHA256'
+  /** Standard Webhooks `v1,<base64 HMAC-SHA256>` in `webhook-signature`, one entry per valid signing secret. */
+  | 'V1'
+  /** Standard Webhooks `v1a,<base64 ed25519 signature>` in `webhook-signature`, one entry per valid key pair; receivers verify with `signingPublicKeys`. */
+  | 'V1A';
 
 /** Input of `testHook`. */
 export type TestHookInput = {
@@ -558,6 +575,8 @@ export type UpdateEndpointInput = {
   rateLimitPerSecond?: number | null | undefined;
   /** New retry policy; null = the default schedule. */
   retryPolicy?: RetryPolicyInput | null | undefined;
+  /** New signature schemes (replace the old); null = V1 alone. Choosing V1A makes a key pair if there is none. */
+  signatureSchemes?: Array<SignatureScheme> | null | undefined;
   /** New request deadline in ms; null = the server's default. */
   timeoutMs?: number | null | undefined;
   /** New URL (same rules as on create); null keeps the current one. */
@@ -701,7 +720,7 @@ export type EndpointQueryVariables = Exact<{
 }>;
 
 
-export type EndpointQuery = { endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } | null };
+export type EndpointQuery = { endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } | null };
 
 export type EndpointsQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -713,7 +732,7 @@ export type EndpointsQueryVariables = Exact<{
 }>;
 
 
-export type EndpointsQuery = { endpoints: { nodes: Array<{ id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type EndpointsQuery = { endpoints: { nodes: Array<{ id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateEndpointMutationVariables = Exact<{
   input: CreateEndpointInput;
@@ -722,7 +741,7 @@ export type CreateEndpointMutationVariables = Exact<{
 
 export type CreateEndpointMutation = { createEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'CreateEndpointPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'CreateEndpointPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -734,7 +753,7 @@ export type UpdateEndpointMutationVariables = Exact<{
 
 export type UpdateEndpointMutation = { updateEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -746,7 +765,7 @@ export type DeleteEndpointMutationVariables = Exact<{
 
 export type DeleteEndpointMutation = { deleteEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -758,7 +777,7 @@ export type EnableEndpointMutationVariables = Exact<{
 
 export type EnableEndpointMutation = { enableEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -770,7 +789,7 @@ export type DisableEndpointMutationVariables = Exact<{
 
 export type DisableEndpointMutation = { disableEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -783,7 +802,19 @@ export type RotateEndpointSecretMutationVariables = Exact<{
 export type RotateEndpointSecretMutation = { rotateEndpointSecret:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RotateEndpointSecretPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'RotateEndpointSecretPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
+   };
+
+export type RotateEndpointSigningKeyMutationVariables = Exact<{
+  input: RotateEndpointSigningKeyInput;
+}>;
+
+
+export type RotateEndpointSigningKeyMutation = { rotateEndpointSigningKey:
+    | { __typename: 'ConflictError', code: ErrorCode, message: string }
+    | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
+    | { __typename: 'RotateEndpointSigningKeyPayload', publicKey: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -814,7 +845,7 @@ export type RecoverEndpointMutationVariables = Exact<{
 export type RecoverEndpointMutation = { recoverEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RecoverEndpointPayload', recovered: number, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'RecoverEndpointPayload', recovered: number, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -943,7 +974,7 @@ export type ApiTokenFieldsFragment = { id: string, name: string, scopes: Array<T
 
 export type EventTypeFieldsFragment = { id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string };
 
-export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
+export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
 
 export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
@@ -1037,7 +1068,7 @@ export type EndpointUpdatedSubscriptionVariables = Exact<{
 }>;
 
 
-export type EndpointUpdatedSubscription = { endpointUpdated: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } };
+export type EndpointUpdatedSubscription = { endpointUpdated: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } };
 
 export type TenantQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -1149,8 +1180,9 @@ export type NodeQuery = { node:
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
-    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
+    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
+    | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
     | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
@@ -1166,8 +1198,9 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
-    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
+    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
+    | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
     | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
@@ -1263,6 +1296,14 @@ export const EndpointFieldsFragmentDoc = `
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -1681,6 +1722,14 @@ export const EndpointDocument = `
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -1737,6 +1786,14 @@ fragment EndpointFields on Endpoint {
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -1805,6 +1862,14 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -1866,6 +1931,14 @@ fragment EndpointFields on Endpoint {
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -1933,6 +2006,14 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -1994,6 +2075,14 @@ fragment EndpointFields on Endpoint {
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -2061,6 +2150,14 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -2123,6 +2220,87 @@ fragment EndpointFields on Endpoint {
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
+  tenant {
+    id
+  }
+  createdAt
+  updatedAt
+}`;
+export const RotateEndpointSigningKeyDocument = `
+    mutation rotateEndpointSigningKey($input: RotateEndpointSigningKeyInput!) {
+  rotateEndpointSigningKey(input: $input) {
+    __typename
+    ... on RotateEndpointSigningKeyPayload {
+      publicKey
+      endpoint {
+        ...EndpointFields
+      }
+    }
+    ...ErrorFields
+  }
+}
+    fragment ErrorFields on Error {
+  __typename
+  code
+  message
+  ... on ValidationError {
+    problems {
+      path
+      message
+    }
+  }
+  ... on NotFoundError {
+    entity
+    id
+  }
+}
+fragment EndpointFields on Endpoint {
+  id
+  url
+  description
+  enabled
+  disabledReason
+  disabledAt
+  disabledMessage
+  auth {
+    type
+    username
+    headerName
+  }
+  headers
+  timeoutMs
+  rateLimitPerSecond
+  retryPolicy {
+    maxAttempts
+    initialDelayMs
+    backoffMultiplier
+    maxDelayMs
+    scheduleMs
+  }
+  metadata
+  signingSecrets {
+    id
+    current
+    revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -2230,6 +2408,14 @@ fragment EndpointFields on Endpoint {
     id
     current
     revealed
+    createdAt
+    expiresAt
+  }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
     createdAt
     expiresAt
   }
@@ -3101,6 +3287,14 @@ export const EndpointUpdatedDocument = `
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -3496,6 +3690,14 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -3688,6 +3890,14 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
+  signatureSchemes
+  signingPublicKeys {
+    id
+    publicKey
+    current
+    createdAt
+    expiresAt
+  }
   tenant {
     id
   }
@@ -3845,6 +4055,9 @@ export function getSdk<C>(requester: Requester<C>) {
     rotateEndpointSecret(variables: RotateEndpointSecretMutationVariables, options?: C): Promise<RotateEndpointSecretMutation> {
       return requester<RotateEndpointSecretMutation, RotateEndpointSecretMutationVariables>(RotateEndpointSecretDocument, variables, options) as Promise<RotateEndpointSecretMutation>;
     },
+    rotateEndpointSigningKey(variables: RotateEndpointSigningKeyMutationVariables, options?: C): Promise<RotateEndpointSigningKeyMutation> {
+      return requester<RotateEndpointSigningKeyMutation, RotateEndpointSigningKeyMutationVariables>(RotateEndpointSigningKeyDocument, variables, options) as Promise<RotateEndpointSigningKeyMutation>;
+    },
     revealEndpointSecret(variables: RevealEndpointSecretMutationVariables, options?: C): Promise<RevealEndpointSecretMutation> {
       return requester<RevealEndpointSecretMutation, RevealEndpointSecretMutationVariables>(RevealEndpointSecretDocument, variables, options) as Promise<RevealEndpointSecretMutation>;
     },
@@ -3957,17 +4170,18 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   listDeliveryAttempts: '246891db9bc2d11589cd159cebb59466e799a978c48716595e61ee64493feaec',
   retryDelivery: '3fac84cd3598a151948330ae39a687b5a872a6df7666b8c55d8544bd9f864780',
   cancelDelivery: '69b4f5eb6e01fb9327f93b5bdd88a759cca493bf1f0da1e0261647cf86990d3d',
-  endpoint: '40bfb183920ea2e80254d04ec421e27d737b72aa451ef567e8b777d22686bb51',
-  endpoints: '5a73766196296b811597ea9110f351b878b52c11b2e7f2a2ad8229046c1ba4c4',
-  createEndpoint: '157a3c72fd489a983c94d6ea25f8418f8e3e46eeae81cf279984629994a0be51',
-  updateEndpoint: 'dd7ce300badd6f53561a15de6c825d997b3f887cb48cfc830d5c2f9166469126',
-  deleteEndpoint: '0988278f0a1a186e8589ce65c3a4fb306c4b9d6f60064cf77afe7701ec4e27c8',
-  enableEndpoint: '686f9ba1098d932ab8f6ca8c3e21bc7e7a0888babf6eb53ecc3efce677c064a9',
-  disableEndpoint: '5a0f8e9000c994fc3bed6b7070c96a44c5d7cb5ca9b2daf0acc9aa5eff1a518d',
-  rotateEndpointSecret: '25e6dd20edd0191e5569eca9683ac99e1d13287394f9660d18970c9fb3e70671',
+  endpoint: '90b38cc721e490216c1d97367f6f5be2329fa95b2e17c0a9967f5a4c894ed143',
+  endpoints: '012a9f8e91909f89ce2f7950a5012bf4af10b04f61255f4452ab7e1baec951c6',
+  createEndpoint: '1cbd6f0ab85eb4e5d83b604a12825a6af8d0a192ff55d1e56034f38fa3321204',
+  updateEndpoint: '436ea1b7a15ca5378d5fc66e2113a81839a40b870aedafa10d910f7a710fc53a',
+  deleteEndpoint: 'ce2d2e4a7a846fc4e21816cd141467c02078ed88c58e9ebba2f18852cd331ebb',
+  enableEndpoint: 'b28ee9bbd814529a94f2691b11f5e0364839e177062d18c847f84a79d47d82c9',
+  disableEndpoint: '6a697bb6ca56bd48fc1bdc6c10097e1c2289e1599d68b76338d5414efcd6f4fa',
+  rotateEndpointSecret: 'c4471e25097887beb1985fe2f2a4afbb1b524bdada79c9bb07ce80e84f577125',
+  rotateEndpointSigningKey: 'cbf23d334d3acd4e7671acd4495c38ad118f367da07c876150eb5f6a87f8a222',
   revealEndpointSecret: '1c94e43d849cd579737f03a8578ba8a61d7d403e720ad7a7a01a3fc697fb5d43',
   endpointHealth: 'bdd8945edfcbc6e4f06fa87921e216402c9653835556c41cc2ae719ab8e026eb',
-  recoverEndpoint: '6712902bb98d64addd40c41401b57bc80964972b593df6304a530d774fdfbbbc',
+  recoverEndpoint: '0ed6439d8a90a21e35907241a4202765ddfa70739dacf5cbc28b7a5ce9e9058e',
   eventType: '8315b0ba06375a47e66748f83f7573927495b14f89c85ad29b320f997215c3c2',
   eventTypes: '8b863cccf43633967ae614d3546e603500c9fff863fda413cecc10a1dc43efa1',
   createEventType: 'd8d62b8727361d639caef109affdace37cbda62acd62ac45f6a68ece7d0f110a',
@@ -3986,7 +4200,7 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
-  endpointUpdated: '31f6875a4a57889b553328d2f10464217b41181423826666aa2c1e3eb713f244',
+  endpointUpdated: '274ccea348532ca5761d789d3f9e5b14ef0b3198f11490cdca150024836def4f',
   tenant: '3ca2c1993ddebe9f5cc6b7e4cf3d3d0865bcfe57abb2474757642f923815b046',
   tenants: 'd1109d8dd8c0057a4c050a91c41f55abded258a24c0e3615a36cf0711bce2093',
   createTenant: '4fd5a6606e8bab461813918099102deb2f77ac713409936b1fb71b768319a2f6',
@@ -3997,6 +4211,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '2f22c4e861b569a9a7dc928705c49823e51c5976f46dea45c09fffc5f71119b8',
-  nodes: 'e0542b75d852583369a3142e910d42c02089e593012acb06d1567d59d34c5bfe',
+  node: '5ab236e144c54d3d95edd498937bee65758b25eea43a15bfe0e52c9890da86e2',
+  nodes: '738cdbe783c95ca4ecfa58482d600e72a4d31aec2afe7f35562345b37d1c7f89',
 };

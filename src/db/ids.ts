@@ -10,6 +10,7 @@ export const ID_PREFIXES = {
   eventType: 'evty',
   endpoint: 'ep',
   secret: 'whs',
+  signingKey: 'whk',
   hook: 'hook',
   event: 'msg',
   delivery: 'dlv',

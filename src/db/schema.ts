@@ -70,6 +70,8 @@ export interface EndpointsTable {
   failing_since: number | null;
   created_at: number;
   updated_at: number;
+  /** JSON array of SignatureScheme names, e.g. `["V1"]` */
+  signature_schemes: string;
 }
 
 export interface EndpointSecretsTable {
@@ -81,6 +83,18 @@ export interface EndpointSecretsTable {
   /** null for the current secret; set when rotated out */
   expires_at: number | null;
   revealed_at: number | null;
+}
+
+export interface EndpointSigningKeysTable {
+  id: string;
+  endpoint_id: string;
+  /** AES-256-GCM ciphertext of the whsk_ ed25519 private key */
+  private_key: string;
+  /** whpk_ public key, in plain */
+  public_key: string;
+  created_at: number;
+  /** null for the current key; set when rotated out */
+  expires_at: number | null;
 }
 
 export interface HooksTable {
@@ -194,6 +208,7 @@ export interface Database {
   event_types: EventTypesTable;
   endpoints: EndpointsTable;
   endpoint_secrets: EndpointSecretsTable;
+  endpoint_signing_keys: EndpointSigningKeysTable;
   hooks: HooksTable;
   hook_dependencies: HookDependenciesTable;
   events: EventsTable;
@@ -211,6 +226,7 @@ export type TokenRow = ApiTokensTable;
 export type EventTypeRow = EventTypesTable;
 export type EndpointRow = EndpointsTable;
 export type EndpointSecretRow = EndpointSecretsTable;
+export type EndpointSigningKeyRow = EndpointSigningKeysTable;
 export type HookRow = HooksTable;
 export type EventRow = EventsTable;
 export type DeliveryRow = DeliveriesTable;

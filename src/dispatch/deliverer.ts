@@ -4,7 +4,8 @@
 // of src/dispatch/http-thread.ts, which also turns the response into the stored text there).
 import { parseJson } from '../db/json.js';
 import type { HttpClient, OutboundRequest, OutboundResult } from './http-exchange.js';
-import { buildRequest, type BodyTemplate, type HttpMethod, type RequestContext } from '../webhook/request.js';
+import { privateKeyObject } from '../webhook/ed25519-signing.js';
+import { buildRequest, type BodyTemplate, type HttpMethod, type RequestContext, type SignatureScheme } from '../webhook/request.js';
 
 /**
  * A hook as requests are built from it. `ref` names this version (id and updated_at): the same ref
@@ -23,12 +24,17 @@ export interface HookSpec extends Omit<RequestContext['hook'], 'settings' | 'tem
 }
 
 /** An endpoint with its decrypted credentials, as requests are built from it; `ref` as for HookSpec (a reload of the credentials gets a new one). */
-export interface EndpointSpec extends Omit<RequestContext['endpoint'], 'headers' | 'secrets'> {
+export interface EndpointSpec extends Omit<RequestContext['endpoint'], 'headers' | 'secrets' | 'signingKeys' | 'signatureSchemes' | 'bodyHmacKey'> {
   ref: string;
   /** JSON text, as stored */
   headers: string;
   /** valid signing keys, newest first (RequestContext.endpoint.secrets); plain bytes once they have crossed threads */
   secrets: readonly (string | Uint8Array)[];
+  signatureSchemes: readonly SignatureScheme[];
+  /** ed25519 private seeds, newest first (bytes, not KeyObjects, so a spec is plain data wherever it goes) */
+  signingKeys: readonly Uint8Array[];
+  /** RequestContext.endpoint.bodyHmacKey; null unless GITHUB_SHA256 is chosen */
+  bodyHmacKey: Uint8Array | null;
 }
 
 /** What one attempt's request is made from, as the dispatcher has it: the stored rows' text, not yet parsed. */
@@ -74,7 +80,7 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
     }
     let endpoint = endpoints.get(input.endpoint.ref);
     if (endpoint === undefined) {
-      const { id, url, headers, auth, secrets } = input.endpoint;
+      const { id, url, headers, auth, secrets, signatureSchemes, signingKeys, bodyHmacKey } = input.endpoint;
       endpoint = {
         id,
         url,
@@ -82,6 +88,9 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
         headers: parseJson<Record<string, string>>(headers),
         // a key that crossed from another thread arrives as a plain Uint8Array
         secrets: secrets.map((secret) => (typeof secret === 'string' || Buffer.isBuffer(secret) ? secret : Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength))),
+        signatureSchemes,
+        signingKeys: signingKeys.map(privateKeyObject),
+        bodyHmacKey: bodyHmacKey === null ? null : Buffer.from(bodyHmacKey),
       };
       endpoints.set(input.endpoint.ref, endpoint);
     }

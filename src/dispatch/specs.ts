@@ -1,6 +1,7 @@
 // Hook and endpoint specs as requests are built from them: made once per row version, kept in bounded caches.
 import type { EndpointRow, HookRow } from '../db/schema.js';
 import { loadReceiverAuth, loadSigningSecrets } from '../modules/endpoints/endpoint.service.js';
+import { loadSigningKeySeeds, signatureSchemesOf } from '../modules/endpoints/endpoint.signing-keys.js';
 import type { Services } from '../services.js';
 import { LruCache } from '../lru-cache.js';
 import type { HttpMethod, PayloadFormat } from '../webhook/request.js';
@@ -67,6 +68,8 @@ export class SpecCache {
   /** The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS. */
   async loadEndpoint(endpoint: EndpointRow, now: number): Promise<EndpointSpec> {
     const key = endpointKey(endpoint);
+    const schemes = signatureSchemesOf(endpoint);
+    const secrets = await loadSigningSecrets(this.services, endpoint.id, now);
     const loaded: LoadedEndpoint = {
       key,
       loadedAt: now,
@@ -77,7 +80,11 @@ export class SpecCache {
         headers: endpoint.headers,
         auth: loadReceiverAuth(this.services, endpoint),
         // each key in memory of its own, not a view into a shared slab: it crosses to the HTTP thread with every new ref
-        secrets: (await loadSigningSecrets(this.services, endpoint.id, now)).map((secret) => new Uint8Array(secretKey(secret))),
+        secrets: secrets.map((secret) => new Uint8Array(secretKey(secret))),
+        signatureSchemes: schemes,
+        // read only when used: most endpoints sign with V1 alone
+        signingKeys: schemes.includes('V1A') ? (await loadSigningKeySeeds(this.services, endpoint.id, now)).map((seed) => new Uint8Array(seed)) : [],
+        bodyHmacKey: schemes.includes('GITHUB_SHA256') && secrets[0] !== undefined ? new Uint8Array(Buffer.from(secrets[0], 'utf8')) : null,
       },
     };
     this.endpoints.set(endpoint.id, loaded);

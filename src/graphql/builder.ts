@@ -38,6 +38,7 @@ export const NODE_TYPE_BY_KIND: Record<IdKind, string> = {
   eventType: 'EventType',
   endpoint: 'Endpoint',
   secret: 'EndpointSecret',
+  signingKey: 'EndpointSigningKey',
   hook: 'Hook',
   event: 'Event',
   delivery: 'Delivery',

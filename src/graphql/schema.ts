@@ -9,6 +9,7 @@ import '../modules/tokens/token.schema.js';
 import '../modules/tokens/portal.schema.js';
 import '../modules/event-types/event-type.schema.js';
 import '../modules/endpoints/endpoint.schema.js';
+import '../modules/endpoints/endpoint-signing.schema.js';
 import '../modules/hooks/hook.schema.js';
 import '../modules/events/event.schema.js';
 import '../modules/deliveries/delivery.schema.js';

@@ -28,9 +28,12 @@ export const HTTP_CLIENT_HEADERS: ReadonlySet<string> = new Set([
   'expect',
 ]);
 
+/** GitHub's body HMAC (`sha256=<hex>`), sent for endpoints with the GITHUB_SHA256 signature scheme. */
+export const GITHUB_SIGNATURE_HEADER = 'x-hub-signature-256';
+
 const REDACTED = '[redacted]';
 /** Credentials that may arrive through static headers too (e.g. auth type NONE plus a hand-made Authorization). */
-const ALWAYS_REDACTED = new Set(['authorization', 'cookie', 'webhook-signature']);
+const ALWAYS_REDACTED = new Set(['authorization', 'cookie', 'webhook-signature', GITHUB_SIGNATURE_HEADER]);
 
 /**
  * Headers that describe the request Switchyard builds: who sends it (`Switchyard/<version>`, which
@@ -40,12 +43,12 @@ const ALWAYS_REDACTED = new Set(['authorization', 'cookie', 'webhook-signature']
 export const SWITCHYARD_HEADERS: ReadonlySet<string> = new Set(['user-agent', 'content-encoding']);
 
 /**
- * Headers no static header or API key header may set: the signature scheme (webhook-*),
- * SWITCHYARD_HEADERS and HTTP_CLIENT_HEADERS. Ignored silently because they come from stored configuration: failing every
+ * Headers no static header or API key header may set: the signature schemes (webhook-*,
+ * x-hub-signature-256), SWITCHYARD_HEADERS and HTTP_CLIENT_HEADERS. Ignored silently because they come from stored configuration: failing every
  * attempt over one stray header helps nobody.
  */
 function isProtocolHeader(name: string): boolean {
-  return name.startsWith('webhook-') || HTTP_CLIENT_HEADERS.has(name) || SWITCHYARD_HEADERS.has(name);
+  return name.startsWith('webhook-') || name === GITHUB_SIGNATURE_HEADER || HTTP_CLIENT_HEADERS.has(name) || SWITCHYARD_HEADERS.has(name);
 }
 
 /**

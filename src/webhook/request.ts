@@ -1,6 +1,6 @@
 // Builds the HTTP request of one delivery attempt (README, "What leaves Switchyard")
 // from its parts: the body by format (body-format.ts, cloudevents.ts) or transform (transform.ts),
-// the URL from the hook's path template (path-template.ts), Standard Webhooks headers (signing.ts),
+// the URL from the hook's path template (path-template.ts), Standard Webhooks headers and the signatures the endpoint chose (signature-schemes.ts),
 // receiver auth and the endpoint's static headers (headers.ts). No I/O and the timestamp is
 // injected, so the dispatcher builds outside any transaction and tests pin every byte.
 import { fillBodyTemplate, type BodyTemplate } from './body-template.js';
@@ -10,7 +10,8 @@ import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } f
 import { resolvePathTemplate } from './path-template.js';
 import { RequestBuildError } from './request-error.js';
 import { redactValues, secretValues } from './secret-redaction.js';
-import { signPayload } from './signing.js';
+import { DEFAULT_SIGNATURE_SCHEMES, signatureHeaders, type SignatureScheme } from './signature-schemes.js';
+import type { KeyObject } from 'node:crypto';
 import { buildTemplateScope, type TemplateScope } from './template-scope.js';
 import { runTransform } from './transform.js';
 
@@ -19,6 +20,7 @@ export type { PayloadFormat } from './body-format.js';
 export type { BodyTemplate, BodyTemplateKind } from './body-template.js';
 export { CLOUDEVENTS_SOURCE_PREFIX } from './cloudevents.js';
 export type { ReceiverAuth } from './headers.js';
+export type { SignatureScheme } from './signature-schemes.js';
 export { RequestBuildError } from './request-error.js';
 
 /**
@@ -26,6 +28,8 @@ export { RequestBuildError } from './request-error.js';
  * for every hook and endpoint it reaches. Under the `webhook-` prefix, so no static header can forge it.
  */
 export const EVENT_ID_HEADER = 'webhook-event-id';
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -57,7 +61,7 @@ export interface RequestContext {
     settings: Record<string, unknown>;
     /** decrypted secrets, in the scope as `secrets`; their values never reach the attempt log */
     secrets: Record<string, unknown>;
-    /** the hook's own headers: values with `{{path}}` placeholders over the scope, applied after the endpoint's */
+    /** the hook's own headers: values with `{{path}}` placeholders over the scope; they win over the endpoint's of the same name */
     headers: Record<string, string>;
   };
   endpoint: {
@@ -67,6 +71,12 @@ export interface RequestContext {
     headers: Record<string, string>;
     /** valid signing secrets (`whsec_…` or their decoded key bytes), newest first; at least one */
     secrets: readonly (string | Buffer)[];
+    /** which signatures to send (signature-schemes.ts); default V1 alone */
+    signatureSchemes?: readonly SignatureScheme[];
+    /** valid ed25519 private keys, newest first; needed (at least one) only with V1A */
+    signingKeys?: readonly KeyObject[];
+    /** GITHUB_SHA256's HMAC key, the current secret's text as UTF-8 (signature-schemes.ts); needed only when `secrets` are key bytes */
+    bodyHmacKey?: Buffer | null;
   };
   tenant: { id: string; name: string };
   /**
@@ -110,7 +120,7 @@ export interface BuiltRequest {
  *   the empty body; CloudEvents formats then travel as `ce-*` headers only.
  *
  * Throws {@link RequestBuildError} when the transform, the body template or the path template fails for this event; any
- * other error (an invalid signing secret, no secret at all) is a broken invariant of the caller.
+ * other error (an invalid signing secret, no secret or key for a chosen scheme) is a broken invariant of the caller.
  */
 export async function buildRequest(context: RequestContext): Promise<BuiltRequest> {
   const { event, hook, endpoint } = context;
@@ -157,17 +167,24 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   const headers = new Map<string, string>();
   headers.set('webhook-id', context.deliveryId);
   headers.set('webhook-timestamp', String(context.timestamp));
-  headers.set(
-    'webhook-signature',
-    signPayload({ id: context.deliveryId, timestamp: context.timestamp, body: body ?? '', secrets: endpoint.secrets }),
-  );
+  const signatures = signatureHeaders({
+    id: context.deliveryId,
+    timestamp: context.timestamp,
+    body: body ?? EMPTY_BODY,
+    schemes: endpoint.signatureSchemes ?? DEFAULT_SIGNATURE_SCHEMES,
+    secrets: endpoint.secrets,
+    signingKeys: endpoint.signingKeys ?? [],
+    bodyHmacKey: endpoint.bodyHmacKey ?? null,
+  });
+  for (const [name, value] of signatures) headers.set(name, value);
   headers.set(EVENT_ID_HEADER, event.id);
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
   if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(attributes, source)) headers.set(name, value);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
-  addStaticHeaders(headers, endpoint.headers);
+  // The hook's first: a header it names wins over the endpoint's of the same name (the hook is the more specific).
   addStaticHeaders(headers, fillHookHeaders(hook.headers, getScope));
+  addStaticHeaders(headers, endpoint.headers);
 
   const secrets = secretValues(hook.secrets);
   const redacted = redactHeaders(headers, apiKeyHeader);

@@ -5,6 +5,7 @@ import * as m0002 from './0002_covering_due_index.js';
 import * as m0003 from './0003_drop_time_indexes.js';
 import * as m0004 from './0004_trusted_documents_only.js';
 import * as m0006 from './0006_hook_options.js';
+import * as m0007 from './0007_signature_schemes.js';
 import * as m0008 from './0008_hook_secrets.js';
 
 const migrations: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0003_drop_time_indexes': m0003,
   '0004_trusted_documents_only': m0004,
   '0006_hook_options': m0006,
+  '0007_signature_schemes': m0007,
   '0008_hook_secrets': m0008,
 };
 

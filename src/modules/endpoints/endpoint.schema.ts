@@ -11,6 +11,7 @@ import { defineMutation } from '../../graphql/mutation.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import { findEndpointById, findSecretById } from './endpoint.repository.js';
+import { SignatureSchemeEnum } from './signature-scheme.schema.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -269,6 +270,10 @@ defineMutation('createEndpoint', {
     rateLimitPerSecond: t.int({ description: 'At most this many requests per second (1–10000); default unlimited.' }),
     retryPolicy: t.field({ type: RetryPolicyInputRef, description: 'Its own retry schedule; default the server schedule.' }),
     metadata: t.field({ type: 'JSONObject', description: 'Free-form data, at most 16 KiB as JSON.' }),
+    signatureSchemes: t.field({
+      type: [SignatureSchemeEnum],
+      description: 'The signatures requests carry (V1 or V1A at least, no repeats); default V1 alone. V1A makes a key pair.',
+    }),
     secret: t.string({ description: 'Your own signing secret, `whsec_` + base64 of 24–64 bytes; generated when omitted.' }),
   }),
   payload: CreateEndpointPayload,
@@ -294,6 +299,10 @@ defineMutation('updateEndpoint', {
     rateLimitPerSecond: t.int({ description: 'New rate limit; null = unlimited.' }),
     retryPolicy: t.field({ type: RetryPolicyInputRef, description: 'New retry policy; null = the default schedule.' }),
     metadata: t.field({ type: 'JSONObject', description: 'New metadata (replaces the old).' }),
+    signatureSchemes: t.field({
+      type: [SignatureSchemeEnum],
+      description: 'New signature schemes (replace the old); null = V1 alone. Choosing V1A makes a key pair if there is none.',
+    }),
   }),
   payload: EndpointPayload,
   resolve: async ({ id, ...input }, context) => ({

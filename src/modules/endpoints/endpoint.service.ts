@@ -7,10 +7,13 @@ import { newId } from '../../db/ids.js';
 import type { PageArgs } from '../../db/pagination.js';
 import type { ReceiverAuth } from '../../webhook/request.js';
 import { generateSecret } from '../../webhook/signing.js';
+import { DEFAULT_SIGNATURE_SCHEMES } from '../../webhook/signature-schemes.js';
+import { toJson } from '../../db/json.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow, type EndpointFilter } from './endpoint.repository.js';
+import { ensureSigningKey } from './endpoint.signing-keys.js';
 import { newSecretRow, readCredentials, secretProblem, type EndpointAuthType } from './endpoint.secrets.js';
 import { MAX_OLD_SECRETS, checkEndpointInput, checkHeaderClash, isGiven, type CreateEndpointInput, type EndpointInput } from './endpoint.validation.js';
 
@@ -138,6 +141,7 @@ export async function createEndpoint(
     failing_since: null,
     created_at: now,
     updated_at: now,
+    signature_schemes: changes.signature_schemes ?? toJson(DEFAULT_SIGNATURE_SCHEMES),
   };
   checkHeaderClash(problems, endpoint, input);
   problems.throwIfAny();
@@ -147,6 +151,7 @@ export async function createEndpoint(
     if (!(await findTenantById(trx, tenantId))) throw new NotFoundError('Tenant', tenantId);
     await insertEndpoint(trx, endpoint);
     await insertSecret(trx, newSecretRow(services, endpoint.id, secret, now));
+    await ensureSigningKey(services, trx, endpoint, now);
   });
   return { endpoint, secret };
 }
@@ -159,7 +164,10 @@ export async function updateEndpoint(services: Services, actor: Actor, id: strin
   const updated: EndpointRow = { ...existing, ...changes, updated_at: services.clock.now() };
   checkHeaderClash(problems, updated, input);
   problems.throwIfAny();
-  await updateEndpointRow(services.db, id, { ...changes, updated_at: updated.updated_at });
+  await services.db.transaction().execute(async (trx) => {
+    await updateEndpointRow(trx, id, { ...changes, updated_at: updated.updated_at });
+    await ensureSigningKey(services, trx, updated, updated.updated_at);
+  });
   return updated;
 }
 

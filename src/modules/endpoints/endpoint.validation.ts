@@ -5,8 +5,9 @@ import { parseJson, toJson } from '../../db/json.js';
 import type { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { isIpLiteral } from '../../webhook/address-policy.js';
-import { HTTP_CLIENT_HEADERS, SWITCHYARD_HEADERS } from '../../webhook/headers.js';
+import { GITHUB_SIGNATURE_HEADER, HTTP_CLIENT_HEADERS, SWITCHYARD_HEADERS } from '../../webhook/headers.js';
 import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js';
+import { DEFAULT_SIGNATURE_SCHEMES, signatureSchemesProblem } from '../../webhook/signature-schemes.js';
 import { ENDPOINT_AUTH_TYPES, storedAuth, type EndpointAuthType, type StoredAuth } from './endpoint.secrets.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -40,6 +41,7 @@ const CONTROL = /[\x00-\x1F\x7F]/;
 function reservedHeaderProblem(lowerName: string): string | null {
   if (lowerName === 'authorization') return 'is reserved: use `auth` to authenticate to the receiver';
   if (lowerName.startsWith('webhook-')) return 'is reserved for the Standard Webhooks id, timestamp and signature';
+  if (lowerName === GITHUB_SIGNATURE_HEADER) return 'is reserved for the GITHUB_SHA256 signature scheme';
   // CloudEvents binary mode sets these and they win over configured ones.
   if (lowerName.startsWith('ce-')) return 'is reserved for CloudEvents headers';
   if (HTTP_CLIENT_HEADERS.has(lowerName)) return 'is set by the HTTP client from the request itself';
@@ -68,6 +70,8 @@ export interface EndpointInput {
   rateLimitPerSecond?: number | null;
   retryPolicy?: RetryPolicy | null;
   metadata?: Record<string, unknown> | null;
+  /** which signatures requests carry (SignatureScheme names); null resets to V1 alone */
+  signatureSchemes?: readonly string[] | null;
 }
 
 export interface CreateEndpointInput extends EndpointInput {
@@ -259,6 +263,12 @@ export function checkEndpointInput(services: Services, problems: ProblemList, in
       problems.add(['input', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
     }
     changes.metadata = metadata;
+  }
+  if (input.signatureSchemes !== undefined) {
+    const schemes = input.signatureSchemes ?? DEFAULT_SIGNATURE_SCHEMES;
+    const issue = signatureSchemesProblem(schemes);
+    if (issue) problems.add(['input', 'signatureSchemes'], issue);
+    changes.signature_schemes = toJson(schemes);
   }
   return changes;
 }

@@ -139,7 +139,7 @@ builder.node(HookRef, {
     }),
     headers: t.field({
       type: 'JSONObject',
-      description: "Its own request headers, applied after the endpoint's; values may hold `{{path}}` placeholders such as `{{secrets.token}}`.",
+      description: "Its own request headers, over the endpoint's of the same name; values may hold `{{path}}` placeholders such as `{{secrets.token}}`.",
       resolve: (r) => parseJson<Record<string, unknown>>(r.headers),
     }),
     timeoutMs: t.exposeInt('timeout_ms', { nullable: true, description: "Deadline of each request in ms, over the endpoint's; null = the endpoint's." }),
