@@ -720,7 +720,7 @@ export type EndpointQueryVariables = Exact<{
 }>;
 
 
-export type EndpointQuery = { endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } | null };
+export type EndpointQuery = { endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string }, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> } | null };
 
 export type EndpointsQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -732,7 +732,7 @@ export type EndpointsQueryVariables = Exact<{
 }>;
 
 
-export type EndpointsQuery = { endpoints: { nodes: Array<{ id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type EndpointsQuery = { endpoints: { nodes: Array<{ id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateEndpointMutationVariables = Exact<{
   input: CreateEndpointInput;
@@ -741,7 +741,7 @@ export type CreateEndpointMutationVariables = Exact<{
 
 export type CreateEndpointMutation = { createEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'CreateEndpointPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'CreateEndpointPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -753,7 +753,7 @@ export type UpdateEndpointMutationVariables = Exact<{
 
 export type UpdateEndpointMutation = { updateEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -765,7 +765,7 @@ export type DeleteEndpointMutationVariables = Exact<{
 
 export type DeleteEndpointMutation = { deleteEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -777,7 +777,7 @@ export type EnableEndpointMutationVariables = Exact<{
 
 export type EnableEndpointMutation = { enableEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -789,7 +789,7 @@ export type DisableEndpointMutationVariables = Exact<{
 
 export type DisableEndpointMutation = { disableEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'EndpointPayload', endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -802,7 +802,7 @@ export type RotateEndpointSecretMutationVariables = Exact<{
 export type RotateEndpointSecretMutation = { rotateEndpointSecret:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RotateEndpointSecretPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'RotateEndpointSecretPayload', secret: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -814,7 +814,7 @@ export type RotateEndpointSigningKeyMutationVariables = Exact<{
 export type RotateEndpointSigningKeyMutation = { rotateEndpointSigningKey:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RotateEndpointSigningKeyPayload', publicKey: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'RotateEndpointSigningKeyPayload', publicKey: string, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string }, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -845,7 +845,7 @@ export type RecoverEndpointMutationVariables = Exact<{
 export type RecoverEndpointMutation = { recoverEndpoint:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'RecoverEndpointPayload', recovered: number, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
+    | { __typename: 'RecoverEndpointPayload', recovered: number, endpoint: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -974,7 +974,9 @@ export type ApiTokenFieldsFragment = { id: string, name: string, scopes: Array<T
 
 export type EventTypeFieldsFragment = { id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string };
 
-export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
+export type EndpointFieldsFragment = { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } };
+
+export type EndpointSigningKeysFieldsFragment = { signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> };
 
 export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
@@ -1068,7 +1070,7 @@ export type EndpointUpdatedSubscriptionVariables = Exact<{
 }>;
 
 
-export type EndpointUpdatedSubscription = { endpointUpdated: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } };
+export type EndpointUpdatedSubscription = { endpointUpdated: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } };
 
 export type TenantQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -1180,7 +1182,7 @@ export type NodeQuery = { node:
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
-    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
+    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
@@ -1198,7 +1200,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
     | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
-    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
+    | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
@@ -1300,6 +1302,15 @@ export const EndpointFieldsFragmentDoc = `
     expiresAt
   }
   signatureSchemes
+  tenant {
+    id
+  }
+  createdAt
+  updatedAt
+}
+    `;
+export const EndpointSigningKeysFieldsFragmentDoc = `
+    fragment EndpointSigningKeysFields on Endpoint {
   signingPublicKeys {
     id
     publicKey
@@ -1307,11 +1318,6 @@ export const EndpointFieldsFragmentDoc = `
     createdAt
     expiresAt
   }
-  tenant {
-    id
-  }
-  createdAt
-  updatedAt
 }
     `;
 export const HookFieldsFragmentDoc = `
@@ -1689,6 +1695,7 @@ export const EndpointDocument = `
     query endpoint($id: ID!) {
   endpoint(id: $id) {
     ...EndpointFields
+    ...EndpointSigningKeysFields
   }
 }
     fragment EndpointFields on Endpoint {
@@ -1723,6 +1730,13 @@ export const EndpointDocument = `
     expiresAt
   }
   signatureSchemes
+  tenant {
+    id
+  }
+  createdAt
+  updatedAt
+}
+fragment EndpointSigningKeysFields on Endpoint {
   signingPublicKeys {
     id
     publicKey
@@ -1730,11 +1744,6 @@ export const EndpointDocument = `
     createdAt
     expiresAt
   }
-  tenant {
-    id
-  }
-  createdAt
-  updatedAt
 }`;
 export const EndpointsDocument = `
     query endpoints($tenantId: ID, $eventType: String, $channel: String, $order: CreationOrder, $first: Int, $after: String) {
@@ -1790,13 +1799,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -1863,13 +1865,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -1935,13 +1930,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -2007,13 +1995,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -2079,13 +2060,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -2151,13 +2125,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -2224,13 +2191,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -2245,6 +2205,7 @@ export const RotateEndpointSigningKeyDocument = `
       publicKey
       endpoint {
         ...EndpointFields
+        ...EndpointSigningKeysFields
       }
     }
     ...ErrorFields
@@ -2297,6 +2258,13 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
+  tenant {
+    id
+  }
+  createdAt
+  updatedAt
+}
+fragment EndpointSigningKeysFields on Endpoint {
   signingPublicKeys {
     id
     publicKey
@@ -2304,11 +2272,6 @@ fragment EndpointFields on Endpoint {
     createdAt
     expiresAt
   }
-  tenant {
-    id
-  }
-  createdAt
-  updatedAt
 }`;
 export const RevealEndpointSecretDocument = `
     mutation revealEndpointSecret($input: RevealEndpointSecretInput!) {
@@ -2412,13 +2375,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -3288,13 +3244,6 @@ export const EndpointUpdatedDocument = `
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -3691,13 +3640,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -3891,13 +3833,6 @@ fragment EndpointFields on Endpoint {
     expiresAt
   }
   signatureSchemes
-  signingPublicKeys {
-    id
-    publicKey
-    current
-    createdAt
-    expiresAt
-  }
   tenant {
     id
   }
@@ -4170,18 +4105,18 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   listDeliveryAttempts: '246891db9bc2d11589cd159cebb59466e799a978c48716595e61ee64493feaec',
   retryDelivery: '3fac84cd3598a151948330ae39a687b5a872a6df7666b8c55d8544bd9f864780',
   cancelDelivery: '69b4f5eb6e01fb9327f93b5bdd88a759cca493bf1f0da1e0261647cf86990d3d',
-  endpoint: '90b38cc721e490216c1d97367f6f5be2329fa95b2e17c0a9967f5a4c894ed143',
-  endpoints: '012a9f8e91909f89ce2f7950a5012bf4af10b04f61255f4452ab7e1baec951c6',
-  createEndpoint: '1cbd6f0ab85eb4e5d83b604a12825a6af8d0a192ff55d1e56034f38fa3321204',
-  updateEndpoint: '436ea1b7a15ca5378d5fc66e2113a81839a40b870aedafa10d910f7a710fc53a',
-  deleteEndpoint: 'ce2d2e4a7a846fc4e21816cd141467c02078ed88c58e9ebba2f18852cd331ebb',
-  enableEndpoint: 'b28ee9bbd814529a94f2691b11f5e0364839e177062d18c847f84a79d47d82c9',
-  disableEndpoint: '6a697bb6ca56bd48fc1bdc6c10097e1c2289e1599d68b76338d5414efcd6f4fa',
-  rotateEndpointSecret: 'c4471e25097887beb1985fe2f2a4afbb1b524bdada79c9bb07ce80e84f577125',
-  rotateEndpointSigningKey: 'cbf23d334d3acd4e7671acd4495c38ad118f367da07c876150eb5f6a87f8a222',
+  endpoint: '6face118ca4120c913e02422bd43bbf94797511dbb35241e3d3c8be0d464adeb',
+  endpoints: 'c56823bff1f28d34dcf81d41bd4b91730d6040ea16b0932c0211387c7ab1bb7f',
+  createEndpoint: '1830a17464187e7360cbbe4028aa751b5102b0038cdb473503c6334eab137cc2',
+  updateEndpoint: '79df32a6906c75be991e737bd2adac74b31d0baf4e623b4f0f32009c9934cba7',
+  deleteEndpoint: 'c4b4188f9e994e5dc80de29feba11eada5fd3956f6d257d024f919c2965968fc',
+  enableEndpoint: 'bc06672d447f83654e4660e80fbf4770b581c05f8fd566917e9b8afb67a0a378',
+  disableEndpoint: '7687df486675f95d01378293b0373539ea0d2ba3a64051b6bf285c61405812b7',
+  rotateEndpointSecret: '9456be0c8ee7c3aa845ff3ccfd630aa78e6f7693d69f8ea34a2409cf0d1d93d6',
+  rotateEndpointSigningKey: '876aa3b0a181bf64d0dcc2696f2997c7378a55e900607062dcdd73209b5ebfc0',
   revealEndpointSecret: '1c94e43d849cd579737f03a8578ba8a61d7d403e720ad7a7a01a3fc697fb5d43',
   endpointHealth: 'bdd8945edfcbc6e4f06fa87921e216402c9653835556c41cc2ae719ab8e026eb',
-  recoverEndpoint: '0ed6439d8a90a21e35907241a4202765ddfa70739dacf5cbc28b7a5ce9e9058e',
+  recoverEndpoint: '2b0fd18d6e1bd647883a991133035bd4024c172606f5b593d4b25bc77a7d2799',
   eventType: '8315b0ba06375a47e66748f83f7573927495b14f89c85ad29b320f997215c3c2',
   eventTypes: '8b863cccf43633967ae614d3546e603500c9fff863fda413cecc10a1dc43efa1',
   createEventType: 'd8d62b8727361d639caef109affdace37cbda62acd62ac45f6a68ece7d0f110a',
@@ -4200,7 +4135,7 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
-  endpointUpdated: '274ccea348532ca5761d789d3f9e5b14ef0b3198f11490cdca150024836def4f',
+  endpointUpdated: '36b9d409d1572e248cc36aa1ba9d7b16ae068b43ebe9f72c5819f349e168eb21',
   tenant: '3ca2c1993ddebe9f5cc6b7e4cf3d3d0865bcfe57abb2474757642f923815b046',
   tenants: 'd1109d8dd8c0057a4c050a91c41f55abded258a24c0e3615a36cf0711bce2093',
   createTenant: '4fd5a6606e8bab461813918099102deb2f77ac713409936b1fb71b768319a2f6',
@@ -4211,6 +4146,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '5ab236e144c54d3d95edd498937bee65758b25eea43a15bfe0e52c9890da86e2',
-  nodes: '738cdbe783c95ca4ecfa58482d600e72a4d31aec2afe7f35562345b37d1c7f89',
+  node: '05eb62686d62d6d9002b82dcc6d63b3c87496bde1a0fe3d5a7a391b8f05f3155',
+  nodes: '89becb2d11cfdfb964b38079918208a507f79a59f94d3e6dcedf0ae7683ec035',
 };
