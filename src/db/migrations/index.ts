@@ -6,6 +6,7 @@ import * as m0003 from './0003_drop_time_indexes.js';
 import * as m0004 from './0004_trusted_documents_only.js';
 import * as m0006 from './0006_hook_options.js';
 import * as m0008 from './0008_hook_secrets.js';
+import * as m0009 from './0009_hook_ordering.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_trusted_documents_only': m0004,
   '0006_hook_options': m0006,
   '0008_hook_secrets': m0008,
+  '0009_hook_ordering': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {
