@@ -178,6 +178,8 @@ export type CreateHookInput = {
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. */
   name: string;
+  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. */
+  ordering?: HookOrdering | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. */
@@ -421,6 +423,15 @@ export type EventInput = {
   type: string;
 };
 
+/** Whether a hook delivers its events one at a time, in the order they were sent. */
+export type HookOrdering =
+  /** One at a time in event order: each waits BLOCKED until the one before is final; one that fails for good lets the next go. */
+  | 'FIFO'
+  /** As FIFO, but one that fails for good holds the rest until it is retried (retryDelivery makes it the head again). */
+  | 'FIFO_HOLD'
+  /** Deliveries go side by side, each retried on its own (the default). */
+  | 'UNORDERED';
+
 /** The HTTP method of the requests a hook sends. */
 export type HttpMethod =
   /** DELETE. */
@@ -621,6 +632,8 @@ export type UpdateHookInput = {
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. Omitted = unchanged. */
   name?: string | null | undefined;
+  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Omitted = unchanged. */
+  ordering?: HookOrdering | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. Omitted = unchanged; null = the endpoint's. */
@@ -978,7 +991,7 @@ export type EndpointFieldsFragment = { id: string, url: string, description: str
 
 export type EndpointSigningKeysFieldsFragment = { signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> };
 
-export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
+export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
 export type EventFieldsFragment = { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } };
 
@@ -991,7 +1004,7 @@ export type HookQueryVariables = Exact<{
 }>;
 
 
-export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
+export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
 
 export type HooksQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -1001,7 +1014,7 @@ export type HooksQueryVariables = Exact<{
 }>;
 
 
-export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateHookMutationVariables = Exact<{
   input: CreateHookInput;
@@ -1010,7 +1023,7 @@ export type CreateHookMutationVariables = Exact<{
 
 export type CreateHookMutation = { createHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1022,7 +1035,7 @@ export type UpdateHookMutationVariables = Exact<{
 
 export type UpdateHookMutation = { updateHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1034,7 +1047,7 @@ export type DeleteHookMutationVariables = Exact<{
 
 export type DeleteHookMutation = { deleteHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1187,7 +1200,7 @@ export type NodeQuery = { node:
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
 
@@ -1205,7 +1218,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
 
@@ -1326,6 +1339,8 @@ export const HookFieldsFragmentDoc = `
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -2739,6 +2754,8 @@ export const HookDocument = `
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -2804,6 +2821,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -2876,6 +2895,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -2948,6 +2969,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -3020,6 +3043,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -3651,6 +3676,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -3844,6 +3871,8 @@ fragment HookFields on Hook {
   name
   description
   active
+  ordering
+  heldBy
   eventTypes
   channels
   filter
@@ -4127,11 +4156,11 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
   sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
   replayEvent: 'd3cdb697286c7d503be8d284a09583294d2e3dc047594e9abc381671fc8c2fce',
-  hook: '6f17b4abb4dcb9c6db5029f915971780818e7aa169c22f4039508c7a534a9b04',
-  hooks: 'f62567175691769d496fa126c1f94836b8394a34bd3e86c18def19fc1258f653',
-  createHook: '5ccacc2639ac605d9abea4f45233f17ec29e44d6b9faa56104233da132a19c14',
-  updateHook: '54f234a5f030504fd555a51c0e5d758e0725fa318bd0cad00237ebe19909ba04',
-  deleteHook: '955830cf13479fbc3586457d71579386492055bc8e39904f706b85d41729981c',
+  hook: '5aeba8a61103102795173541be9d142a791102fc53942005134877b9c5e19783',
+  hooks: 'e2fccac9963cae7fb9c963daf0d684dc8f94be362a5eadd487352696806d9e13',
+  createHook: '38d0d920f55732af354a8467691fad6e8c611904c724aa4da959727952501042',
+  updateHook: 'c25ddaf8f363d6357407628cd12812461541de1cf720e52b0f6b5346849c1278',
+  deleteHook: 'd2cf705e3da03ec63761cb99b5812a711cf4b0da8f65477ba6ddaaa877ea9d99',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
@@ -4146,6 +4175,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '05eb62686d62d6d9002b82dcc6d63b3c87496bde1a0fe3d5a7a391b8f05f3155',
-  nodes: '89becb2d11cfdfb964b38079918208a507f79a59f94d3e6dcedf0ae7683ec035',
+  node: '38835072d1586e4e8d468530ec10c087a062b54db42e49800fb308fde14a6ddc',
+  nodes: 'def81782683a03706587ef2f0586779f559eca9b3a700b1ebdf383efe0724c0a',
 };

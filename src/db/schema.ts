@@ -126,6 +126,10 @@ export interface HooksTable {
   secrets: string | null;
   /** JSON object: header name → value with `{{path}}` placeholders */
   headers: string;
+  /** UNORDERED, or FIFO (one at a time in event order; a failure lets the next go) or FIFO_HOLD (a failure holds the rest) */
+  ordering: HookOrdering;
+  /** FIFO_HOLD: the delivery that failed for good and holds the others until it is retried; null when none */
+  fifo_held_by: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -201,6 +205,8 @@ export interface SettingsTable {
   key: string;
   value: string;
 }
+
+export type HookOrdering = 'UNORDERED' | 'FIFO' | 'FIFO_HOLD';
 
 export interface Database {
   tenants: TenantsTable;

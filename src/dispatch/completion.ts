@@ -12,6 +12,8 @@ export interface Completion {
     delivery: DeliveryRow;
     attempt: AttemptRow;
     endpoint: Pick<EndpointRow, 'id' | 'failing_since'>;
+    /** the ordering decides whether its end releases the next delivery of a FIFO hook */
+    hook: Pick<HookRow, 'id' | 'ordering'>;
     hasDependents: boolean;
   };
   /** the request as sent; null when none was built */

@@ -25,6 +25,7 @@ import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
+import { NextLook } from './next-look.js';
 import { SpecCache } from './specs.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
@@ -56,7 +57,7 @@ export class Dispatcher {
   private wakeScheduled = false;
   /** the last look left due work behind (capacity full, or endpoints excluded as saturated) */
   private backlog = false;
-  private nextLookTimer: NodeJS.Timeout | null = null;
+  private readonly nextLook: NextLook;
   private renewTimer: NodeJS.Timeout | null = null;
   private stopController = Dispatcher.newStopController();
   /** attempts under way (request and outcome), awaited by stop() */
@@ -89,6 +90,7 @@ export class Dispatcher {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
     this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.admission.window / 4)));
+    this.nextLook = new NextLook(options.services.clock, () => void this.pump());
     this.outcomes = new OutcomeRecorder<Job>({
       services: options.services,
       publisher: options.publisher,
@@ -125,8 +127,7 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     this.started = false;
-    if (this.nextLookTimer) clearTimeout(this.nextLookTimer);
-    this.nextLookTimer = null;
+    this.nextLook.cancel();
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
     // Claimed but never started: give them back now (their attempt rows say so).
@@ -154,8 +155,7 @@ export class Dispatcher {
       this.lookAgain = true;
       return;
     }
-    if (this.nextLookTimer) clearTimeout(this.nextLookTimer);
-    this.nextLookTimer = null;
+    this.nextLook.cancel();
     // setImmediate, not setTimeout(0): a timer waits at least 1 ms, a whole idle-latency budget's fifth.
     if (!this.wakeScheduled) {
       this.wakeScheduled = true;
@@ -266,8 +266,7 @@ export class Dispatcher {
   private async pump(): Promise<void> {
     if (!this.started || this.pumping) return;
     this.pumping = true;
-    if (this.nextLookTimer) clearTimeout(this.nextLookTimer);
-    this.nextLookTimer = null;
+    this.nextLook.cancel();
     try {
       do {
         this.lookAgain = false;
@@ -303,10 +302,8 @@ export class Dispatcher {
       this.services.log.warn('dispatcher: could not read the next due time', { error: (error as Error).message });
     }
     if (!this.started || this.pumping) return;
-    if (this.nextLookTimer) clearTimeout(this.nextLookTimer);
     // Never spin: a delivery due "now" but refused by a saturated endpoint is looked at again shortly.
-    this.nextLookTimer = setTimeout(() => void this.pump(), Math.max(delay, this.load > 0 ? 5 : 0));
-    this.nextLookTimer.unref?.();
+    this.nextLook.in(Math.max(delay, this.load > 0 ? 5 : 0));
   }
 
   /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one unit of the group commit. */
@@ -407,5 +404,7 @@ export class Dispatcher {
         .catch((error: unknown) => this.services.log.warn('dispatcher: could not publish endpoint changes', { error: String(error) }));
     }
     if (log.due) this.wake();
+    // a pump under way reads the next due time itself when it ends
+    else if (log.retryAt !== null && this.started && !this.pumping) this.nextLook.byTime(log.retryAt);
   }
 }

@@ -9,6 +9,7 @@ import {
   markEndpointFailing,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
+import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
 import { planCompletion, wouldRetry, type Completion } from './completion.js';
@@ -66,9 +67,11 @@ export async function writeOutcomes(
     const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
     finished.push({ attempt, delivery });
     log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+    if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
 
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
     if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
+    if (isFifo(job.hook.ordering) && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook, now, log);
 
     const endpointId = job.endpoint.id;
     const change = plan.endpointChange;

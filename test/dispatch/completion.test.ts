@@ -34,7 +34,7 @@ const summary = (status: number | null, errorClass: AttemptResultSummary['errorC
 
 function completion(decision: Decision, result: AttemptResultSummary, options: { failingSince?: number | null; trigger?: AttemptRow['trigger']; response?: StoredResponse | null } = {}): Completion {
   return {
-    job: { delivery, attempt: { ...attempt, trigger: options.trigger ?? 'SCHEDULED' }, endpoint: { id: 'ep_1', failing_since: options.failingSince ?? null }, hasDependents: false },
+    job: { delivery, attempt: { ...attempt, trigger: options.trigger ?? 'SCHEDULED' }, endpoint: { id: 'ep_1', failing_since: options.failingSince ?? null }, hook: { id: 'hook_1', ordering: 'UNORDERED' }, hasDependents: false },
     sent: { method: 'POST', url: 'https://example.test/hook', redactedHeadersJson: '{"x":"[redacted]"}', body: '{"n":1}' },
     response: options.response === undefined ? response(result.status) : options.response,
     summary: result,

@@ -30,6 +30,8 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     retry_policy: null,
     secrets: null,
     headers: '{}',
+    ordering: 'UNORDERED',
+    fifo_held_by: null,
     created_at: 1,
     updated_at: 1,
   };

@@ -7,6 +7,7 @@ import * as m0004 from './0004_trusted_documents_only.js';
 import * as m0006 from './0006_hook_options.js';
 import * as m0007 from './0007_signature_schemes.js';
 import * as m0008 from './0008_hook_secrets.js';
+import * as m0009 from './0009_hook_ordering.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0006_hook_options': m0006,
   '0007_signature_schemes': m0007,
   '0008_hook_secrets': m0008,
+  '0009_hook_ordering': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {

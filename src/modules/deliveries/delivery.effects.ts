@@ -8,10 +8,12 @@ export interface ChangeLog {
   endpointIds: Set<string>;
   /** new deliveries became due: wake the dispatcher */
   due: boolean;
+  /** the earliest retry written: the dispatcher looks at the queue then, not only at its next poll */
+  retryAt: number | null;
 }
 
 export function newChangeLog(): ChangeLog {
-  return { deliveries: [], endpointIds: new Set(), due: false };
+  return { deliveries: [], endpointIds: new Set(), due: false, retryAt: null };
 }
 
 /** BLOCKED deliveries of the same event whose hook waits for `hookId`. */

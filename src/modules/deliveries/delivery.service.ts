@@ -15,6 +15,7 @@ import { routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
+import { afterFifoDeliveryEnded, releaseFifoHold } from './delivery.fifo.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 const CANCELLABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'BLOCKED', 'SENDING'];
@@ -41,17 +42,17 @@ function manualChanges(now: number) {
 export async function retryDelivery(services: Services, actor: Actor, id: string): Promise<DeliveryRow> {
   const delivery = await visibleDelivery(services, actor, id);
   if (delivery.status === 'SENDING') throw new ConflictError(`delivery ${id} has an attempt in flight; retry it when it ends`);
-  if (delivery.status === 'BLOCKED') throw new ConflictError(`delivery ${id} is waiting for its runAfter hooks`);
+  if (delivery.status === 'BLOCKED') throw new ConflictError(`delivery ${id} is waiting: ${delivery.status_reason ?? 'for its runAfter hooks'}`);
   const endpoint = await findEndpointById(services.db, delivery.endpoint_id);
   if (!endpoint?.enabled) throw new ConflictError(`endpoint ${delivery.endpoint_id} is disabled; enable it first`);
   const now = services.clock.now();
   const changes = manualChanges(now);
-  const updated = await services.db
-    .updateTable('deliveries')
-    .set(changes)
-    .where('id', '=', id)
-    .where('status', 'in', RETRYABLE as DeliveryStatus[])
-    .executeTakeFirst();
+  const updated = await services.db.transaction().execute(async (trx) => {
+    const result = await trx.updateTable('deliveries').set(changes).where('id', '=', id).where('status', 'in', RETRYABLE as DeliveryStatus[]).executeTakeFirst();
+    // the delivery a FIFO_HOLD hook was held by is the head of its queue again
+    if (Number(result.numUpdatedRows) > 0) await releaseFifoHold(trx, delivery);
+    return result;
+  });
   if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
   const result = { ...delivery, ...changes };
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
@@ -88,10 +89,13 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
     if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
     const cancelled = { ...delivery, ...changes };
     await skipDependents(trx, cancelled, now, log);
+    const hook = cancelled.hook_id ? await findHookById(trx, cancelled.hook_id) : undefined;
+    if (hook) await afterFifoDeliveryEnded(trx, cancelled, hook, now, log);
     return cancelled;
   });
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
   for (const change of log.deliveries) services.bus.publish('delivery', change);
+  if (log.due) services.signals.deliveriesDue();
   return result;
 }
 

@@ -13,6 +13,7 @@ import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
 import { catalogOf, type Catalog } from './catalog-cache.js';
 import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
+import { FIFO_WAITING_REASON, fifoHooksBusy, isFifo, lockFifoHooks } from '../deliveries/delivery.fifo.js';
 
 export const MAX_BATCH = 100;
 const MAX_CHANNELS = 10;
@@ -100,7 +101,9 @@ async function checkEvent(
 /**
  * Routes one checked event inside the transaction: one delivery per matching active hook on an
  * enabled endpoint. A hook whose runAfter hooks also match this event starts BLOCKED; dependencies
- * that do not match the event impose nothing (there is nothing to wait for).
+ * that do not match the event impose nothing (there is nothing to wait for). A FIFO hook's delivery
+ * starts BLOCKED behind the hook's earlier ones while `fifoBusy` names the hook, and names it after
+ * (replays pass none: they go out at once, outside the hook's queue).
  */
 export function routeEvent(
   event: EventRow,
@@ -109,13 +112,17 @@ export function routeEvent(
   dependencies: ReadonlyMap<string, string[]>,
   now: number,
   trigger: 'SCHEDULED' | 'MANUAL' = 'SCHEDULED',
+  fifoBusy: Set<string> | null = null,
 ): DeliveryRow[] {
   const document = { type: event.type, channels: parseJson<string[]>(event.channels), data: payload };
   const matched = hooks.filter((hook) => compileHookMatcher(hook)({ type: event.type, channels: document.channels, document }));
   const matchedIds = new Set(matched.map((hook) => hook.id));
   return matched.map((hook) => {
     const waitsFor = (dependencies.get(hook.id) ?? []).filter((id) => matchedIds.has(id));
-    const status: DeliveryStatus = waitsFor.length > 0 ? 'BLOCKED' : 'PENDING';
+    const queued = fifoBusy !== null && isFifo(hook.ordering);
+    const behindEarlier = queued && fifoBusy.has(hook.id);
+    if (queued) fifoBusy.add(hook.id);
+    const status: DeliveryStatus = waitsFor.length > 0 || behindEarlier ? 'BLOCKED' : 'PENDING';
     return {
       id: newId('delivery', now),
       tenant_id: event.tenant_id,
@@ -131,7 +138,7 @@ export function routeEvent(
       next_trigger: trigger,
       last_status_code: null,
       last_error: null,
-      status_reason: waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
+      status_reason: behindEarlier ? FIFO_WAITING_REASON : waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
       created_at: now,
       updated_at: now,
       finished_at: null,
@@ -268,7 +275,10 @@ interface Written {
 async function writeEvents(services: Services, trx: Executor, checked: readonly CheckedEvent[]): Promise<Written> {
   const now = services.clock.now();
   /** per tenant, read once per write: its routable hooks, their runAfter edges, the hooks others wait for */
-  const routingByTenant = new Map<string, { hooks: HookRow[]; hookById: Map<string, HookRow>; dependencies: Map<string, string[]>; waitedFor: Set<string> }>();
+  const routingByTenant = new Map<
+    string,
+    { hooks: HookRow[]; hookById: Map<string, HookRow>; dependencies: Map<string, string[]>; waitedFor: Set<string>; fifoBusy: Set<string> }
+  >();
   const results: SentEvent[] = [];
   const newEvents: EventRow[] = [];
   const newDeliveries: DeliveryRow[] = [];
@@ -294,10 +304,13 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
     if (!routing) {
       const hooks = await findRoutableHooks(trx, item.tenantId);
       const dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
-      routing = { hooks, hookById: new Map(hooks.map((hook) => [hook.id, hook])), dependencies, waitedFor: new Set([...dependencies.values()].flat()) };
+      const fifoHooks = hooks.filter((hook) => isFifo(hook.ordering));
+      await lockFifoHooks(trx, fifoHooks.map((hook) => hook.id));
+      const fifoBusy = await fifoHooksBusy(trx, fifoHooks);
+      routing = { hooks, hookById: new Map(hooks.map((hook) => [hook.id, hook])), dependencies, waitedFor: new Set([...dependencies.values()].flat()), fifoBusy };
       routingByTenant.set(item.tenantId, routing);
     }
-    const { hooks, hookById, dependencies, waitedFor } = routing;
+    const { hooks, hookById, dependencies, waitedFor, fifoBusy } = routing;
     const event: EventRow = {
       id: newId('event', now),
       tenant_id: item.tenantId,
@@ -308,7 +321,7 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
       occurred_at: item.input.occurredAt ? item.input.occurredAt.getTime() : now,
       created_at: now,
     };
-    const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now);
+    const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now, 'SCHEDULED', fifoBusy);
     newEvents.push(event);
     newDeliveries.push(...deliveries);
     for (const delivery of deliveries) {

@@ -39,6 +39,19 @@ export const HttpMethodEnum = builder.enumType('HttpMethod', {
   } as const,
 });
 
+export const HookOrderingEnum = builder.enumType('HookOrdering', {
+  description: 'Whether a hook delivers its events one at a time, in the order they were sent.',
+  values: {
+    UNORDERED: { description: 'Deliveries go side by side, each retried on its own (the default).' },
+    FIFO: {
+      description: 'One at a time in event order: each waits BLOCKED until the one before is final; one that fails for good lets the next go.',
+    },
+    FIFO_HOLD: {
+      description: 'As FIFO, but one that fails for good holds the rest until it is retried (retryDelivery makes it the head again).',
+    },
+  } as const,
+});
+
 export const PayloadFormatEnum = builder.enumType('PayloadFormat', {
   description: 'How a request body is built from the event.',
   values: {
@@ -93,6 +106,12 @@ builder.node(HookRef, {
       resolve: (r) => parseJsonOrNull<Record<string, unknown>>(r.filter),
     }),
     method: t.field({ type: HttpMethodEnum, description: 'HTTP method of its requests.', resolve: (r) => r.method as HttpMethod }),
+    ordering: t.field({ type: HookOrderingEnum, description: 'Whether its deliveries go one at a time, in event order.', resolve: (r) => r.ordering }),
+    heldBy: t.string({
+      nullable: true,
+      description: 'FIFO_HOLD: the id of the delivery that failed for good and holds the others until it is retried; null when none does.',
+      resolve: (r) => r.fifo_held_by,
+    }),
     path: t.exposeString('path', {
       nullable: true,
       description: 'RFC 6570 URI template appended to the endpoint url, e.g. `/documents/{data.id}`; null = the endpoint url.',
@@ -248,6 +267,11 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       type: HttpMethodEnum,
       ...(creating ? { defaultValue: 'POST' as const } : {}),
       description: `HTTP method (default POST).${keep}`,
+    }),
+    ordering: t.field({
+      type: HookOrderingEnum,
+      ...(creating ? { defaultValue: 'UNORDERED' as const } : {}),
+      description: `UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks.${keep}`,
     }),
     path: t.string({
       description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`tenant.\` or \`hook.\`.${clear}`,

@@ -11,7 +11,7 @@ import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { cancelOpenDeliveriesOfHook, deleteHookRow, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
+import { cancelOpenDeliveriesOfHook, deleteHookRow, findDependencies, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
 import { dryRunBodyShaper } from './hook.dry-run.js';
 import { hookSecrets, secretsAndHeadersColumns } from './hook.secrets.js';
@@ -23,6 +23,7 @@ import {
   checkEventTypes,
   checkFields,
   checkOneBodyShaper,
+  checkOrdering,
   deliveryOptionColumns,
   unique,
   type HookInput,
@@ -100,6 +101,7 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
     if (tenantId !== null && runAfter.length > 0) await lockTenantHookGraph(trx, tenantId);
     checkEventTypes(eventTypes, await listEventTypeNames(trx, false), problems);
     await checkRunAfter(trx, tenantId, null, runAfter, problems);
+    checkOrdering(input.ordering ?? 'UNORDERED', runAfter, problems);
     problems.throwIfAny();
     const now = services.clock.now();
     const row: HookRow = {
@@ -126,6 +128,8 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       retry_policy: null,
       secrets: null,
       headers: '{}',
+      ordering: input.ordering ?? 'UNORDERED',
+      fifo_held_by: null,
       ...deliveryOptionColumns(input),
       ...secretsAndHeadersColumns(services, input),
       created_at: now,
@@ -165,6 +169,10 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
       await lockTenantHookGraph(trx, existing.tenant_id);
       await checkRunAfter(trx, existing.tenant_id, existing, runAfter, problems);
     }
+    if ((input.ordering !== undefined && input.ordering !== null) || runAfter) {
+      const effectiveRunAfter = runAfter ?? (await findDependencies(trx, [existing.id])).get(existing.id) ?? [];
+      checkOrdering(input.ordering ?? existing.ordering, effectiveRunAfter, problems);
+    }
     problems.throwIfAny();
 
     const changes: Partial<HookRow> = {
@@ -187,6 +195,11 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);
     if (input.testPayload !== undefined) changes.test_payload = toJsonOrNull(input.testPayload);
     Object.assign(changes, deliveryOptionColumns(input), secretsAndHeadersColumns(services, input));
+    if (input.ordering !== undefined && input.ordering !== null) {
+      changes.ordering = input.ordering;
+      // leaving FIFO_HOLD lets a held queue go on with its next delivery
+      if (input.ordering !== 'FIFO_HOLD') changes.fifo_held_by = null;
+    }
     await updateHookRow(trx, id, changes);
     if (runAfter) await replaceDependencies(trx, id, runAfter);
     return { ...existing, ...changes };

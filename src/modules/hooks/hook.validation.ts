@@ -15,6 +15,7 @@ import { validateRetryPolicy, type RetryPolicy } from '../../webhook/schedule.js
 import { transformSyntaxFailure } from '../../webhook/transform.js';
 import { MAX_METADATA_BYTES, MIN_TIMEOUT_MS, storedRetryPolicy } from '../endpoints/endpoint.validation.js';
 import { checkSecretsAndHeaders, type HookSecretsInput } from './hook.secrets.js';
+import type { HookOrdering } from '../../db/schema.js';
 
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['STANDARD', 'RAW', 'CLOUDEVENTS', 'CLOUDEVENTS_BINARY'];
@@ -66,8 +67,24 @@ export interface HookInput extends HookSecretsInput {
   metadata?: Record<string, unknown> | null;
   /** undefined = keep; null = the endpoint's */
   timeoutMs?: number | null;
+  /** undefined or null = keep (UNORDERED when creating) */
+  ordering?: HookOrdering | null;
   /** undefined = keep; null = the endpoint's */
   retryPolicy?: RetryPolicy | null;
+}
+
+const HOOK_ORDERINGS: readonly HookOrdering[] = ['UNORDERED', 'FIFO', 'FIFO_HOLD'];
+
+/**
+ * A FIFO hook may not wait for other hooks: its deliveries would then wait in two orders at once
+ * (its queue, and each event's runAfter hooks), and either could hold the other up for good.
+ */
+export function checkOrdering(ordering: HookOrdering, runAfter: readonly string[], problems: ProblemList): void {
+  if (!HOOK_ORDERINGS.includes(ordering)) {
+    problems.add(['input', 'ordering'], `must be one of ${HOOK_ORDERINGS.join(', ')}`);
+  } else if (ordering !== 'UNORDERED' && runAfter.length > 0) {
+    problems.add(['input', 'ordering'], 'a FIFO hook cannot also runAfter other hooks: remove runAfter, or keep the hook UNORDERED');
+  }
 }
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');

@@ -1,0 +1,81 @@
+// FIFO hooks: their deliveries go one at a time, in event order. Only the head of a hook's queue is
+// ever due; each one after it waits BLOCKED until the one before it is final, and its end releases
+// the next. A delivery that fails for good lets the next go (FIFO) or holds the rest until it is
+// retried (FIFO_HOLD). The ordering belongs to the hook, not the endpoint: one receiver may take
+// several independent streams, and a slow or failing one must not hold the others back.
+//
+// Accepting an event and finishing a delivery are different transactions. With several workers on
+// PostgreSQL both take the hook's row lock first, so an event is never routed BLOCKED behind a
+// delivery whose end (and release) is committing at that moment. SQLite has one writer.
+import type { DeliveryRow, DeliveryStatus, Executor, HookOrdering, HookRow } from '../../db/schema.js';
+import { dialectOf } from '../../db/statement.js';
+import type { ChangeLog } from './delivery.effects.js';
+
+/** The status reason of a delivery waiting behind earlier ones of its FIFO hook. */
+export const FIFO_WAITING_REASON = 'waiting for the earlier deliveries of this FIFO hook';
+
+const OPEN: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING', 'BLOCKED'];
+
+export const isFifo = (ordering: HookOrdering): boolean => ordering !== 'UNORDERED';
+
+/** PostgreSQL: serialises routing and releases of these hooks (in id order: no two transactions wait on each other in a cycle). */
+export async function lockFifoHooks(db: Executor, hookIds: readonly string[]): Promise<void> {
+  if (hookIds.length === 0 || dialectOf(db) !== 'postgres') return;
+  await db.selectFrom('hooks').select('id').where('id', 'in', [...hookIds].sort()).orderBy('id').forUpdate().execute();
+}
+
+/**
+ * Of these FIFO hooks, the ones a new event's delivery must wait in: some delivery of theirs is not
+ * final yet, or a FIFO_HOLD failure holds them. Call with their rows locked (lockFifoHooks).
+ */
+export async function fifoHooksBusy(db: Executor, hooks: readonly Pick<HookRow, 'id'>[]): Promise<Set<string>> {
+  const busy = new Set<string>();
+  if (hooks.length === 0) return busy;
+  const ids = hooks.map((hook) => hook.id);
+  const held = await db.selectFrom('hooks').select('id').where('id', 'in', ids).where('fifo_held_by', 'is not', null).execute();
+  for (const row of held) busy.add(row.id);
+  const open = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...OPEN]).execute();
+  for (const row of open) if (row.hook_id) busy.add(row.hook_id);
+  return busy;
+}
+
+/**
+ * After a delivery of a FIFO hook became final: the oldest one waiting behind it becomes due, unless
+ * it FAILED under FIFO_HOLD, which holds the hook until that delivery is retried.
+ */
+export async function afterFifoDeliveryEnded(
+  db: Executor,
+  ended: DeliveryRow,
+  hook: Pick<HookRow, 'id' | 'ordering'>,
+  now: number,
+  log: ChangeLog,
+): Promise<void> {
+  if (!isFifo(hook.ordering)) return;
+  await lockFifoHooks(db, [hook.id]);
+  if (ended.status === 'FAILED' && hook.ordering === 'FIFO_HOLD') {
+    await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hook.id).execute();
+    return;
+  }
+  const next = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('hook_id', '=', hook.id)
+    .where('status', '=', 'BLOCKED')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!next) return;
+  const changes = { status: 'PENDING' as const, due_at: now, next_attempt_at: now, status_reason: null, updated_at: now };
+  const updated = await db.updateTable('deliveries').set(changes).where('id', '=', next.id).where('status', '=', 'BLOCKED').executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) {
+    log.deliveries.push({ delivery: { ...next, ...changes }, previousStatus: 'BLOCKED' });
+    log.due = true;
+  }
+}
+
+/** A manual retry of the delivery a FIFO_HOLD hook is held by: it is the head of the queue again. */
+export async function releaseFifoHold(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'hook_id'>): Promise<void> {
+  if (!delivery.hook_id) return;
+  await lockFifoHooks(db, [delivery.hook_id]);
+  await db.updateTable('hooks').set({ fifo_held_by: null }).where('id', '=', delivery.hook_id).where('fifo_held_by', '=', delivery.id).execute();
+}

@@ -1,0 +1,181 @@
+// FIFO hooks: 500 events through one hook whose receiver fails one request in five arrive in event
+// order, on each dialect, and with two workers on PostgreSQL; FIFO_HOLD holds the rest behind a
+// delivery that failed for good until it is retried; FIFO lets the next go.
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
+import { createEndpoint, createHook, createTenant, ensureEventType, waitUntil } from '../helpers/fixtures.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+
+const EVENTS = 500;
+/** quick retries, so a test waits milliseconds on each failure, not the default schedule's seconds */
+const QUICK_RETRIES = { scheduleMs: [0, 10, 10, 10, 10, 10, 10, 10] };
+
+/** Fails every fifth request it sees with 500; remembers the `n` of each event it answered 200, in arrival order. */
+function oneInFiveFails(accepted: number[]) {
+  let seen = 0;
+  return (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    seen++;
+    if (seen % 5 === 0) {
+      res.writeHead(500).end('try again');
+      return;
+    }
+    accepted.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
+    res.writeHead(200).end('ok');
+  };
+}
+
+async function sendInOrder(t: TestApp, tenantId: string, type: string, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 100) {
+    const events = Array.from({ length: Math.min(100, count - start) }, (_, i) => ({ tenantId, type, payload: { n: start + i } }));
+    const sent = await t.ok(`mutation($input: SendEventsInput!) { sendEvents(input: $input) { __typename } }`, { input: { events } });
+    assert.equal(sent.sendEvents.__typename, 'SendEventsPayload', JSON.stringify(sent));
+  }
+}
+
+async function countByStatus(t: TestApp, hookId: string): Promise<Record<string, number>> {
+  const rows = await t.app.services.db
+    .selectFrom('deliveries')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('hook_id', '=', hookId)
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+}
+
+function assertInOrder(accepted: readonly number[], count: number): void {
+  assert.equal(accepted.length, count, `the receiver accepted ${accepted.length} of ${count}`);
+  for (let i = 0; i < accepted.length; i++) assert.equal(accepted[i], i, `position ${i} got event ${accepted[i]}: ${accepted.slice(Math.max(0, i - 3), i + 3).join(', ')}`);
+}
+
+for (const dialect of TEST_DIALECTS) {
+  describe(`FIFO hooks (${dialect})`, { timeout: 240_000 }, () => {
+    let t: TestApp;
+    let receiver: Receiver;
+    let tenantId: string;
+    before(async () => {
+      t = await startTestApp({ dialect });
+      receiver = await startReceiver();
+      tenantId = await createTenant(t, 'Ordered');
+      for (const type of ['fifo.stream', 'fifo.hold', 'fifo.go']) await ensureEventType(t, type);
+    });
+    after(async () => {
+      await t.stop();
+      await receiver.close();
+    });
+
+    test(`${EVENTS} events through one FIFO hook, one request in five failing, arrive in event order`, async () => {
+      const accepted: number[] = [];
+      receiver.setDefault(oneInFiveFails(accepted));
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/stream`, { retryPolicy: QUICK_RETRIES });
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.stream'], ordering: 'FIFO' });
+      const started = performance.now();
+      await sendInOrder(t, tenantId, 'fifo.stream', EVENTS);
+      await waitUntil(async () => ((await countByStatus(t, hookId)).SUCCEEDED ?? 0) === EVENTS, {
+        timeoutMs: 180_000,
+        intervalMs: 100,
+        what: `all ${EVENTS} FIFO deliveries SUCCEEDED`,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      assertInOrder(accepted, EVENTS);
+      console.log(`# [${dialect}] one FIFO hook: ${EVENTS} events in ${seconds.toFixed(1)} s (${(EVENTS / seconds).toFixed(0)} deliveries/s, one request in five failing)`);
+    });
+
+    test('with two workers on PostgreSQL the order holds', { skip: dialect !== 'postgres' || !process.env.SWITCHYARD_TEST_REDIS_URL ? 'PostgreSQL and Redis only' : false }, async () => {
+      const prefix = `sy-fifo-${process.pid}-${Date.now()}:`;
+      // both nodes on one database and one Redis: this app's dispatcher and a second worker's
+      const api = await startTestApp({ dialect: 'postgres', env: { SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_TEST_REDIS_URL!, SWITCHYARD_REDIS_PREFIX: prefix } });
+      const worker = await startTestApp({
+        env: {
+          SWITCHYARD_ROLE: 'worker',
+          SWITCHYARD_DATABASE_URL: api.config.databaseUrl!,
+          SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_TEST_REDIS_URL!,
+          SWITCHYARD_REDIS_PREFIX: prefix,
+          SWITCHYARD_ENCRYPTION_KEY: api.config.encryptionKey!,
+        },
+      });
+      try {
+        const accepted: number[] = [];
+        receiver.setDefault(oneInFiveFails(accepted));
+        const tenant = await createTenant(api, 'Two workers');
+        await ensureEventType(api, 'fifo.stream');
+        const { endpointId } = await createEndpoint(api, tenant, `${receiver.url}/two`, { retryPolicy: QUICK_RETRIES });
+        const hookId = await createHook(api, tenant, endpointId, { eventTypes: ['fifo.stream'], ordering: 'FIFO' });
+        const started = performance.now();
+        await sendInOrder(api, tenant, 'fifo.stream', EVENTS);
+        await waitUntil(async () => ((await countByStatus(api, hookId)).SUCCEEDED ?? 0) === EVENTS, {
+          timeoutMs: 180_000,
+          intervalMs: 100,
+          what: `all ${EVENTS} FIFO deliveries SUCCEEDED with two workers`,
+        });
+        const seconds = (performance.now() - started) / 1000;
+        assertInOrder(accepted, EVENTS);
+        const byWorker = await api.app.services.db
+          .selectFrom('attempts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('endpoint_id', '=', endpointId)
+          .executeTakeFirstOrThrow();
+        console.log(`# [postgres] one FIFO hook, two workers: ${EVENTS} events in ${seconds.toFixed(1)} s, ${byWorker.n} attempts`);
+      } finally {
+        await worker.stop();
+        await api.stop();
+      }
+    });
+
+    test('FIFO_HOLD: a delivery that fails for good holds the rest until it is retried; FIFO lets the next go', async () => {
+      let failing = true;
+      const heldOrder: number[] = [];
+      const goOrder: number[] = [];
+      receiver.setDefault((req, res, body) => {
+        const { n } = (JSON.parse(body.toString('utf8')) as { data: { n: number } }).data;
+        const order = req.url === '/hold' ? heldOrder : goOrder;
+        if (n === 0 && failing) {
+          res.writeHead(500).end('no');
+          return;
+        }
+        order.push(n);
+        res.writeHead(200).end('ok');
+      });
+      const once = { maxAttempts: 1 };
+      const { endpointId: holdEndpoint } = await createEndpoint(t, tenantId, `${receiver.url}/hold`, { retryPolicy: once });
+      const { endpointId: goEndpoint } = await createEndpoint(t, tenantId, `${receiver.url}/go`, { retryPolicy: once });
+      const holdHook = await createHook(t, tenantId, holdEndpoint, { eventTypes: ['fifo.hold'], ordering: 'FIFO_HOLD' });
+      const goHook = await createHook(t, tenantId, goEndpoint, { eventTypes: ['fifo.go'], ordering: 'FIFO' });
+      await sendInOrder(t, tenantId, 'fifo.hold', 3);
+      await sendInOrder(t, tenantId, 'fifo.go', 3);
+
+      // FIFO: the first fails for good, the other two go on, in order
+      await waitUntil(async () => ((await countByStatus(t, goHook)).SUCCEEDED ?? 0) === 2, { timeoutMs: 20_000, intervalMs: 50, what: 'FIFO went on past the failure' });
+      assert.deepEqual(goOrder, [1, 2]);
+      // FIFO_HOLD: the first fails for good, the others wait
+      await waitUntil(async () => (await countByStatus(t, holdHook)).FAILED === 1, { timeoutMs: 20_000, intervalMs: 50, what: 'the first FIFO_HOLD delivery FAILED' });
+      const hook = await t.ok(`query($id: ID!) { node(id: $id) { ... on Hook { ordering heldBy } } }`, { id: holdHook });
+      assert.equal(hook.node.ordering, 'FIFO_HOLD');
+      assert.match(hook.node.heldBy ?? '', /^dlv_/);
+      assert.deepEqual(await countByStatus(t, holdHook), { FAILED: 1, BLOCKED: 2 });
+      assert.deepEqual(heldOrder, []);
+
+      // a new event waits too, while the hold lasts
+      await sendInOrder(t, tenantId, 'fifo.hold', 1);
+      assert.deepEqual(await countByStatus(t, holdHook), { FAILED: 1, BLOCKED: 3 });
+
+      failing = false;
+      const retried = await t.ok(`mutation($id: ID!) { retryDelivery(input: {id: $id}) { __typename } }`, { id: hook.node.heldBy });
+      assert.equal(retried.retryDelivery.__typename, 'DeliveryPayload', JSON.stringify(retried));
+      await waitUntil(async () => ((await countByStatus(t, holdHook)).SUCCEEDED ?? 0) === 4, { timeoutMs: 20_000, intervalMs: 50, what: 'the held queue delivered after the retry' });
+      assert.deepEqual(heldOrder, [0, 1, 2, 0]);
+    });
+
+    test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/mixed`);
+      const other = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.go'] });
+      const refused = await t.ok(
+        `mutation($input: CreateHookInput!) { createHook(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+        { input: { tenantId, endpointId, name: 'mixed', eventTypes: ['fifo.go'], ordering: 'FIFO', runAfter: [other] } },
+      );
+      assert.equal(refused.createHook.__typename, 'ValidationError');
+      assert.deepEqual(refused.createHook.problems.map((p: { path: string[] }) => p.path.join('.')), ['input.ordering']);
+    });
+  });
+}
