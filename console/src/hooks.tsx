@@ -1,11 +1,16 @@
 // Hooks: the list, the create/edit form with every option of createHook/updateHook, and a test delivery.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { BodyTemplateKind, DeliveryAttemptFieldsFragment, HookFieldsFragment, HttpMethod, PayloadFormat, RetryPolicyInput } from './sdk.js';
+import type { BodyTemplateKind, DeliveryAttemptFieldsFragment, HookFieldsFragment, HookOrdering, HttpMethod, PayloadFormat, RetryPolicyInput } from './sdk.js';
 import {
   attempt, AttemptDetail, Field, FormProblem, go, intOrNull, list, parseJson, parseObject, pretty, problemsOf, type Problems, type Session,
 } from './ui.js';
 
 const METHODS: HttpMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'HEAD'];
+const ORDERINGS: { value: HookOrdering; label: string }[] = [
+  { value: 'UNORDERED', label: 'Unordered (side by side)' },
+  { value: 'FIFO', label: 'FIFO: one at a time, in event order; a failure lets the next go' },
+  { value: 'FIFO_HOLD', label: 'FIFO, held: a failure holds the rest until it is retried' },
+];
 const TEMPLATE_KINDS: { value: BodyTemplateKind | ''; label: string }[] = [
   { value: '', label: 'None (body by format, or the transform)' },
   { value: 'JSON', label: 'JSON with {{path}} placeholders' },
@@ -81,7 +86,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
   const [f, setF] = useState({
     name: hook?.name ?? '', description: hook?.description ?? '', endpointId: hook?.endpoint.id ?? ctx.endpoints[0]?.id ?? '',
     eventTypes: hook?.eventTypes.join(', ') ?? '', channels: hook?.channels.join(', ') ?? '',
-    filter: pretty(hook?.filter), method: hook?.method ?? 'POST', path: hook?.path ?? '', format: hook?.format ?? 'STANDARD',
+    filter: pretty(hook?.filter), method: hook?.method ?? 'POST', ordering: hook?.ordering ?? 'UNORDERED', path: hook?.path ?? '', format: hook?.format ?? 'STANDARD',
     transform: hook?.transform ?? '', settings: hook && Object.keys(hook.settings).length ? pretty(hook.settings) : '',
     settingsSchema: pretty(hook?.settingsSchema), testPayload: pretty(hook?.testPayload),
     templateKind: hook?.template?.kind ?? '',
@@ -121,6 +126,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         const common = {
           name: f.name, description: f.description, endpointId: f.endpointId, active,
           eventTypes: list(f.eventTypes), channels: list(f.channels), method: f.method as HttpMethod, format: f.format as PayloadFormat,
+          ordering: f.ordering as HookOrdering,
           filter: parseObject('filter', f.filter), path: f.path.trim() || null, transform: f.transform.trim() || null,
           settings: parseObject('settings', f.settings, {}) ?? {}, settingsSchema: parseJson('settingsSchema', f.settingsSchema),
           testPayload: parseJson('testPayload', f.testPayload), runAfter,
@@ -169,7 +175,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         <div><Field id="hook-format" name="format" label="Body format" problems={problems}>
           {(p) => <select {...p} value={f.format} onChange={set('format')}>{FORMATS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
       </div>
-      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, hook, tenant}'}</code>; its result is the body. Blank = by format.</>)}
+      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, secrets, hook, tenant}'}</code>; its result is the body. Blank = by format.</>)}
       <div className="grid">
         <div><Field id="hook-templateKind" name="templateKind" label="Body template" problems={problems} hint="Instead of a transform">
           {(p) => <select {...p} value={f.templateKind} onChange={set('templateKind')}>{TEMPLATE_KINDS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
@@ -191,6 +197,9 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         <div>{area('settingsSchema', 'Settings schema (JSON Schema)', 'What settings must look like; blank = any object')}</div>
         <div>{area('settings', 'Settings (JSON object)', schemaFields ? `Fields: ${schemaFields}` : 'Passed to the transform and the path template as settings')}</div>
       </div>
+      <Field id="hook-ordering" name="ordering" label="Ordering" problems={problems}
+        hint={hook?.heldBy ? <>Held by delivery <a href={`#/deliveries/${encodeURIComponent(hook.heldBy)}`}>{hook.heldBy}</a>: retry it to go on</> : 'A FIFO hook cannot also run after other hooks'}>
+        {(p) => <select {...p} value={f.ordering} onChange={set('ordering')}>{ORDERINGS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field>
       <fieldset aria-describedby="hook-runAfter-problem">
         <legend>Run after (these hooks must succeed first for the same event)</legend>
         {others.length === 0 ? <small>No other hooks.</small> : others.map((h) => (

@@ -180,7 +180,7 @@ export type CreateHookInput = {
   name: string;
   /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. */
   ordering?: HookOrdering | null | undefined;
-  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. */
+  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.` or `hook.`. */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. */
   retryPolicy?: RetryPolicyInput | null | undefined;
@@ -634,7 +634,7 @@ export type UpdateHookInput = {
   name?: string | null | undefined;
   /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Omitted = unchanged. */
   ordering?: HookOrdering | null | undefined;
-  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
+  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. Omitted = unchanged; null = the endpoint's. */
   retryPolicy?: RetryPolicyInput | null | undefined;

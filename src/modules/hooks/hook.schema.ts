@@ -119,7 +119,7 @@ builder.node(HookRef, {
     format: t.field({ type: PayloadFormatEnum, description: 'How the body is built.', resolve: (r) => r.format as PayloadFormat }),
     transform: t.exposeString('transform', {
       nullable: true,
-      description: 'JSONata expression over `{event, data, settings, hook, tenant}` whose result is the body; null = by `format`.',
+      description: 'JSONata expression over `{event, data, settings, secrets, hook, tenant}` whose result is the body; null = by `format`.',
     }),
     template: t.field({
       type: BodyTemplateRef,
@@ -274,7 +274,7 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       description: `UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks.${keep}`,
     }),
     path: t.string({
-      description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`tenant.\` or \`hook.\`.${clear}`,
+      description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`secrets.\`, \`tenant.\` or \`hook.\`.${clear}`,
     }),
     format: t.field({
       type: PayloadFormatEnum,
