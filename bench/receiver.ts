@@ -1,6 +1,6 @@
 // The webhook receiver, in its own process: answers every request 200 "ok" as soon as its body is
 // read. Optionally records when each request's head arrived (shared monotonic clock), keyed by its
-// `webhook-id` (Switchyard) or `x-bench-id` (ceilings), so send → first byte is measured across processes.
+// `webhook-event-id` (Switchyard) or `x-bench-id` (ceilings), so send → first byte is measured across processes.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exitHandler, hrMs, serveCommands } from './lib/ipc.js';
@@ -14,7 +14,8 @@ const server = createServer((req, res) => {
   const at = hrMs();
   count++;
   if (recording && arrivals.size < MAX_RECORDED) {
-    const id = req.headers['webhook-id'] ?? req.headers['x-bench-id'];
+    // the event's id: what sendEvent answers (`webhook-id` names the delivery)
+    const id = req.headers['webhook-event-id'] ?? req.headers['x-bench-id'];
     if (typeof id === 'string') arrivals.set(id, at);
   }
   req.on('end', () => {

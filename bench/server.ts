@@ -126,7 +126,8 @@ async function raw(args: { urls: string[]; n: number; concurrency: number; conne
   // As lean as the client can be with the same bytes on the wire: ids and signature of the real
   // lengths, the envelope rebuilt only when its timestamp changes.
   const signature = `v1,${randomBytes(32).toString('base64')}`;
-  const idPrefix = newId('event').slice(0, 14);
+  const idPrefix = newId('delivery').slice(0, 14);
+  const eventIdPrefix = newId('event').slice(0, 14);
   let second = -1;
   let body = '';
   let timestamp = '';
@@ -148,6 +149,7 @@ async function raw(args: { urls: string[]; n: number; concurrency: number; conne
             'content-type': 'application/json',
             'user-agent': 'Switchyard/0.1.0',
             'webhook-id': `${idPrefix}${String(index).padStart(16, '0')}`,
+            'webhook-event-id': `${eventIdPrefix}${String(index).padStart(16, '0')}`,
             'webhook-timestamp': timestamp,
             'webhook-signature': signature,
           },
@@ -248,7 +250,7 @@ async function bareDurable(args: { dir: string; urls: string[]; n: number; concu
       request(row.url, {
         dispatcher: agent,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Switchyard/0.1.0', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+        headers: { 'content-type': 'application/json', 'user-agent': 'Switchyard/0.1.0', 'webhook-id': id, 'webhook-event-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
         body,
       }).then(
         async (response) => {
