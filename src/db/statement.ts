@@ -38,6 +38,8 @@ type ListKey<P> = { [K in keyof P]: P[K] extends readonly unknown[] ? K : never 
 
 export interface Statement<P, O> {
   run(db: Executor, values: P): Promise<{ rows: O[]; changes: number }>;
+  /** runs once per item of `values`, in order (on a held connection without a turn of the event loop between them) */
+  runEach(db: Executor, values: readonly P[]): Promise<void>;
   rows(db: Executor, values: P): Promise<O[]>;
   first(db: Executor, values: P): Promise<O | undefined>;
   /** rows written (inserted, updated or deleted) */
@@ -48,12 +50,18 @@ export interface Statement<P, O> {
 // compiled parameter list then tells which value goes where.
 const SLOT = '\u0000slot\u0000';
 
-/** how each compiled parameter is filled: a constant of the builder, a value, or a list */
-type Filling = { constant: unknown } | { key: string; list: boolean };
+/** how a compiled parameter is filled: a constant of the builder, a value, or a list of values */
+const enum Fill {
+  Constant,
+  Value,
+  List,
+}
 
 interface Compiled {
   query: CompiledQuery;
-  fillings: Filling[];
+  /** per parameter, side by side: what fills it, and the value's key or the constant */
+  fills: Fill[];
+  sources: unknown[];
   /** the statement prepared on the held connection it last ran on */
   prepared: { on: SQLite.Database; statement: SQLite.Statement } | null;
 }
@@ -82,12 +90,16 @@ interface Ran<O> {
   changes: number;
 }
 
-function runHeld<O>(compiled: Compiled, connection: HeldConnection, parameters: unknown[]): Ran<O> {
+function preparedOn(compiled: Compiled, connection: HeldConnection): SQLite.Statement {
   let prepared = compiled.prepared;
   if (prepared?.on !== connection.database) {
     prepared = compiled.prepared = { on: connection.database, statement: connection.database.prepare(compiled.query.sql) };
   }
-  const { statement } = prepared;
+  return prepared.statement;
+}
+
+function runHeld<O>(compiled: Compiled, connection: HeldConnection, parameters: unknown[]): Ran<O> {
+  const statement = preparedOn(compiled, connection);
   const ran: Ran<O> = statement.reader ? { rows: statement.all(parameters) as O[], changes: 0 } : { rows: [], changes: statement.run(parameters).changes };
   connection.onQuery?.(compiled.query.sql);
   return ran;
@@ -111,36 +123,60 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
     const built = build(db as Kysely<Database>, slots);
     // A raw builder compiles against an executor; a query builder's compile takes none and ignores it.
     const query = (built.compile as (executorProvider: Executor) => CompiledQuery<O>).call(built, db);
-    const fillings = query.parameters.map((parameter): Filling => {
-      if (typeof parameter !== 'string' || !parameter.startsWith(SLOT)) return { constant: parameter };
-      const key = parameter.slice(SLOT.length);
-      return { key, list: lists.has(key) };
-    });
-    return { query, fillings, prepared: null };
+    const fills: Fill[] = [];
+    const sources: unknown[] = [];
+    for (const parameter of query.parameters) {
+      const key = typeof parameter === 'string' && parameter.startsWith(SLOT) ? parameter.slice(SLOT.length) : null;
+      fills.push(key === null ? Fill.Constant : lists.has(key) ? Fill.List : Fill.Value);
+      sources.push(key ?? parameter);
+    }
+    return { query, fills, sources, prepared: null };
   };
-  const run = async (db: Executor, values: P): Promise<Ran<O>> => {
-    const dialect = dialectOf(db);
+  const compiledFor = (db: Executor, dialect: DialectName): Compiled => {
     let statement = compiled.get(dialect);
     if (!statement) compiled.set(dialect, (statement = compile(db, dialect)));
-    const { query, fillings } = statement;
-    const parameters = new Array<unknown>(fillings.length);
-    for (let index = 0; index < fillings.length; index++) {
-      const filling = fillings[index]!;
-      if ('constant' in filling) {
-        parameters[index] = filling.constant;
+    return statement;
+  };
+  const bind = ({ fills, sources }: Compiled, values: P, dialect: DialectName): unknown[] => {
+    const parameters = new Array<unknown>(fills.length);
+    for (let index = 0; index < fills.length; index++) {
+      const fill = fills[index];
+      if (fill === Fill.Constant) {
+        parameters[index] = sources[index];
         continue;
       }
-      const bound = (values as Record<string, unknown>)[filling.key];
-      if (bound === undefined) throw new Error(`statement value ${filling.key} is missing`);
-      parameters[index] = filling.list ? (dialect === 'postgres' ? [...(bound as unknown[])] : JSON.stringify(bound)) : bound;
+      const bound = (values as Record<string, unknown>)[sources[index] as string];
+      if (bound === undefined) throw new Error(`statement value ${String(sources[index])} is missing`);
+      parameters[index] = fill === Fill.List ? (dialect === 'postgres' ? [...(bound as unknown[])] : JSON.stringify(bound)) : bound;
     }
+    return parameters;
+  };
+  const run = async (db: Executor, values: P): Promise<Ran<O>> => {
+    // Held connections are SQLite's (the group commit's): no need to ask the executor.
     const connection = heldConnections.get(db);
+    const dialect = connection ? 'sqlite' : dialectOf(db);
+    const statement = compiledFor(db, dialect);
+    const parameters = bind(statement, values, dialect);
     if (connection) return runHeld<O>(statement, connection, parameters);
-    const result = await db.executeQuery<O>({ ...query, parameters } as CompiledQuery<O>);
+    const result = await db.executeQuery<O>({ ...statement.query, parameters } as CompiledQuery<O>);
     return { rows: result.rows as O[], changes: Number(result.numAffectedRows ?? 0) };
+  };
+  const runEach = async (db: Executor, items: readonly P[]): Promise<void> => {
+    const connection = heldConnections.get(db);
+    if (!connection) {
+      for (const values of items) await run(db, values);
+      return;
+    }
+    const statement = compiledFor(db, 'sqlite');
+    const prepared = preparedOn(statement, connection);
+    for (const values of items) {
+      prepared.run(bind(statement, values, 'sqlite'));
+      connection.onQuery?.(statement.query.sql);
+    }
   };
   return {
     run,
+    runEach,
     rows: async (db, values) => (await run(db, values)).rows,
     first: async (db, values) => (await run(db, values)).rows[0],
     changes: async (db, values) => (await run(db, values)).changes,
@@ -163,7 +199,7 @@ export function defineInsert<T extends keyof Database & string>(table: T, column
   return async (db: Executor, rows: readonly Database[T][]): Promise<void> => {
     if (rows.length === 0) return;
     if (dialectOf(db) === 'sqlite') {
-      for (const row of rows) await oneRow.run(db, row);
+      await oneRow.runEach(db, rows);
       return;
     }
     for (let start = 0; start < rows.length; start += PG_ROWS_PER_INSERT) {
