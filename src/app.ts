@@ -35,6 +35,7 @@ import { createLogger, type Logger } from './log.js';
 import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
 import type { Services, Signals } from './services.js';
 import { createConsoleServer } from './console/serve.js';
+import { createReadiness } from './ops/readiness.js';
 
 export const VERSION = '0.1.0';
 
@@ -191,6 +192,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
+  const readiness = createReadiness({ store, pingRedis: redisBus ? () => redisBus.ping() : undefined });
   let server: Server | null = null;
   let ws: GraphQLWsServer | null = null;
   let stopRetention: (() => Promise<void>) | null = null;
@@ -202,6 +204,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server = createServer((req, res) => {
         if (req.url === '/healthz') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+          return;
+        }
+        if (req.url === '/readyz') {
+          readiness.answer(res);
           return;
         }
         if (consoleServer.handle(req, res)) return;
@@ -234,6 +240,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log.info('switchyard listening', { url: `${app.url}/graphql`, role: config.role, dialect: store.dialect });
     },
     async stop() {
+      readiness.drain();
       await ws?.close();
       ws = null;
       if (server) {
