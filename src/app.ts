@@ -36,6 +36,8 @@ import { authenticate, ensureAdminToken } from './modules/tokens/token.service.j
 import type { Services, Signals } from './services.js';
 import { createConsoleServer } from './console/serve.js';
 import { createReadiness } from './ops/readiness.js';
+import { createMetrics } from './ops/metrics.js';
+import { createMetricsEndpoint } from './ops/metrics-endpoint.js';
 
 export const VERSION = '0.1.0';
 
@@ -81,6 +83,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const clock = options.clock ?? systemClock;
   const store: Store = openStore({ url: config.databaseUrl ?? defaultSqlitePath(config.dataDir), onQuery: options.onQuery });
   await migrateToLatest(store.db, store.dialect);
+  // Only with a scrape token: without one nothing is counted and /metrics is not served.
+  const metrics = config.metricsToken ? createMetrics() : null;
+  if (metrics) store.writes.observeCommits((durationMs, units) => metrics.committed(durationMs, units));
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();
   const redisBus = config.redisUrl ? createRedisBus(config.redisUrl, log, config.redisPrefix) : null;
@@ -91,7 +96,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       throw error;
     });
   }
-  const bus: Bus = redisBus ?? createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const transport: Bus = redisBus ?? createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const bus: Bus = metrics ? metrics.observe(transport) : transport;
   const wakeLocal = () => {
     for (const listener of wakeListeners) listener();
   };
@@ -100,6 +106,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
     // only a running dispatcher leases (the api role never starts one)
     deliveriesWritten: (due) => dispatcher.leaseWritten(due),
+    eventsAccepted: metrics ? (count) => metrics.eventsAccepted(count) : () => undefined,
   };
   const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
   const threaded = config.httpThread
@@ -129,7 +136,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: { runNow: (deliveryIds) => dispatcher.runNow(deliveryIds) },
   };
   // The thread bounds concurrency itself, so requests can wait there ready to go.
-  const dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: threaded ? config.maxInFlight : 0 });
+  const dispatcher = new Dispatcher({
+    services,
+    deliverer,
+    publisher: bus,
+    queueAhead: threaded ? config.maxInFlight : 0,
+    ...(metrics ? { onClaim: (batchSize: number) => metrics.claimed(batchSize) } : {}),
+  });
   wakeListeners.add(() => dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 
@@ -143,6 +156,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
   const trustedDocuments = loadTrustedDocuments();
+  const holdSubscription: GraphQLContext['holdSubscription'] = metrics
+    ? (actor) => metrics.countSubscription(tokenLimits.holdSubscription(actor))
+    : tokenLimits.holdSubscription;
   const consoleServer = createConsoleServer({ productName: config.consoleProductName, accent: config.consoleAccent });
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
@@ -188,13 +204,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
       tokenLimits.admitRequest(actor);
-      return { actor, services, holdSubscription: tokenLimits.holdSubscription, ...(socket ? { socket } : {}) };
+      return { actor, services, holdSubscription, ...(socket ? { socket } : {}) };
     },
   });
 
   const readiness = createReadiness({ store, pingRedis: redisBus ? () => redisBus.ping() : undefined });
   let server: Server | null = null;
   let ws: GraphQLWsServer | null = null;
+  const serveMetrics = metrics && config.metricsToken ? createMetricsEndpoint(metrics, config.metricsToken) : null;
+  metrics?.setSources({
+    dispatcherInFlight: () => dispatcher.inFlight,
+    httpThreadInFlight: () => (threaded ? threaded.inFlight : null),
+    websocketConnections: () => ws?.clients ?? 0,
+  });
   let stopRetention: (() => Promise<void>) | null = null;
   const app: App = {
     services,
@@ -204,6 +226,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server = createServer((req, res) => {
         if (req.url === '/healthz') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+          return;
+        }
+        if (serveMetrics && req.url === '/metrics') {
+          serveMetrics(req, res);
           return;
         }
         if (req.url === '/readyz') {

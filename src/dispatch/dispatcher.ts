@@ -64,6 +64,7 @@ export class Dispatcher {
   private readonly outcomes: OutcomeRecorder<Job>;
   /** slots promised to leases of just-written deliveries whose commit is still open */
   private reserved = 0;
+  private readonly onClaim: (batchSize: number) => void;
 
   /** Every request in flight listens to this one signal, so the listener warning does not apply. */
   private static newStopController(): AbortController {
@@ -88,6 +89,7 @@ export class Dispatcher {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.onClaim = options.onClaim ?? (() => undefined);
     this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.admission.window / 4)));
     this.outcomes = new OutcomeRecorder<Job>({
       services: options.services,
@@ -101,6 +103,11 @@ export class Dispatcher {
   /** Requests in flight plus claimed deliveries waiting for their endpoint's slot. */
   get load(): number {
     return this.admission.load;
+  }
+
+  /** Requests admitted and not yet over (a claimed delivery waiting for its endpoint's slot is not one). */
+  get inFlight(): number {
+    return this.admission.inFlightCount;
   }
 
   private get freeSlots(): number {
@@ -209,6 +216,7 @@ export class Dispatcher {
         },
         (jobs) => {
           unreserve();
+          if (jobs.length > 0) this.onClaim(jobs.length);
           this.publishClaim(jobs, log);
           // started here, at the commit, before the sender's answer is on its way
           for (const job of jobs) {
@@ -320,7 +328,10 @@ export class Dispatcher {
         const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
         return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
       },
-      (claimedJobs) => this.publishClaim(claimedJobs, log),
+      (claimedJobs) => {
+        if (claimedJobs.length > 0) this.onClaim(claimedJobs.length);
+        this.publishClaim(claimedJobs, log);
+      },
     );
     return { jobs, excluded: excludeEndpoints.length };
   }

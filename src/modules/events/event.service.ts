@@ -160,6 +160,9 @@ export async function sendEvents(
   problems.throwIfAny('some events are not valid; none was accepted');
 
   const { results, leased } = await eventWriterOf(services).write(checked);
+  let accepted = 0;
+  for (const result of results) if (!result.duplicate) accepted++;
+  services.signals.eventsAccepted(accepted);
   if (!leased && results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
     services.signals.deliveriesDue();
   }
