@@ -68,6 +68,8 @@ export interface EndpointsTable {
   retry_policy: string | null;
   metadata: string;
   failing_since: number | null;
+  /** when its current failing streak was announced (endpoint.failing); null when not announced */
+  failing_notified_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -171,6 +173,20 @@ export interface AttemptsTable {
   finished_at: number | null;
 }
 
+export interface OperationalEventsTable {
+  id: string;
+  tenant_id: string;
+  /** endpoint.disabled, endpoint.enabled, endpoint.failing, endpoint.recovered, delivery.exhausted, delivery.recovered */
+  kind: string;
+  endpoint_id: string | null;
+  delivery_id: string | null;
+  /** the `switchyard.<kind>` event that carries it to the tenant's hooks */
+  event_id: string | null;
+  /** JSON: what the kind tells (reason, message, last error, failures in a row) */
+  data: string;
+  created_at: number;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -188,6 +204,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   settings: SettingsTable;
+  operational_events: OperationalEventsTable;
 }
 
 /** What repositories run on: the database, or an open transaction. */
@@ -203,3 +220,4 @@ export type HookRow = HooksTable;
 export type EventRow = EventsTable;
 export type DeliveryRow = DeliveriesTable;
 export type AttemptRow = AttemptsTable;
+export type OperationalEventRow = OperationalEventsTable;

@@ -11,7 +11,8 @@ export interface Completion {
   job: {
     delivery: DeliveryRow;
     attempt: AttemptRow;
-    endpoint: Pick<EndpointRow, 'id' | 'failing_since'>;
+    /** failing_notified_at: whether its failing streak was announced when claimed (unknown: look) */
+    endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at'>>;
     hasDependents: boolean;
   };
   /** the request as sent; null when none was built */

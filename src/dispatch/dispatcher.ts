@@ -415,6 +415,7 @@ export class Dispatcher {
 
   private publishChanges(log: ChangeLog): void {
     for (const change of log.deliveries) this.publisher.publish('delivery', change);
+    for (const event of log.operational) this.publisher.publish('operational', { event });
     if (log.endpointIds.size > 0) {
       void endpointsByIds(this.services.db, [...log.endpointIds])
         .then((rows) => {

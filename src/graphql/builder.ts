@@ -42,6 +42,7 @@ export const NODE_TYPE_BY_KIND: Record<IdKind, string> = {
   event: 'Event',
   delivery: 'Delivery',
   attempt: 'DeliveryAttempt',
+  operationalEvent: 'OperationalEvent',
 };
 
 /**

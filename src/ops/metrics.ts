@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttemptOutcome, DeliveryStatus } from '../db/schema.js';
 import type { Bus } from '../pubsub/bus.js';
-import type { AttemptMessage, DeliveryMessage } from '../pubsub/topics.js';
+import type { AttemptMessage, DeliveryMessage, OperationalMessage } from '../pubsub/topics.js';
 
 /** Readings taken at scrape time from the parts that hold them. */
 export interface MetricSources {
@@ -79,6 +79,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const commitUnits = new Histogram({ name: 'switchyard_group_commit_units', help: 'Writes (accepted events, claims, outcomes) sharing one commit.', buckets: BATCH_BUCKETS, registers });
   const claimBatch = new Histogram({ name: 'switchyard_claim_batch_size', help: 'Deliveries taken by one claim of the dispatcher.', buckets: BATCH_BUCKETS, registers });
+  const operational = new Counter({ name: 'switchyard_operational_events_total', help: 'Operational events raised, by kind.', labelNames: ['kind'] as const, registers });
   new Gauge({
     name: 'switchyard_outbound_requests_in_flight',
     help: 'Outbound requests under way: admitted by the dispatcher (thread="main"), and handed to the HTTP thread and not yet answered (thread="http").',
@@ -129,6 +130,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         publish(topic, message) {
           if (topic === 'attempt') onAttempt(message as AttemptMessage);
           else if (topic === 'delivery') onDelivery(message as DeliveryMessage);
+          else if (topic === 'operational') operational.inc({ kind: (message as OperationalMessage).event.kind });
           bus.publish(topic, message);
         },
         subscribe: (topic, listener) => bus.subscribe(topic, listener),

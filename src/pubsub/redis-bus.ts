@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { createLocalBus, type Bus } from './bus.js';
 import type { TopicName } from './topics.js';
 
-const TOPICS: readonly TopicName[] = ['attempt', 'delivery', 'endpoint'];
+const TOPICS: readonly TopicName[] = ['attempt', 'delivery', 'endpoint', 'operational'];
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface RedisBus extends Bus {

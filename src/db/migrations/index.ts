@@ -4,12 +4,14 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_covering_due_index.js';
 import * as m0003 from './0003_drop_time_indexes.js';
 import * as m0004 from './0004_trusted_documents_only.js';
+import * as m0005 from './0005_operational_events.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_covering_due_index': m0002,
   '0003_drop_time_indexes': m0003,
   '0004_trusted_documents_only': m0004,
+  '0005_operational_events': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

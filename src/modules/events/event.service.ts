@@ -11,6 +11,7 @@ import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
+import { isReservedEventType } from '../operations/operational-kinds.js';
 import { catalogOf, type Catalog } from './catalog-cache.js';
 import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
 
@@ -75,7 +76,8 @@ async function checkEvent(
   let typeLookup = cache.types.get(input.type);
   if (!typeLookup) cache.types.set(input.type, (typeLookup = catalog.eventType(input.type)));
   const type = await typeLookup;
-  if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
+  if (isReservedEventType(input.type)) problems.add([...prefix, 'type'], `${input.type}: \`switchyard.*\` events are raised by Switchyard only`);
+  else if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
   else if (type.schema !== null && size <= services.config.maxPayloadBytes) {
     const stored = type.schema;
