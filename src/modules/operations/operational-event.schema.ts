@@ -1,6 +1,8 @@
 // Operational events in the API: a node type, a list (newest first, filtered, cursors) and a live
 // subscription; tenant tokens see their own tenant's, the admin all.
+import { GraphQLError } from 'graphql';
 import { canSee, tenantFilter, type Actor } from '../../auth/actor.js';
+import { ValidationError } from '../../errors.js';
 import { parseJson } from '../../db/json.js';
 import type { OperationalEventRow } from '../../db/schema.js';
 import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
@@ -85,6 +87,16 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** A subscription refused before it starts is answered 400 (over SSE a thrown error would be a 500). */
+function kindsOrRefusal(kinds: readonly string[] | null | undefined) {
+  try {
+    return checkKinds(kinds, ['filter', 'kinds']);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new GraphQLError(error.message, { extensions: { code: error.code, problems: error.problems, http: { status: 400 } } });
+  }
+}
+
 /** The tenant a subscriber may see: its own for a tenant token, the asked one (or all) for the admin. */
 function visibleTenant(actor: Actor, requested: string | null): string | null {
   return actor.kind === 'tenant' ? actor.tenantId : requested;
@@ -97,7 +109,7 @@ builder.subscriptionFields((t) => ({
     authScopes: READ_SCOPES,
     args: { filter: t.arg({ type: OperationalEventSubscriptionFilter, description: 'Which operational events.' }) },
     subscribe: (_root, { filter }, context) => {
-      const kinds = checkKinds(filter?.kinds, ['filter', 'kinds']);
+      const kinds = kindsOrRefusal(filter?.kinds);
       const wanted = kinds && kinds.length > 0 ? new Set<string>(kinds) : null;
       const tenant = visibleTenant(context.actor, idOrNull(filter?.tenantId));
       return subscribeStream(context.services.bus, 'operational', {
