@@ -1,7 +1,7 @@
 // The layers of src/, from the bottom up, and the directions imports may run between them.
 // `npm test` runs these rules (npm run lint:deps); a wrong import fails with the rule's name and comment.
 //
-//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, lru-cache, auth)
+//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, lru-cache, tracing, auth)
 //     ← db (store, migrations, ids, row types)      ← pubsub (typed topics, in-process and Redis buses)
 //     ← webhook (pure webhook logic: signing, schedule, address policy, request building, filters)
 //     ← services.ts (what every service can reach)  ← graphql kit (builder, scalars, errors, connections)
@@ -9,7 +9,7 @@
 //     ← dispatch (the delivery loop)                 ← graphql assembly (schema.ts, print-schema.ts)
 //     ← app.ts ← main.ts            (src/http: raw-request guards, kernel only, used by app.ts)
 //                                    (src/ops: probes and metrics, read the store and the bus, wired by app.ts)
-const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache)\\.ts$|^src/auth/';
+const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache|tracing)\\.ts$|^src/auth/';
 const ASSEMBLY = '^src/graphql/(schema|print-schema)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -373,6 +373,8 @@ export type EventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;
 };
@@ -495,6 +497,8 @@ export type SendEventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;
 };

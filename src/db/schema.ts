@@ -120,6 +120,8 @@ export interface EventsTable {
   idempotency_key: string | null;
   occurred_at: number;
   created_at: number;
+  /** W3C `traceparent` of the producer's trace, sent on every delivery request; null when none */
+  traceparent: string | null;
 }
 
 export interface DeliveriesTable {

@@ -26,6 +26,8 @@ import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
 import { SpecCache } from './specs.js';
+import { SpanKind } from '@opentelemetry/api';
+import { contextOf, endWithError, traceparentOf, tracer } from '../tracing.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
 
@@ -323,6 +325,7 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const excludeEndpoints = this.admission.excludedEndpoints();
+    const span = tracer.startSpan('switchyard.claim');
     const jobs = await services.store.writes.run(
       async (trx) => {
         const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
@@ -332,7 +335,12 @@ export class Dispatcher {
         if (claimedJobs.length > 0) this.onClaim(claimedJobs.length);
         this.publishClaim(claimedJobs, log);
       },
-    );
+    ).catch((error: unknown) => {
+      endWithError(span, error);
+      throw error;
+    });
+    if (span.isRecording()) span.setAttribute('switchyard.claimed', jobs.length);
+    span.end();
     return { jobs, excluded: excludeEndpoints.length };
   }
 
@@ -370,6 +378,8 @@ export class Dispatcher {
     let response: StoredResponse | null = null;
     let summary: AttemptResultSummary;
     let turnOver = () => undefined as void;
+    // A child of the producer's trace (the stored traceparent); the request carries this span's context.
+    const span = tracer.startSpan('switchyard.attempt', { kind: SpanKind.CLIENT }, contextOf(job.event.traceparent));
     try {
       if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
       turnOver = await this.admission.rateLimiter.waitForTurn(job.endpoint.id, job.endpoint.rate_limit_per_second);
@@ -382,6 +392,7 @@ export class Dispatcher {
           deliveryId: job.delivery.id,
           timestamp: Math.floor(services.clock.now() / 1000),
           userAgent: USER_AGENT,
+          traceparent: traceparentOf(span) ?? job.event.traceparent,
         },
         { timeoutMs: job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
         this.stopController.signal,
@@ -397,6 +408,17 @@ export class Dispatcher {
     }
     const now = services.clock.now();
     const decision = decideAfter(job, summary, now, this.random);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'switchyard.delivery_id': job.delivery.id,
+        'switchyard.endpoint_id': job.endpoint.id,
+        'switchyard.attempt': job.attempt.number,
+        'switchyard.outcome': decision.kind,
+        ...(summary.status === null ? {} : { 'http.response.status_code': summary.status }),
+        ...(summary.errorClass === null ? {} : { 'error.type': summary.errorClass }),
+      });
+    }
+    span.end();
     return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
   }
 

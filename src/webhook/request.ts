@@ -33,6 +33,8 @@ export interface RequestContext {
     occurredAt: Date;
     createdAt: Date;
   };
+  /** W3C `traceparent` sent with the request (the attempt's trace context); absent or null sends none */
+  traceparent?: string | null;
   hook: {
     id: string;
     name: string;
@@ -125,6 +127,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
   if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(event, source)) headers.set(name, value);
+  if (context.traceparent) headers.set('traceparent', context.traceparent);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
   addStaticHeaders(headers, endpoint.headers);
 

@@ -5,6 +5,7 @@ import * as m0002 from './0002_covering_due_index.js';
 import * as m0003 from './0003_drop_time_indexes.js';
 import * as m0004 from './0004_trusted_documents_only.js';
 import * as m0005 from './0005_operational_events.js';
+import * as m0006 from './0006_event_traceparent.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_drop_time_indexes': m0003,
   '0004_trusted_documents_only': m0004,
   '0005_operational_events': m0005,
+  '0006_event_traceparent': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

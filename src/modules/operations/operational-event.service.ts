@@ -56,6 +56,7 @@ export async function raiseOperationalEvent(db: Executor, input: RaiseInput, now
       idempotency_key: null,
       occurred_at: now,
       created_at: now,
+      traceparent: null,
     };
     const deliveries = routeEvent(event, payload, hooks, await findDependencies(db, hooks.map((hook) => hook.id)), now);
     if (deliveries.length > 0) {
