@@ -1,14 +1,15 @@
 // The layers of src/, from the bottom up, and the directions imports may run between them.
 // `npm test` runs these rules (npm run lint:deps); a wrong import fails with the rule's name and comment.
 //
-//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, lru-cache, auth)
+//   kernel (env, errors, clock, log, crypto, json-schema, json-depth, lru-cache, tracing, auth)
 //     ← db (store, migrations, ids, row types)      ← pubsub (typed topics, in-process and Redis buses)
 //     ← webhook (pure webhook logic: signing, schedule, address policy, request building, filters)
 //     ← services.ts (what every service can reach)  ← graphql kit (builder, scalars, errors, connections)
 //     ← modules (repositories, services, Pothos schema per domain)
 //     ← dispatch (the delivery loop)                 ← graphql assembly (schema.ts, print-schema.ts)
 //     ← app.ts ← main.ts            (src/http: raw-request guards, kernel only, used by app.ts)
-const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache)\\.ts$|^src/auth/';
+//                                    (src/ops: probes and metrics, read the store and the bus, wired by app.ts)
+const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache|tracing)\\.ts$|^src/auth/';
 const ASSEMBLY = '^src/graphql/(schema|print-schema)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -90,6 +91,20 @@ module.exports = {
       comment: 'The schema assembly imports modules and the GraphQL kit; the app wires it to the dispatcher.',
       from: { path: ASSEMBLY },
       to: { path: ['^src/dispatch/', '^src/(app|main)\\.ts$'] },
+    },
+    {
+      name: 'ops-watches-from-outside',
+      severity: 'error',
+      comment: 'src/ops (readiness, metrics) reads the store and observes the bus; it imports no module, webhook logic, dispatcher or GraphQL.',
+      from: { path: '^src/ops/' },
+      to: { path: ['^src/(modules|webhook|dispatch|graphql)/', '^src/(services|app|main)\\.ts$'] },
+    },
+    {
+      name: 'only-the-app-wires-ops',
+      severity: 'error',
+      comment: 'Only app.ts imports src/ops: modules and the dispatcher report through Signals and options, not to a metrics library.',
+      from: { path: '^src/', pathNot: ['^src/app\\.ts$', '^src/ops/'] },
+      to: { path: '^src/ops/' },
     },
     {
       name: 'console-serving-is-standalone',

@@ -35,6 +35,9 @@ import { createLogger, type Logger } from './log.js';
 import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
 import type { Services, Signals } from './services.js';
 import { createConsoleServer } from './console/serve.js';
+import { createReadiness } from './ops/readiness.js';
+import { createMetrics } from './ops/metrics.js';
+import { createMetricsEndpoint } from './ops/metrics-endpoint.js';
 
 export const VERSION = '0.1.0';
 
@@ -84,6 +87,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     onConnectionLost: (error) => log.warn('database connection lost; reconnecting on the next statement', { error: error.message }),
   });
   await migrateToLatest(store.db, store.dialect);
+  // Only with a scrape token: without one nothing is counted and /metrics is not served.
+  const metrics = config.metricsToken ? createMetrics() : null;
+  if (metrics) store.writes.observeCommits((durationMs, units) => metrics.committed(durationMs, units));
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();
   const redisBus = config.redisUrl ? createRedisBus(config.redisUrl, log, config.redisPrefix) : null;
@@ -94,7 +100,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       throw error;
     });
   }
-  const bus: Bus = redisBus ?? createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const transport: Bus = redisBus ?? createLocalBus((error) => log.warn('a live subscriber failed', { error: String(error) }));
+  const bus: Bus = metrics ? metrics.observe(transport) : transport;
   const wakeLocal = () => {
     for (const listener of wakeListeners) listener();
   };
@@ -103,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
     // only a running dispatcher leases (the api role never starts one)
     deliveriesWritten: (due) => dispatcher.leaseWritten(due),
+    eventsAccepted: metrics ? (count) => metrics.eventsAccepted(count) : () => undefined,
   };
   const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);
   const threaded = config.httpThread
@@ -132,7 +140,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: { runNow: (deliveryIds) => dispatcher.runNow(deliveryIds) },
   };
   // The thread bounds concurrency itself, so requests can wait there ready to go.
-  const dispatcher = new Dispatcher({ services, deliverer, publisher: bus, queueAhead: threaded ? config.maxInFlight : 0 });
+  const dispatcher = new Dispatcher({
+    services,
+    deliverer,
+    publisher: bus,
+    queueAhead: threaded ? config.maxInFlight : 0,
+    ...(metrics ? { onClaim: (batchSize: number) => metrics.claimed(batchSize) } : {}),
+  });
   wakeListeners.add(() => dispatcher.wake());
   redisBus?.onDue(wakeLocal);
 
@@ -146,6 +160,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
   const trustedDocuments = loadTrustedDocuments();
+  const holdSubscription: GraphQLContext['holdSubscription'] = metrics
+    ? (actor) => metrics.countSubscription(tokenLimits.holdSubscription(actor))
+    : tokenLimits.holdSubscription;
   const consoleServer = createConsoleServer({ productName: config.consoleProductName, accent: config.consoleAccent });
   const yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext> = createYoga({
     schema: buildSchema(),
@@ -191,12 +208,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
       tokenLimits.admitRequest(actor);
-      return { actor, services, holdSubscription: tokenLimits.holdSubscription, ...(socket ? { socket } : {}) };
+      return { actor, services, holdSubscription, ...(socket ? { socket } : {}) };
     },
   });
 
+  const readiness = createReadiness({ store, pingRedis: redisBus ? () => redisBus.ping() : undefined });
   let server: Server | null = null;
   let ws: GraphQLWsServer | null = null;
+  const serveMetrics = metrics && config.metricsToken ? createMetricsEndpoint(metrics, config.metricsToken) : null;
+  metrics?.setSources({
+    dispatcherInFlight: () => dispatcher.inFlight,
+    httpThreadInFlight: () => (threaded ? threaded.inFlight : null),
+    websocketConnections: () => ws?.clients ?? 0,
+  });
   let stopRetention: (() => Promise<void>) | null = null;
   const app: App = {
     services,
@@ -206,6 +230,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server = createServer((req, res) => {
         if (req.url === '/healthz') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+          return;
+        }
+        if (serveMetrics && req.url === '/metrics') {
+          serveMetrics(req, res);
+          return;
+        }
+        if (req.url === '/readyz') {
+          readiness.answer(res);
           return;
         }
         if (consoleServer.handle(req, res)) return;
@@ -238,6 +270,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log.info('switchyard listening', { url: `${app.url}/graphql`, role: config.role, dialect: store.dialect });
     },
     async stop() {
+      readiness.drain();
       await ws?.close();
       ws = null;
       if (server) {

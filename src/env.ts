@@ -56,6 +56,8 @@ const envSchema = z.object({
   SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS: int(1, 10_000).default(20),
   SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   SWITCHYARD_WS_MAX_BUFFERED_BYTES: int(16 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+  SWITCHYARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SWITCHYARD_FAILING_AFTER_ATTEMPTS: int(1, 1_000).default(5),
   SWITCHYARD_PUBLIC_URL: z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
   SWITCHYARD_CONSOLE_PRODUCT_NAME: z.string().trim().min(1).max(60, 'must be at most 60 characters').default('Switchyard'),
   SWITCHYARD_CONSOLE_ACCENT: z
@@ -121,6 +123,10 @@ export interface Config {
   wsInitTimeoutMs: number;
   /** graphql-ws: bytes queued on one socket before its subscriber is dropped as too slow */
   wsMaxBufferedBytes: number;
+  /** the bearer token a Prometheus scrape of /metrics must send; null = /metrics is not served */
+  metricsToken: string | null;
+  /** consecutive failed attempts after which an endpoint raises an `endpoint.failing` operational event */
+  failingAfterAttempts: number;
   /** where people reach this server (portal links are absolute under it); null = links are paths */
   publicUrl: string | null;
   /** the console's product name and accent colour (portal links show the producer's brand) */
@@ -192,6 +198,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,
     wsMaxBufferedBytes: env.SWITCHYARD_WS_MAX_BUFFERED_BYTES,
+    metricsToken: env.SWITCHYARD_METRICS_TOKEN ?? null,
+    failingAfterAttempts: env.SWITCHYARD_FAILING_AFTER_ATTEMPTS,
     publicUrl: env.SWITCHYARD_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     consoleProductName: env.SWITCHYARD_CONSOLE_PRODUCT_NAME,
     consoleAccent: env.SWITCHYARD_CONSOLE_ACCENT,

@@ -20,6 +20,8 @@ export interface Signals {
    * is not needed).
    */
   deliveriesWritten(due: readonly WrittenDelivery[]): boolean;
+  /** these many new events were accepted (committed); duplicates by idempotency key are not counted */
+  eventsAccepted(count: number): void;
 }
 
 /** A due delivery just written, with the rows it was routed from (the dispatcher need not read them again). */

@@ -419,6 +419,8 @@ export type EventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;
 };
@@ -446,6 +448,30 @@ export type HttpMethod =
   | 'POST'
   /** PUT. */
   | 'PUT';
+
+/** Which operational events to list. */
+export type OperationalEventFilter = {
+  /** Raised at or after. */
+  createdAfter?: string | null | undefined;
+  /** Raised before. */
+  createdBefore?: string | null | undefined;
+  /** Only about this delivery. */
+  deliveryId?: string | number | null | undefined;
+  /** Only about this endpoint. */
+  endpointId?: string | number | null | undefined;
+  /** Only these kinds (endpoint.disabled, endpoint.enabled, endpoint.failing, endpoint.recovered, delivery.exhausted, delivery.recovered); an unknown kind is a VALIDATION_FAILED error. */
+  kinds?: Array<string> | null | undefined;
+  /** Only this tenant (admin); a tenant token sees only its own. */
+  tenantId?: string | number | null | undefined;
+};
+
+/** Which operational events to receive. */
+export type OperationalEventSubscriptionFilter = {
+  /** Only these kinds (endpoint.disabled, endpoint.enabled, endpoint.failing, endpoint.recovered, delivery.exhausted, delivery.recovered); an unknown kind is a VALIDATION_FAILED error. */
+  kinds?: Array<string> | null | undefined;
+  /** Only this tenant (admin); a tenant token sees only its own. */
+  tenantId?: string | number | null | undefined;
+};
 
 /** How a request body is built from the event. */
 export type PayloadFormat =
@@ -532,6 +558,8 @@ export type SendEventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;
 };
@@ -999,6 +1027,8 @@ export type DeliveryFieldsFragment = { id: string, status: DeliveryStatus, statu
 
 export type DeliveryAttemptFieldsFragment = { id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null };
 
+export type OperationalEventFieldsFragment = { id: string, kind: string, eventType: string, tenantId: string, endpointId: string | null, deliveryId: string | null, eventId: string | null, data: { [key: string]: unknown }, createdAt: string };
+
 export type HookQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -1064,6 +1094,15 @@ export type TestHookMutation = { testHook:
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
+export type ListOperationalEventsQueryVariables = Exact<{
+  filter?: OperationalEventFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ListOperationalEventsQuery = { operationalEvents: { nodes: Array<{ id: string, kind: string, eventType: string, tenantId: string, endpointId: string | null, deliveryId: string | null, eventId: string | null, data: { [key: string]: unknown }, createdAt: string }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type DeliveryAttemptsSubscriptionVariables = Exact<{
   filter?: AttemptSubscriptionFilter | null | undefined;
 }>;
@@ -1084,6 +1123,13 @@ export type EndpointUpdatedSubscriptionVariables = Exact<{
 
 
 export type EndpointUpdatedSubscription = { endpointUpdated: { id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } } };
+
+export type OperationalEventsSubscriptionVariables = Exact<{
+  filter?: OperationalEventSubscriptionFilter | null | undefined;
+}>;
+
+
+export type OperationalEventsSubscription = { operationalEvents: { id: string, kind: string, eventType: string, tenantId: string, endpointId: string | null, deliveryId: string | null, eventId: string | null, data: { [key: string]: unknown }, createdAt: string } };
 
 export type TenantQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -1201,6 +1247,7 @@ export type NodeQuery = { node:
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
     | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
 
@@ -1219,6 +1266,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
     | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
 
@@ -1450,6 +1498,19 @@ export const DeliveryAttemptFieldsFragmentDoc = `
     bodyEncoding
     bodyTruncated
   }
+}
+    `;
+export const OperationalEventFieldsFragmentDoc = `
+    fragment OperationalEventFields on OperationalEvent {
+  id
+  kind
+  eventType
+  tenantId
+  endpointId
+  deliveryId
+  eventId
+  data
+  createdAt
 }
     `;
 export const DeliveryDocument = `
@@ -3140,6 +3201,32 @@ fragment DeliveryAttemptFields on DeliveryAttempt {
     bodyTruncated
   }
 }`;
+export const ListOperationalEventsDocument = `
+    query listOperationalEvents($filter: OperationalEventFilter, $first: Int, $after: String) {
+  operationalEvents(filter: $filter, first: $first, after: $after) {
+    nodes {
+      ...OperationalEventFields
+    }
+    pageInfo {
+      ...PageInfoFields
+    }
+  }
+}
+    fragment PageInfoFields on PageInfo {
+  hasNextPage
+  endCursor
+}
+fragment OperationalEventFields on OperationalEvent {
+  id
+  kind
+  eventType
+  tenantId
+  endpointId
+  deliveryId
+  eventId
+  data
+  createdAt
+}`;
 export const DeliveryAttemptsDocument = `
     subscription deliveryAttempts($filter: AttemptSubscriptionFilter) {
   deliveryAttempts(filter: $filter) {
@@ -3274,6 +3361,23 @@ export const EndpointUpdatedDocument = `
   }
   createdAt
   updatedAt
+}`;
+export const OperationalEventsDocument = `
+    subscription operationalEvents($filter: OperationalEventSubscriptionFilter) {
+  operationalEvents(filter: $filter) {
+    ...OperationalEventFields
+  }
+}
+    fragment OperationalEventFields on OperationalEvent {
+  id
+  kind
+  eventType
+  tenantId
+  endpointId
+  deliveryId
+  eventId
+  data
+  createdAt
 }`;
 export const TenantDocument = `
     query tenant($id: ID) {
@@ -4079,6 +4183,9 @@ export function getSdk<C>(requester: Requester<C>) {
     testHook(variables: TestHookMutationVariables, options?: C): Promise<TestHookMutation> {
       return requester<TestHookMutation, TestHookMutationVariables>(TestHookDocument, variables, options) as Promise<TestHookMutation>;
     },
+    listOperationalEvents(variables?: ListOperationalEventsQueryVariables, options?: C): Promise<ListOperationalEventsQuery> {
+      return requester<ListOperationalEventsQuery, ListOperationalEventsQueryVariables>(ListOperationalEventsDocument, variables, options) as Promise<ListOperationalEventsQuery>;
+    },
     deliveryAttempts(variables?: DeliveryAttemptsSubscriptionVariables, options?: C): AsyncIterable<DeliveryAttemptsSubscription> {
       return requester<DeliveryAttemptsSubscription, DeliveryAttemptsSubscriptionVariables>(DeliveryAttemptsDocument, variables, options) as AsyncIterable<DeliveryAttemptsSubscription>;
     },
@@ -4087,6 +4194,9 @@ export function getSdk<C>(requester: Requester<C>) {
     },
     endpointUpdated(variables?: EndpointUpdatedSubscriptionVariables, options?: C): AsyncIterable<EndpointUpdatedSubscription> {
       return requester<EndpointUpdatedSubscription, EndpointUpdatedSubscriptionVariables>(EndpointUpdatedDocument, variables, options) as AsyncIterable<EndpointUpdatedSubscription>;
+    },
+    operationalEvents(variables?: OperationalEventsSubscriptionVariables, options?: C): AsyncIterable<OperationalEventsSubscription> {
+      return requester<OperationalEventsSubscription, OperationalEventsSubscriptionVariables>(OperationalEventsDocument, variables, options) as AsyncIterable<OperationalEventsSubscription>;
     },
     tenant(variables?: TenantQueryVariables, options?: C): Promise<TenantQuery> {
       return requester<TenantQuery, TenantQueryVariables>(TenantDocument, variables, options) as Promise<TenantQuery>;
@@ -4162,9 +4272,11 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   updateHook: 'c25ddaf8f363d6357407628cd12812461541de1cf720e52b0f6b5346849c1278',
   deleteHook: 'd2cf705e3da03ec63761cb99b5812a711cf4b0da8f65477ba6ddaaa877ea9d99',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
+  listOperationalEvents: 'cb4589459460a3e8479f430806f04f46f10eb362a4be9972bf94e3e5b9d47f9f',
   deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
   deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
   endpointUpdated: '36b9d409d1572e248cc36aa1ba9d7b16ae068b43ebe9f72c5819f349e168eb21',
+  operationalEvents: '48049c35aa32cf4c54ca74eb86224bab2875bb1ec167716869fd2869d09b5772',
   tenant: '3ca2c1993ddebe9f5cc6b7e4cf3d3d0865bcfe57abb2474757642f923815b046',
   tenants: 'd1109d8dd8c0057a4c050a91c41f55abded258a24c0e3615a36cf0711bce2093',
   createTenant: '4fd5a6606e8bab461813918099102deb2f77ac713409936b1fb71b768319a2f6',

@@ -41,6 +41,8 @@ export interface GroupCommit {
   readonly open: boolean;
   /** commits and units so far (the bench reports units per commit) */
   stats(): { commits: number; units: number };
+  /** Calls `listener` after each commit with how long it took until durable and how many units it carried (metrics). */
+  observeCommits(listener: (durationMs: number, units: number) => void): void;
   /** Releases the WAL file handle; call once the groups are done, before the database closes. */
   close(): void;
 }
@@ -74,15 +76,21 @@ const MAX_UNITS_PER_GROUP = 256;
 export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database | null, options: GroupCommitOptions = {}): GroupCommit {
   const reportCommittedError = options.reportCommittedError ?? ((error: unknown) => console.error('after commit:', error));
   const fsyncWal = options.fsyncWal ?? fsync;
+  let pgListener: ((durationMs: number, units: number) => void) | null = null;
   if (!sqlite) {
     return {
       run: async (work, committed, _options) => {
+        const started = performance.now();
         const value = await db.transaction().execute((trx) => work(trx));
+        pgListener?.(performance.now() - started, 1);
         committed?.(value);
         return value;
       },
       open: false,
       stats: () => ({ commits: 0, units: 0 }),
+      observeCommits(listener) {
+        pgListener = listener;
+      },
       close: () => {},
     };
   }
@@ -119,6 +127,7 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
   let units = 0;
   let lastCommitEnd = -Infinity;
   let lastCommitMs = 0;
+  let commitListener: ((durationMs: number, units: number) => void) | null = null;
 
   const flush = async () => {
     // Kysely's SQLite driver guards its one connection with a mutex: holding it keeps other
@@ -134,6 +143,7 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
           // SQLite refuses to change the safety level inside a transaction: NORMAL for this group's
           // commit is set before it begins, FULL again the moment it has committed or rolled back.
           const fd = openWal();
+          const groupStarted = performance.now();
           let normal = false;
           try {
             if (fd !== null) {
@@ -170,6 +180,7 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
             units += settled.length;
             open = false;
             if (fd !== null) await new Promise<void>((resolve, reject) => fsyncWal(fd, (error) => (error ? reject(error) : resolve())));
+            commitListener?.(performance.now() - groupStarted, settled.length);
           } catch (error) {
             open = false;
             if (sqlite.inTransaction) rollback.run();
@@ -246,6 +257,9 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
       return open;
     },
     stats: () => ({ commits, units }),
+    observeCommits(listener) {
+      commitListener = listener;
+    },
     close() {
       if (walFd !== null) closeSync(walFd);
       walFd = null;

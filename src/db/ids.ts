@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   event: 'msg',
   delivery: 'dlv',
   attempt: 'atm',
+  operationalEvent: 'opev',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

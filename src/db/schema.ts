@@ -68,6 +68,8 @@ export interface EndpointsTable {
   retry_policy: string | null;
   metadata: string;
   failing_since: number | null;
+  /** when its current failing streak was announced (endpoint.failing); null when not announced */
+  failing_notified_at: number | null;
   created_at: number;
   updated_at: number;
   /** JSON array of SignatureScheme names, e.g. `["V1"]` */
@@ -148,6 +150,8 @@ export interface EventsTable {
   idempotency_key: string | null;
   occurred_at: number;
   created_at: number;
+  /** W3C `traceparent` of the producer's trace, sent on every delivery request; null when none */
+  traceparent: string | null;
 }
 
 export interface DeliveriesTable {
@@ -201,6 +205,20 @@ export interface AttemptsTable {
   finished_at: number | null;
 }
 
+export interface OperationalEventsTable {
+  id: string;
+  tenant_id: string;
+  /** endpoint.disabled, endpoint.enabled, endpoint.failing, endpoint.recovered, delivery.exhausted, delivery.recovered */
+  kind: string;
+  endpoint_id: string | null;
+  delivery_id: string | null;
+  /** the `switchyard.<kind>` event that carries it to the tenant's hooks */
+  event_id: string | null;
+  /** JSON: what the kind tells (reason, message, last error, failures in a row) */
+  data: string;
+  created_at: number;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -221,6 +239,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   settings: SettingsTable;
+  operational_events: OperationalEventsTable;
 }
 
 /** What repositories run on: the database, or an open transaction. */
@@ -237,3 +256,4 @@ export type HookRow = HooksTable;
 export type EventRow = EventsTable;
 export type DeliveryRow = DeliveriesTable;
 export type AttemptRow = AttemptsTable;
+export type OperationalEventRow = OperationalEventsTable;

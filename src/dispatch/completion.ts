@@ -11,7 +11,8 @@ export interface Completion {
   job: {
     delivery: DeliveryRow;
     attempt: AttemptRow;
-    endpoint: Pick<EndpointRow, 'id' | 'failing_since'>;
+    /** failing_notified_at: whether its failing streak was announced when claimed (unknown: look) */
+    endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at'>>;
     /** the ordering decides whether its end releases the next delivery of a FIFO hook */
     hook: Pick<HookRow, 'id' | 'ordering'>;
     hasDependents: boolean;

@@ -47,6 +47,8 @@ export interface AttemptInput {
   /** unix seconds for `webhook-timestamp` (the dispatcher's clock) */
   timestamp: number;
   userAgent: string;
+  /** W3C trace context the request carries; null for none */
+  traceparent: string | null;
 }
 
 /** Parsed hook and endpoint parts by ref; past this many refs they are all dropped and parsed again. */
@@ -120,6 +122,7 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
       deliveryId: input.deliveryId,
       timestamp: input.timestamp,
       userAgent: input.userAgent,
+      traceparent: input.traceparent,
     };
   };
 }

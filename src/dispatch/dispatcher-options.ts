@@ -37,4 +37,6 @@ export interface DispatcherOptions {
    * dispatcher commits at once.
    */
   commitGatherMs?: number;
+  /** Called with the size of every claim that took deliveries (metrics). Default: nothing. */
+  onClaim?: (batchSize: number) => void;
 }

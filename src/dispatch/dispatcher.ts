@@ -27,6 +27,8 @@ import { OutcomeRecorder } from './outcome-writer.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
 import { NextLook } from './next-look.js';
 import { SpecCache } from './specs.js';
+import { SpanKind } from '@opentelemetry/api';
+import { contextOf, endWithError, traceparentOf, tracer } from '../tracing.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
 
@@ -65,6 +67,7 @@ export class Dispatcher {
   private readonly outcomes: OutcomeRecorder<Job>;
   /** slots promised to leases of just-written deliveries whose commit is still open */
   private reserved = 0;
+  private readonly onClaim: (batchSize: number) => void;
 
   /** Every request in flight listens to this one signal, so the listener warning does not apply. */
   private static newStopController(): AbortController {
@@ -89,6 +92,7 @@ export class Dispatcher {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.onClaim = options.onClaim ?? (() => undefined);
     this.refillWatermark = Math.max(1, Math.min(this.claimBatchSize, Math.floor(this.admission.window / 4)));
     this.nextLook = new NextLook(options.services.clock, () => void this.pump());
     this.outcomes = new OutcomeRecorder<Job>({
@@ -103,6 +107,11 @@ export class Dispatcher {
   /** Requests in flight plus claimed deliveries waiting for their endpoint's slot. */
   get load(): number {
     return this.admission.load;
+  }
+
+  /** Requests admitted and not yet over (a claimed delivery waiting for its endpoint's slot is not one). */
+  get inFlight(): number {
+    return this.admission.inFlightCount;
   }
 
   private get freeSlots(): number {
@@ -209,6 +218,7 @@ export class Dispatcher {
         },
         (jobs) => {
           unreserve();
+          if (jobs.length > 0) this.onClaim(jobs.length);
           this.publishClaim(jobs, log);
           // started here, at the commit, before the sender's answer is on its way
           for (const job of jobs) {
@@ -312,13 +322,22 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const excludeEndpoints = this.admission.excludedEndpoints();
+    const span = tracer.startSpan('switchyard.claim');
     const jobs = await services.store.writes.run(
       async (trx) => {
         const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
         return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
       },
-      (claimedJobs) => this.publishClaim(claimedJobs, log),
-    );
+      (claimedJobs) => {
+        if (claimedJobs.length > 0) this.onClaim(claimedJobs.length);
+        this.publishClaim(claimedJobs, log);
+      },
+    ).catch((error: unknown) => {
+      endWithError(span, error);
+      throw error;
+    });
+    if (span.isRecording()) span.setAttribute('switchyard.claimed', jobs.length);
+    span.end();
     return { jobs, excluded: excludeEndpoints.length };
   }
 
@@ -356,6 +375,8 @@ export class Dispatcher {
     let response: StoredResponse | null = null;
     let summary: AttemptResultSummary;
     let turnOver = () => undefined as void;
+    // A child of the producer's trace (the stored traceparent); the request carries this span's context.
+    const span = tracer.startSpan('switchyard.attempt', { kind: SpanKind.CLIENT }, contextOf(job.event.traceparent));
     try {
       if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
       turnOver = await this.admission.rateLimiter.waitForTurn(job.endpoint.id, job.endpoint.rate_limit_per_second);
@@ -368,6 +389,7 @@ export class Dispatcher {
           deliveryId: job.delivery.id,
           timestamp: Math.floor(services.clock.now() / 1000),
           userAgent: USER_AGENT,
+          traceparent: traceparentOf(span) ?? job.event.traceparent,
         },
         { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
         this.stopController.signal,
@@ -383,6 +405,17 @@ export class Dispatcher {
     }
     const now = services.clock.now();
     const decision = decideAfter(job, summary, now, this.random);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'switchyard.delivery_id': job.delivery.id,
+        'switchyard.endpoint_id': job.endpoint.id,
+        'switchyard.attempt': job.attempt.number,
+        'switchyard.outcome': decision.kind,
+        ...(summary.status === null ? {} : { 'http.response.status_code': summary.status }),
+        ...(summary.errorClass === null ? {} : { 'error.type': summary.errorClass }),
+      });
+    }
+    span.end();
     return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
   }
 
@@ -396,6 +429,7 @@ export class Dispatcher {
 
   private publishChanges(log: ChangeLog): void {
     for (const change of log.deliveries) this.publisher.publish('delivery', change);
+    for (const event of log.operational) this.publisher.publish('operational', { event });
     if (log.endpointIds.size > 0) {
       void endpointsByIds(this.services.db, [...log.endpointIds])
         .then((rows) => {

@@ -134,6 +134,8 @@ export interface ThreadedHttpClient extends StoringHttpClient {
    * to start; requests then still work, each starting a new thread.
    */
   readonly ready: Promise<void>;
+  /** requests handed to the thread and not yet answered (running there, or waiting there for a slot) */
+  readonly inFlight: number;
 }
 
 /**
@@ -292,6 +294,9 @@ export function createThreadedHttpClient(options: ThreadedHttpClientOptions): Th
 
   return {
     ready,
+    get inFlight() {
+      return pending.size;
+    },
     send: (request, signal) => enqueue<OutboundResult>('send', request, signal),
     sendAndStore: (request, signal, bodyText) => enqueue<StoredResponse>('store', request, signal, bodyText),
     async close() {

@@ -1,7 +1,6 @@
 // Records outcomes: completions gathered into units of the group commit, each writing attempt rows, delivery states and ripple effects.
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
 import {
-  clearEndpointFailing,
   endpointEnabled,
   finishAttempt,
   finishDelivery,
@@ -10,6 +9,10 @@ import {
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
+import { clearFailing } from '../modules/operations/operational-event.repository.js';
+import { isReservedEventType } from '../modules/operations/operational-kinds.js';
+import { raiseOperationalEvent } from '../modules/operations/operational-event.service.js';
+import { announceFailureStreak, raiseDeliveryEvents } from './operational-outcomes.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
 import { planCompletion, wouldRetry, type Completion } from './completion.js';
@@ -23,7 +26,7 @@ export interface OutcomeStore {
 export async function writeOutcomes(
   { trx, dialect }: OutcomeStore,
   batch: readonly Completion[],
-  context: { now: number; autoDisableAfterMs: number; log: ChangeLog },
+  context: { now: number; autoDisableAfterMs: number; failingAfterAttempts: number; log: ChangeLog },
 ): Promise<{ attempt: AttemptRow; delivery: DeliveryRow }[]> {
   const { now, log } = context;
   const finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
@@ -72,6 +75,10 @@ export async function writeOutcomes(
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
     if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
     if (isFifo(job.hook.ordering) && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook, now, log);
+    // Deliveries of operational events raise none themselves (a failing operations hook would feed
+    // on its own failures), and neither do test sends.
+    const quiet = isReservedEventType(job.delivery.event_type) || job.attempt.trigger === 'TEST';
+    if (!quiet) await raiseDeliveryEvents(trx, job, delivery, plan.status, now, log);
 
     const endpointId = job.endpoint.id;
     const change = plan.endpointChange;
@@ -83,11 +90,14 @@ export async function writeOutcomes(
     if (change?.kind === 'recovered') {
       if (recovered.has(endpointId)) continue;
       recovered.add(endpointId);
-      await clearEndpointFailing(trx, endpointId);
-    } else if (change?.kind === 'failing') {
-      await markEndpointFailing(trx, endpointId, now);
+      const announced = await clearFailing(trx, endpointId);
+      if (announced && !quiet) await raiseOperationalEvent(trx, { tenantId: delivery.tenant_id, kind: 'endpoint.recovered', endpointId }, now, log);
     } else if (change?.kind === 'disable') {
-      await disableEndpoint(trx, endpointId, change.reason, change.message, now, log);
+      const disabled = await disableEndpoint(trx, endpointId, change.reason, change.message, now, log);
+      if (disabled && !quiet) {
+        const data = { reason: change.reason, message: change.message };
+        await raiseOperationalEvent(trx, { tenantId: delivery.tenant_id, kind: 'endpoint.disabled', endpointId, data }, now, log);
+      }
       enabled.set(endpointId, false);
       if (change.reason === 'FAILING') {
         // Disabling failed the endpoint's open deliveries, this one (just set RETRYING) included;
@@ -95,6 +105,9 @@ export async function writeOutcomes(
         const failedNow = log.deliveries.findLast((entry) => entry.delivery.id === delivery.id)?.delivery;
         if (failedNow) Object.assign(delivery, failedNow);
       }
+    } else {
+      if (change?.kind === 'failing') await markEndpointFailing(trx, endpointId, now);
+      if (plan.countsAsFailure && !quiet) await announceFailureStreak(trx, job, delivery, context.failingAfterAttempts, now, log);
     }
   }
   return finished;
@@ -178,7 +191,12 @@ export class OutcomeRecorder<J extends Completion['job']> {
     };
     await store.writes.run(
       async (trx) => {
-        finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, { now, autoDisableAfterMs: services.config.autoDisableAfterMs, log });
+        finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, {
+          now,
+          autoDisableAfterMs: services.config.autoDisableAfterMs,
+          failingAfterAttempts: services.config.failingAfterAttempts,
+          log,
+        });
       },
       publish,
       { mayWaitMs },

@@ -1,8 +1,9 @@
-// Retention: events (with their deliveries) and attempts older than the retention period are
+// Retention: events (with their deliveries), attempts and operational events older than the retention period are
 // deleted in the background, in small batches, so a purge never holds the store for long.
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, DeliveryStatus } from '../db/schema.js';
 import { idFloor } from '../db/ids.js';
+import { purgeOperationalEvents } from '../modules/operations/operational-event.repository.js';
 import type { Services } from '../services.js';
 
 const OPEN: DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
@@ -12,9 +13,10 @@ const DAY_MS = 86_400_000;
 export interface PurgeResult {
   events: number;
   attempts: number;
+  operational: number;
 }
 
-/** Deletes at most `batchSize` old events and `batchSize` old attempts. */
+/** Deletes at most `batchSize` old events, `batchSize` old attempts and `batchSize` old operational events. */
 export async function purgeOnce(services: Services, batchSize = 500): Promise<PurgeResult> {
   const cutoff = services.clock.now() - services.config.retentionDays * DAY_MS;
   const { db } = services;
@@ -60,7 +62,8 @@ export async function purgeOnce(services: Services, batchSize = 500): Promise<Pu
       .where(noOpenDelivery)
       .execute();
   }
-  return { events: oldEvents.length, attempts: oldAttempts.length };
+  const operational = await purgeOperationalEvents(db, cutoff, batchSize);
+  return { events: oldEvents.length, attempts: oldAttempts.length, operational };
 }
 
 /**
@@ -73,8 +76,8 @@ export function startRetention(services: Services, intervalMs = 60_000): () => P
   const run = async () => {
     for (let round = 0; round < 1000 && !stopped; round++) {
       const result = await purgeOnce(services);
-      if (result.events > 0 || result.attempts > 0) services.log.debug('retention: purged', { ...result });
-      if (result.events < 500 && result.attempts < 500) break;
+      if (result.events > 0 || result.attempts > 0 || result.operational > 0) services.log.debug('retention: purged', { ...result });
+      if (result.events < 500 && result.attempts < 500 && result.operational < 500) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
   };

@@ -43,6 +43,7 @@ export const NODE_TYPE_BY_KIND: Record<IdKind, string> = {
   event: 'Event',
   delivery: 'Delivery',
   attempt: 'DeliveryAttempt',
+  operationalEvent: 'OperationalEvent',
 };
 
 /**

@@ -16,6 +16,7 @@ import '../modules/deliveries/delivery.schema.js';
 import '../modules/deliveries/delivery.mutations.js';
 import '../modules/deliveries/endpoint-health.schema.js';
 import '../modules/deliveries/delivery.subscriptions.js';
+import '../modules/operations/operational-event.schema.js';
 
 let built: GraphQLSchema | null = null;
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { createLocalBus, type Bus } from './bus.js';
 import type { TopicName } from './topics.js';
 
-const TOPICS: readonly TopicName[] = ['attempt', 'delivery', 'endpoint'];
+const TOPICS: readonly TopicName[] = ['attempt', 'delivery', 'endpoint', 'operational'];
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface RedisBus extends Bus {
@@ -16,6 +16,8 @@ export interface RedisBus extends Bus {
   /** called when any node announces due deliveries */
   onDue(listener: () => void): void;
   ready: Promise<void>;
+  /** resolves when Redis answers a PING (readiness); rejects otherwise */
+  ping(): Promise<void>;
 }
 
 /**
@@ -53,6 +55,9 @@ export function createRedisBus(url: string, log: Logger, prefix = 'switchyard:')
   });
   return {
     ready,
+    async ping() {
+      await publisher.ping();
+    },
     publish(topic, message) {
       // Local subscribers get it back through Redis like everyone else: one path, one order.
       publisher.publish(`${PREFIX}${topic}`, JSON.stringify(message)).catch((error: unknown) => {

@@ -1,6 +1,6 @@
 // Every live topic, declared in one place with its payload type. Payloads carry what subscribers
 // need, so no subscriber reads the database per message.
-import type { AttemptRow, DeliveryRow, EndpointRow } from '../db/schema.js';
+import type { AttemptRow, DeliveryRow, EndpointRow, OperationalEventRow } from '../db/schema.js';
 
 export interface AttemptMessage {
   /** 'started' when the attempt row is written at claim time, 'finished' when it completes */
@@ -18,10 +18,15 @@ export interface EndpointMessage {
   endpoint: EndpointRow;
 }
 
+export interface OperationalMessage {
+  event: OperationalEventRow;
+}
+
 export interface Topics {
   attempt: AttemptMessage;
   delivery: DeliveryMessage;
   endpoint: EndpointMessage;
+  operational: OperationalMessage;
 }
 
 export type TopicName = keyof Topics;

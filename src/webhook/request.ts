@@ -47,6 +47,8 @@ export interface RequestContext {
     occurredAt: Date;
     createdAt: Date;
   };
+  /** W3C `traceparent` sent with the request (the attempt's trace context); absent or null sends none */
+  traceparent?: string | null;
   hook: {
     id: string;
     name: string;
@@ -181,6 +183,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   if (contentType !== null) headers.set('content-type', contentType);
   headers.set('user-agent', context.userAgent);
   if (ceHeaders) for (const [name, value] of binaryCloudEventHeaders(attributes, source)) headers.set(name, value);
+  if (context.traceparent) headers.set('traceparent', context.traceparent);
   const apiKeyHeader = addReceiverAuth(headers, endpoint.auth);
   // The hook's first: a header it names wins over the endpoint's of the same name (the hook is the more specific).
   addStaticHeaders(headers, fillHookHeaders(hook.headers, getScope));

@@ -122,8 +122,10 @@ for (const dialect of TEST_DIALECTS) {
 
       await t.ok(`mutation { archiveEventType(input: {name: "invoice.paid"}) { __typename } }`);
       const listed = await t.ok(`{ eventTypes { nodes { name } } all: eventTypes(includeArchived: true) { nodes { name archived } } }`);
-      assert.equal(listed.eventTypes.nodes.length, 0);
-      assert.deepEqual(listed.all.nodes, [{ name: 'invoice.paid', archived: true }]);
+      // the reserved `switchyard.*` types of operational events are always in the catalog
+      const own = (nodes: { name: string }[]) => nodes.filter((node) => !node.name.startsWith('switchyard.'));
+      assert.equal(own(listed.eventTypes.nodes).length, 0);
+      assert.deepEqual(own(listed.all.nodes), [{ name: 'invoice.paid', archived: true }]);
 
       const again = await t.ok(
         `mutation { createEventType(input: {name: "invoice.paid"}) { __typename ... on EventTypePayload { eventType { archived schema } } } }`,

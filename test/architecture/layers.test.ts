@@ -24,7 +24,11 @@ const cases: { from: string; to: string; rule: string | string[] | null }[] = [
   { from: 'src/env.ts', to: 'src/db/connect.ts', rule: 'kernel-is-the-floor' },
   { from: 'src/modules/hooks/hook.service.ts', to: 'src/app.ts', rule: ['modules-do-not-reach-the-dispatcher', 'only-main-starts-the-app'] },
   { from: 'src/dispatch/dispatcher.ts', to: 'src/app.ts', rule: ['dispatch-knows-no-graphql', 'only-main-starts-the-app'] },
+  { from: 'src/ops/metrics.ts', to: 'src/dispatch/dispatcher.ts', rule: 'ops-watches-from-outside' },
+  { from: 'src/modules/events/event.service.ts', to: 'src/ops/metrics.ts', rule: 'only-the-app-wires-ops' },
   // the allowed directions
+  { from: 'src/app.ts', to: 'src/ops/metrics.ts', rule: null },
+  { from: 'src/ops/readiness.ts', to: 'src/db/connect.ts', rule: null },
   { from: 'src/dispatch/dispatcher.ts', to: 'src/modules/hooks/hook.repository.ts', rule: null },
   { from: 'src/modules/hooks/hook.service.ts', to: 'src/webhook/request.ts', rule: null },
   { from: 'src/webhook/request.ts', to: 'src/errors.ts', rule: null },

@@ -1,4 +1,4 @@
-// Retention: events and attempts older than the retention period are purged in small batches;
+// Retention: events, attempts and operational events older than the retention period are purged in small batches;
 // newer ones stay, and an old event that is still being delivered is kept.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -106,7 +106,7 @@ for (const dialect of TEST_DIALECTS) {
       });
       assert.deepEqual(read, { old: null, open: { id: open.event.id }, fresh: { id: fresh.event.id } });
 
-      assert.deepEqual(await purgeOnce(t.app.services), { events: 0, attempts: 0 }, 'nothing left to purge');
+      assert.deepEqual(await purgeOnce(t.app.services), { events: 0, attempts: 0, operational: 0 }, 'nothing left to purge');
     });
 
     test('an old event whose delivery is still open is purged once the delivery ends and it is old', async () => {
@@ -122,6 +122,19 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(await db.selectFrom('events').select('id').where('id', '=', sent.event.id).execute(), []);
       assert.deepEqual(await db.selectFrom('deliveries').select('id').where('id', '=', delivery.id).execute(), []);
       assert.deepEqual(await db.selectFrom('attempts').select('id').where('delivery_id', '=', delivery.id).execute(), []);
+    });
+
+    test('operational events older than 30 days are purged; newer ones stay', async () => {
+      const { db } = t.app.services;
+      const s = await setup(t, `${receiver.url}/operations`);
+      const kinds = async () =>
+        (await db.selectFrom('operational_events').select('kind').where('endpoint_id', '=', s.endpointId).orderBy('id').execute()).map((row) => row.kind);
+      await t.ok(`mutation($id: ID!) { disableEndpoint(input: {id: $id}) { __typename } }`, { id: s.endpointId });
+      assert.deepEqual(await kinds(), ['endpoint.disabled']);
+      clock.advance(31 * DAY);
+      await t.ok(`mutation($id: ID!) { enableEndpoint(input: {id: $id}) { __typename } }`, { id: s.endpointId });
+      assert.ok((await purgeOnce(t.app.services)).operational >= 1);
+      assert.deepEqual(await kinds(), ['endpoint.enabled']);
     });
   });
 }

@@ -4,20 +4,24 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_covering_due_index.js';
 import * as m0003 from './0003_drop_time_indexes.js';
 import * as m0004 from './0004_trusted_documents_only.js';
+import * as m0005 from './0005_operational_events.js';
 import * as m0006 from './0006_hook_options.js';
 import * as m0007 from './0007_signature_schemes.js';
 import * as m0008 from './0008_hook_secrets.js';
 import * as m0009 from './0009_hook_ordering.js';
+import * as m0010 from './0010_event_traceparent.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_covering_due_index': m0002,
   '0003_drop_time_indexes': m0003,
   '0004_trusted_documents_only': m0004,
+  '0005_operational_events': m0005,
   '0006_hook_options': m0006,
   '0007_signature_schemes': m0007,
   '0008_hook_secrets': m0008,
   '0009_hook_ordering': m0009,
+  '0010_event_traceparent': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

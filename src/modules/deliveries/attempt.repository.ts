@@ -155,10 +155,6 @@ export async function endpointEnabled(db: Executor, endpointId: string): Promise
   return row?.enabled === 1;
 }
 
-export async function clearEndpointFailing(db: Executor, endpointId: string): Promise<void> {
-  await db.updateTable('endpoints').set({ failing_since: null }).where('id', '=', endpointId).execute();
-}
-
 /** Marks the endpoint failing since `now`, unless another write marked it already. */
 export async function markEndpointFailing(db: Executor, endpointId: string, now: number): Promise<void> {
   await db.updateTable('endpoints').set({ failing_since: now }).where('id', '=', endpointId).where('failing_since', 'is', null).execute();

@@ -1,11 +1,13 @@
 // State changes that ripple beyond one delivery, run inside the caller's transaction:
 // runAfter ordering (unblock / skip dependents) and disabling an endpoint.
-import type { DeliveryStatus, Executor, DeliveryRow } from '../../db/schema.js';
+import type { DeliveryStatus, Executor, DeliveryRow, OperationalEventRow } from '../../db/schema.js';
 
 /** Collects rows changed as side effects, so they can be published after the commit. */
 export interface ChangeLog {
   deliveries: { delivery: DeliveryRow; previousStatus: DeliveryStatus | null }[];
   endpointIds: Set<string>;
+  /** operational events raised (published, like the rest, after the commit) */
+  operational: OperationalEventRow[];
   /** new deliveries became due: wake the dispatcher */
   due: boolean;
   /** the earliest retry written: the dispatcher looks at the queue then, not only at its next poll */
@@ -13,7 +15,7 @@ export interface ChangeLog {
 }
 
 export function newChangeLog(): ChangeLog {
-  return { deliveries: [], endpointIds: new Set(), due: false, retryAt: null };
+  return { deliveries: [], endpointIds: new Set(), operational: [], due: false, retryAt: null };
 }
 
 /** BLOCKED deliveries of the same event whose hook waits for `hookId`. */
@@ -83,6 +85,7 @@ export async function skipDependents(db: Executor, ended: DeliveryRow, now: numb
 /**
  * Disables an endpoint (410 Gone, or failing for too long) and fails its open deliveries with the
  * reason; their dependents are skipped. Deliveries in flight finish their current attempt.
+ * False when it was disabled already.
  */
 export async function disableEndpoint(
   db: Executor,
@@ -91,17 +94,17 @@ export async function disableEndpoint(
   message: string,
   now: number,
   log: ChangeLog,
-): Promise<void> {
+): Promise<boolean> {
   const updated = await db
     .updateTable('endpoints')
     .set({ enabled: 0, disabled_reason: reason, disabled_message: message, disabled_at: now, updated_at: now })
     .where('id', '=', endpointId)
     .where('enabled', '=', 1)
     .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return;
+  if (Number(updated.numUpdatedRows) === 0) return false;
   log.endpointIds.add(endpointId);
-  if (reason === 'MANUAL') return;
-  await failOpenDeliveries(db, endpointId, `endpoint disabled: ${message}`, now, log);
+  if (reason !== 'MANUAL') await failOpenDeliveries(db, endpointId, `endpoint disabled: ${message}`, now, log);
+  return true;
 }
 
 export async function failOpenDeliveries(db: Executor, endpointId: string, reason: string, now: number, log: ChangeLog): Promise<void> {

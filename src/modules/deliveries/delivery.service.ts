@@ -192,6 +192,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     idempotency_key: null,
     occurred_at: now,
     created_at: now,
+    traceparent: null,
   };
   const delivery: DeliveryRow = {
     id: newId('delivery', now),

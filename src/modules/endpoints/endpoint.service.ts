@@ -12,6 +12,7 @@ import { toJson } from '../../db/json.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
+import { newOperationalLog, publishRaised, raiseOperationalEvent } from '../operations/operational-event.service.js';
 import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow, type EndpointFilter } from './endpoint.repository.js';
 import { ensureSigningKey } from './endpoint.signing-keys.js';
 import { newSecretRow, readCredentials, secretProblem, type EndpointAuthType } from './endpoint.secrets.js';
@@ -139,6 +140,7 @@ export async function createEndpoint(
     retry_policy: changes.retry_policy ?? null,
     metadata: changes.metadata ?? '{}',
     failing_since: null,
+    failing_notified_at: null,
     created_at: now,
     updated_at: now,
     signature_schemes: changes.signature_schemes ?? toJson(DEFAULT_SIGNATURE_SCHEMES),
@@ -184,6 +186,7 @@ export async function deleteEndpoint(services: Services, actor: Actor, id: strin
 /** Enables the endpoint and forgets why it was disabled and since when it was failing. */
 export async function enableEndpoint(services: Services, actor: Actor, id: string): Promise<EndpointRow> {
   const existing = await getEndpoint(services, actor, id);
+  const now = services.clock.now();
   const changes: Partial<EndpointRow> = {
     enabled: 1,
     disabled_reason: null,
@@ -191,11 +194,17 @@ export async function enableEndpoint(services: Services, actor: Actor, id: strin
     disabled_at: null,
     // Otherwise the next failure would count the old streak and could auto-disable it at once.
     failing_since: null,
-    updated_at: services.clock.now(),
+    failing_notified_at: null,
+    updated_at: now,
   };
-  await updateEndpointRow(services.db, id, changes);
+  const log = newOperationalLog();
+  await services.db.transaction().execute(async (trx) => {
+    await updateEndpointRow(trx, id, changes);
+    if (!existing.enabled) await raiseOperationalEvent(trx, { tenantId: existing.tenant_id, kind: 'endpoint.enabled', endpointId: id }, now, log);
+  });
   const endpoint = { ...existing, ...changes };
   services.bus.publish('endpoint', { endpoint });
+  publishRaised(services, log);
   return endpoint;
 }
 
@@ -218,9 +227,17 @@ export async function disableEndpoint(
     disabled_at: now,
     updated_at: now,
   };
-  await updateEndpointRow(services.db, id, changes);
+  const log = newOperationalLog();
+  await services.db.transaction().execute(async (trx) => {
+    await updateEndpointRow(trx, id, changes);
+    if (existing.enabled) {
+      const data = { reason: 'MANUAL', message: message ?? null };
+      await raiseOperationalEvent(trx, { tenantId: existing.tenant_id, kind: 'endpoint.disabled', endpointId: id, data }, now, log);
+    }
+  });
   const endpoint = { ...existing, ...changes };
   services.bus.publish('endpoint', { endpoint });
+  publishRaised(services, log);
   return endpoint;
 }
 

@@ -2,7 +2,8 @@ import type { EventTypeRow } from '../../db/schema.js';
 import { newId } from '../../db/ids.js';
 import { parseJsonOrNull, toJson, toJsonOrNull } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
-import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
+import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
+import { isReservedEventType } from '../operations/operational-kinds.js';
 import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
 import { findEventTypeByName, insertEventType, listEventTypes, updateEventTypeRow } from './event-type.repository.js';
@@ -25,7 +26,14 @@ export function nameProblem(name: string): string | null {
   if (!EVENT_TYPE_NAME.test(name)) {
     return 'must look like `group.event`: letters, digits, "_" or "-" in dot-separated segments';
   }
+  if (isReservedEventType(name)) return RESERVED_MESSAGE;
   return null;
+}
+
+const RESERVED_MESSAGE = '`switchyard.*` event types are reserved for Switchyard\'s operational events';
+
+function refuseReserved(name: string): void {
+  if (isReservedEventType(name)) throw ValidationError.field(['input', 'name'], RESERVED_MESSAGE);
 }
 
 /** The cache key of a type's compiled schema: changes whenever the schema can have changed. */
@@ -92,6 +100,7 @@ export async function createEventType(services: Services, input: EventTypeInput)
 }
 
 export async function updateEventType(services: Services, input: EventTypeInput): Promise<EventTypeRow> {
+  refuseReserved(input.name);
   const existing = await findEventTypeByName(services.db, input.name);
   if (!existing) throw new NotFoundError('EventType', input.name);
   const schema = input.schema === undefined ? parseJsonOrNull(existing.schema) : input.schema;
@@ -109,6 +118,7 @@ export async function updateEventType(services: Services, input: EventTypeInput)
 }
 
 export async function archiveEventType(services: Services, name: string): Promise<EventTypeRow> {
+  refuseReserved(name);
   const existing = await findEventTypeByName(services.db, name);
   if (!existing) throw new NotFoundError('EventType', name);
   if (existing.archived) return existing;

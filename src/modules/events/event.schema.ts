@@ -38,6 +38,7 @@ builder.node(EventRef, {
     }),
     occurredAt: t.field({ type: 'DateTime', description: 'When it happened, per the producer.', resolve: (event) => event.occurred_at }),
     createdAt: t.field({ type: 'DateTime', description: 'When Switchyard accepted it.', resolve: (event) => event.created_at }),
+    traceparent: t.exposeString('traceparent', { nullable: true, description: 'The W3C trace context kept with it and sent on its delivery requests.' }),
   }),
 });
 
@@ -103,6 +104,9 @@ const sendEventFields = (t: InputFieldBuilder<SchemaTypes, 'InputObject'>) => ({
   channels: t.stringList({ description: 'Channels, for hooks that listen to some channels only.' }),
   idempotencyKey: t.string({ description: 'Repeating a key within 24 h returns the first event instead of a new one.' }),
   occurredAt: t.field({ type: 'DateTime', description: 'When it happened (default: now).' }),
+  traceparent: t.string({
+    description: "W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request.",
+  }),
 });
 
 const EventInput = builder.inputType('EventInput', { description: 'One event of a batch.', fields: sendEventFields });

@@ -11,6 +11,8 @@ import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
 import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
+import { isReservedEventType } from '../operations/operational-kinds.js';
+import { endWithError, parseTraceparent, traceparentOf, tracer } from '../../tracing.js';
 import { catalogOf, type Catalog } from './catalog-cache.js';
 import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
 import { FIFO_WAITING_REASON, fifoHooksBusy, isFifo, lockFifoHooks } from '../deliveries/delivery.fifo.js';
@@ -26,6 +28,8 @@ export interface SendEventInput {
   channels?: readonly string[] | null;
   idempotencyKey?: string | null;
   occurredAt?: Date | null;
+  /** W3C trace context of the producer's trace; default: the sendEvent span's when an SDK records it */
+  traceparent?: string | null;
 }
 
 export interface SentEvent {
@@ -40,6 +44,7 @@ interface CheckedEvent {
   input: SendEventInput;
   payloadJson: string;
   channels: string[];
+  traceparent: string | null;
 }
 
 /** Lookups shared by the events of one call: a batch of 100 reads its tenant and type once, not 100 times. */
@@ -76,7 +81,8 @@ async function checkEvent(
   let typeLookup = cache.types.get(input.type);
   if (!typeLookup) cache.types.set(input.type, (typeLookup = catalog.eventType(input.type)));
   const type = await typeLookup;
-  if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
+  if (isReservedEventType(input.type)) problems.add([...prefix, 'type'], `${input.type}: \`switchyard.*\` events are raised by Switchyard only`);
+  else if (!type) problems.add([...prefix, 'type'], `unknown event type ${input.type}`);
   else if (type.archived) problems.add([...prefix, 'type'], `event type ${input.type} is archived`);
   else if (type.schema !== null && size <= services.config.maxPayloadBytes) {
     const stored = type.schema;
@@ -95,7 +101,11 @@ async function checkEvent(
     }
   }
   if (input.occurredAt && Number.isNaN(input.occurredAt.getTime())) problems.add([...prefix, 'occurredAt'], 'not a valid time');
-  return problems.problems.length === before ? { tenantId, input, payloadJson, channels } : null;
+  const traceparent = input.traceparent ?? null;
+  if (traceparent !== null && parseTraceparent(traceparent) === null) {
+    problems.add([...prefix, 'traceparent'], 'must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>, ids not all zeros');
+  }
+  return problems.problems.length === before ? { tenantId, input, payloadJson, channels, traceparent } : null;
 }
 
 /**
@@ -147,11 +157,31 @@ export function routeEvent(
 }
 
 /** Sends a batch atomically: every event is valid and written with its deliveries, or nothing is. */
-export async function sendEvents(
+export function sendEvents(
   services: Services,
   actor: Actor,
   inputs: readonly SendEventInput[],
   prefix: (index: number) => string[] = (index) => ['input', 'events', String(index)],
+): Promise<SentEvent[]> {
+  return tracer.startActiveSpan('switchyard.sendEvent', async (span) => {
+    try {
+      const results = await acceptEvents(services, actor, inputs, prefix, traceparentOf(span));
+      span.end();
+      return results;
+    } catch (error) {
+      endWithError(span, error);
+      throw error;
+    }
+  });
+}
+
+async function acceptEvents(
+  services: Services,
+  actor: Actor,
+  inputs: readonly SendEventInput[],
+  prefix: (index: number) => string[],
+  /** the sendEvent span's context, for events sent without a traceparent of their own */
+  spanTraceparent: string | null,
 ): Promise<SentEvent[]> {
   const problems = new ProblemList();
   if (inputs.length === 0) problems.add(['input', 'events'], 'give at least one event');
@@ -162,11 +192,14 @@ export async function sendEvents(
   const catalog = catalogOf(services);
   for (const [index, input] of inputs.entries()) {
     const result = await checkEvent(services, actor, input, prefix(index), problems, cache, catalog);
-    if (result) checked.push(result);
+    if (result) checked.push(result.traceparent === null ? { ...result, traceparent: spanTraceparent } : result);
   }
   problems.throwIfAny('some events are not valid; none was accepted');
 
   const { results, leased } = await eventWriterOf(services).write(checked);
+  let accepted = 0;
+  for (const result of results) if (!result.duplicate) accepted++;
+  services.signals.eventsAccepted(accepted);
   if (!leased && results.some((result) => result.deliveries.some((delivery) => delivery.status === 'PENDING'))) {
     services.signals.deliveriesDue();
   }
@@ -320,6 +353,7 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
       idempotency_key: key,
       occurred_at: item.input.occurredAt ? item.input.occurredAt.getTime() : now,
       created_at: now,
+      traceparent: item.traceparent,
     };
     const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now, 'SCHEDULED', fifoBusy);
     newEvents.push(event);
