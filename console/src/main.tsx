@@ -6,6 +6,7 @@ import { Catalog } from './catalog.js';
 import { DeliveryPage, LiveAttempts } from './deliveries.js';
 import { Endpoints } from './endpoints.js';
 import { Hooks } from './hooks.js';
+import { Operations } from './operations.js';
 import { createClient } from './sdk.js';
 import { describe, useRoute, type Session } from './ui.js';
 
@@ -73,6 +74,7 @@ const PAGES = [
   { route: 'endpoints', label: 'Endpoints' },
   { route: 'hooks', label: 'Hooks' },
   { route: 'live', label: 'Live attempts' },
+  { route: 'operations', label: 'Operations' },
   { route: 'catalog', label: 'Event catalog' },
 ] as const;
 
@@ -83,6 +85,7 @@ function Page({ session, tenantId, route }: { session: Session; tenantId: string
     case 'hooks': return <Hooks session={session} tenantId={tenantId} selected={id} />;
     case 'live': return <LiveAttempts session={session} tenantId={tenantId} />;
     case 'catalog': return <Catalog session={session} />;
+    case 'operations': return <Operations session={session} tenantId={tenantId} />;
     case 'deliveries': return id ? <DeliveryPage session={session} id={id} /> : <LiveAttempts session={session} tenantId={tenantId} />;
     default: return <><Endpoints session={session} tenantId={tenantId} selected={undefined} /><LiveAttempts session={session} tenantId={tenantId} filtersShown={false} /></>;
   }

@@ -200,13 +200,27 @@ describe('console pages in a browser', { skip }, () => {
     await page.getByTestId('delivery-status').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 10000 });
   });
 
+  test('operational events show on their page, live: an endpoint disabled by hand appears with its kind', async () => {
+    await nav('Operations');
+    await page.getByTestId('operations-status').filter({ hasText: '● live' }).waitFor({ timeout: 5000 });
+    const created = await sdk.createEndpoint({ input: { tenantId, url: `${receiver.url}/ops` } });
+    assert.equal(created.createEndpoint.__typename, 'CreateEndpointPayload');
+    const endpointId = created.createEndpoint.__typename === 'CreateEndpointPayload' ? created.createEndpoint.endpoint.id : '';
+    const disabled = await sdk.disableEndpoint({ input: { id: endpointId, message: 'maintenance' } });
+    assert.notEqual(disabled.disableEndpoint.__typename, 'ValidationError', JSON.stringify(disabled));
+    await page.locator('[data-testid=operational-events] tr[data-kind="endpoint.disabled"]').first().waitFor({ timeout: 5000 });
+    await page.getByLabel('Kind').selectOption('endpoint.enabled');
+    await page.getByText('No operational events of kind endpoint.enabled').waitFor({ timeout: 5000 });
+  });
+
   test('the event catalog lists types with schemas and examples, archived ones apart', async () => {
     await nav('Event catalog');
     const current = page.getByTestId('current-types');
     await current.getByRole('heading', { name: 'invoice.paid' }).waitFor({ timeout: 5000 });
     await current.getByText('An invoice was paid in full.').waitFor();
     await current.getByText('in_example').waitFor();
-    await current.getByText('JSON Schema').click();
+    // (the reserved switchyard.* types of operational events are listed too, each with its schema)
+    await current.getByRole('article', { name: 'invoice.paid' }).getByText('JSON Schema').click();
     await current.getByLabel('Schema of invoice.paid').getByText('"required"').waitFor();
     assert.equal(await current.getByText('invoice.void').count(), 0);
     await page.getByTestId('archived-types').getByRole('heading', { name: /invoice\.void/ }).waitFor();
