@@ -63,7 +63,9 @@ interface Compiled {
   fills: Fill[];
   sources: unknown[];
   /** the statement prepared on the held connection it last ran on */
-  prepared: { on: SQLite.Database; statement: SQLite.Statement } | null;
+  prepared: { on: SQLite.Database; statement: SQLite.Statement; reader: boolean } | null;
+  /** the parameters of a run on a held connection, reused: such a run is synchronous, so one array serves every run */
+  scratch: unknown[];
 }
 
 /** A SQLite connection its caller holds (Kysely's lock taken) for as long as the executor is in use. */
@@ -90,17 +92,20 @@ interface Ran<O> {
   changes: number;
 }
 
-function preparedOn(compiled: Compiled, connection: HeldConnection): SQLite.Statement {
+function preparedOn(compiled: Compiled, connection: HeldConnection): { statement: SQLite.Statement; reader: boolean } {
   let prepared = compiled.prepared;
   if (prepared?.on !== connection.database) {
-    prepared = compiled.prepared = { on: connection.database, statement: connection.database.prepare(compiled.query.sql) };
+    const statement = connection.database.prepare(compiled.query.sql);
+    prepared = compiled.prepared = { on: connection.database, statement, reader: statement.reader };
   }
-  return prepared.statement;
+  return prepared;
 }
 
+const NO_ROWS: never[] = [];
+
 function runHeld<O>(compiled: Compiled, connection: HeldConnection, parameters: unknown[]): Ran<O> {
-  const statement = preparedOn(compiled, connection);
-  const ran: Ran<O> = statement.reader ? { rows: statement.all(parameters) as O[], changes: 0 } : { rows: [], changes: statement.run(parameters).changes };
+  const { statement, reader } = preparedOn(compiled, connection);
+  const ran: Ran<O> = reader ? { rows: statement.all(parameters) as O[], changes: 0 } : { rows: NO_ROWS, changes: statement.run(parameters).changes };
   connection.onQuery?.(compiled.query.sql);
   return ran;
 }
@@ -130,15 +135,14 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
       fills.push(key === null ? Fill.Constant : lists.has(key) ? Fill.List : Fill.Value);
       sources.push(key ?? parameter);
     }
-    return { query, fills, sources, prepared: null };
+    return { query, fills, sources, prepared: null, scratch: new Array<unknown>(fills.length) };
   };
   const compiledFor = (db: Executor, dialect: DialectName): Compiled => {
     let statement = compiled.get(dialect);
     if (!statement) compiled.set(dialect, (statement = compile(db, dialect)));
     return statement;
   };
-  const bind = ({ fills, sources }: Compiled, values: P, dialect: DialectName): unknown[] => {
-    const parameters = new Array<unknown>(fills.length);
+  const bind = ({ fills, sources }: Compiled, values: P, dialect: DialectName, parameters = new Array<unknown>(fills.length)): unknown[] => {
     for (let index = 0; index < fills.length; index++) {
       const fill = fills[index];
       if (fill === Fill.Constant) {
@@ -156,8 +160,8 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
     const connection = heldConnections.get(db);
     const dialect = connection ? 'sqlite' : dialectOf(db);
     const statement = compiledFor(db, dialect);
+    if (connection) return runHeld<O>(statement, connection, bind(statement, values, dialect, statement.scratch));
     const parameters = bind(statement, values, dialect);
-    if (connection) return runHeld<O>(statement, connection, parameters);
     const result = await db.executeQuery<O>({ ...statement.query, parameters } as CompiledQuery<O>);
     return { rows: result.rows as O[], changes: Number(result.numAffectedRows ?? 0) };
   };
@@ -168,9 +172,9 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
       return;
     }
     const statement = compiledFor(db, 'sqlite');
-    const prepared = preparedOn(statement, connection);
+    const { statement: prepared } = preparedOn(statement, connection);
     for (const values of items) {
-      prepared.run(bind(statement, values, 'sqlite'));
+      prepared.run(bind(statement, values, 'sqlite', statement.scratch));
       connection.onQuery?.(statement.query.sql);
     }
   };
