@@ -8,7 +8,7 @@
 // path templates already use.
 import { hookTextCache } from './hook-text-cache.js';
 import { RequestBuildError } from './request-error.js';
-import { TEMPLATE_SCOPE_ROOTS, type TemplateScope } from './template-scope.js';
+import { TEMPLATE_SCOPE_ROOTS, isScopePath, lookupInScope, type TemplateScope } from './template-scope.js';
 import { MAX_TRANSFORM_BODY_BYTES } from './transform.js';
 
 /** How the filled template is sent; the JSON kind keeps placeholder types, the text kinds stringify. */
@@ -59,7 +59,7 @@ function parseText(text: string): { segments: Segment[]; problems: string[] } {
     const path = text.slice(open + OPEN.length, close).trim();
     if (!PLACEHOLDER_PATH.test(path)) {
       problems.push(`"{{${text.slice(open + OPEN.length, close)}}}" at position ${open} is not a path like {{data.id}}`);
-    } else if (!TEMPLATE_SCOPE_ROOTS.some((root) => path === root || path.startsWith(`${root}.`))) {
+    } else if (!isScopePath(path)) {
       problems.push(`{{${path}}} must start with one of ${TEMPLATE_SCOPE_ROOTS.map((r) => `${r}.`).join(', ')}`);
     } else {
       segments.push({ path });
@@ -91,22 +91,12 @@ export function bodyTemplateProblems(template: BodyTemplate): TemplateProblem[] 
   return problems.reverse();
 }
 
-function lookup(scope: TemplateScope, path: string): unknown {
-  let current: unknown = scope;
-  for (const segment of path.split('.')) {
-    // Own properties only: `{{data.constructor}}` must not reach into prototypes.
-    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
-    current = (current as Record<string, unknown>)[segment];
-  }
-  return current;
-}
-
 function templateError(reason: string): RequestBuildError {
   return new RequestBuildError('template', `template ${reason}`);
 }
 
 function valueOf(scope: TemplateScope, path: string): unknown {
-  const value = lookup(scope, path);
+  const value = lookupInScope(scope, path);
   // As with transforms: a path that matches nothing is a mapping bug, not an empty value to send.
   if (value === undefined) throw templateError(`placeholder {{${path}}} has no value for this event`);
   return value;

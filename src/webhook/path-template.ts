@@ -6,7 +6,7 @@
 import { parseTemplate, type PrimitiveValue, type Template } from 'url-template';
 import { hookTextCache } from './hook-text-cache.js';
 import { RequestBuildError } from './request-error.js';
-import { TEMPLATE_SCOPE_ROOTS, type TemplateScope } from './template-scope.js';
+import { TEMPLATE_SCOPE_ROOTS, isScopePath, lookupInScope, type TemplateScope } from './template-scope.js';
 
 /** RFC 6570 section 2.2: an expression's first character, when it is one of these, is its operator. */
 const OPERATORS = '+#./;?&';
@@ -86,7 +86,7 @@ export function pathTemplateProblems(source: string): string[] {
   }
   checkLiteral();
   for (const name of names) {
-    if (!TEMPLATE_SCOPE_ROOTS.some((root) => name === root || name.startsWith(`${root}.`))) {
+    if (!isScopePath(name)) {
       problems.push(`variable "${name}" must start with one of ${TEMPLATE_SCOPE_ROOTS.map((r) => `${r}.`).join(', ')}`);
     }
   }
@@ -152,16 +152,6 @@ function parsePath(source: string): ParsedPath {
   return parsed;
 }
 
-function lookup(scope: TemplateScope, path: string): unknown {
-  let current: unknown = scope;
-  for (const segment of path.split('.')) {
-    // Own properties only: `{data.constructor}` must not reach into prototypes.
-    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
-    current = (current as Record<string, unknown>)[segment];
-  }
-  return current;
-}
-
 type TemplateValue = PrimitiveValue | PrimitiveValue[] | Record<string, PrimitiveValue | PrimitiveValue[]>;
 
 function isPrimitive(value: unknown): value is PrimitiveValue {
@@ -204,7 +194,7 @@ export function resolvePathTemplate(source: string, endpointUrl: string, scope: 
   const { template, variables } = parsePath(source);
   const values: Record<string, TemplateValue> = {};
   for (const { name, optional } of variables) {
-    const raw = lookup(scope, name);
+    const raw = lookupInScope(scope, name);
     if (isEmpty(raw)) {
       // An empty `{data.id}` in `DELETE /documents/{data.id}` would address the whole collection.
       if (optional) continue;

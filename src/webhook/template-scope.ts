@@ -4,6 +4,22 @@
 /** The top-level names of the scope; a path template variable must start with one of them. */
 export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'secrets', 'tenant', 'hook'] as const;
 
+/** Whether a dotted path starts at one of the scope's roots (`data.id`, `secrets.token`). */
+export function isScopePath(path: string): boolean {
+  return TEMPLATE_SCOPE_ROOTS.some((root) => path === root || path.startsWith(`${root}.`));
+}
+
+/** The value at a dotted path of the scope; undefined where there is none. */
+export function lookupInScope(scope: TemplateScope, path: string): unknown {
+  let current: unknown = scope;
+  for (const segment of path.split('.')) {
+    // Own properties only: `data.constructor` must not reach into prototypes.
+    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
 /** What a transform and a path template see. Dates are ISO strings: JSONata has no Date type. */
 export interface TemplateScope {
   event: { id: string; type: string; channels: string[]; occurredAt: string; createdAt: string };

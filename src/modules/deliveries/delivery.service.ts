@@ -11,7 +11,7 @@ import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { findEventTypeByName, listEventTypeNames } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findEventById, insertDeliveries, insertEvents } from '../events/event.repository.js';
-import { routeEvent } from '../events/event.service.js';
+import { newEventRow, routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
@@ -183,17 +183,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
   if (!endpoint?.enabled) throw new ConflictError(`endpoint ${hook.endpoint_id} is disabled; enable it to test`);
   if (!hook.active) throw new ConflictError(`hook ${hook.id} is inactive; activate it to test`);
   const now = services.clock.now();
-  const event: EventRow = {
-    id: newId('event', now),
-    tenant_id: hook.tenant_id,
-    type,
-    payload: JSON.stringify(payload),
-    channels: '[]',
-    idempotency_key: null,
-    occurred_at: now,
-    created_at: now,
-    traceparent: null,
-  };
+  const event = newEventRow({ tenantId: hook.tenant_id, type, payloadJson: JSON.stringify(payload) }, now);
   const delivery: DeliveryRow = {
     id: newId('delivery', now),
     tenant_id: hook.tenant_id,

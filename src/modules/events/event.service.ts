@@ -156,6 +156,24 @@ export function routeEvent(
   });
 }
 
+/** A new event's row: what every path that makes an event (sendEvents, a test send, an operational event) writes. */
+export function newEventRow(
+  fields: { tenantId: string; type: string; payloadJson: string; channels?: readonly string[]; idempotencyKey?: string | null; occurredAt?: number; traceparent?: string | null },
+  now: number,
+): EventRow {
+  return {
+    id: newId('event', now),
+    tenant_id: fields.tenantId,
+    type: fields.type,
+    payload: fields.payloadJson,
+    channels: JSON.stringify(fields.channels ?? []),
+    idempotency_key: fields.idempotencyKey ?? null,
+    occurred_at: fields.occurredAt ?? now,
+    created_at: now,
+    traceparent: fields.traceparent ?? null,
+  };
+}
+
 /** Sends a batch atomically: every event is valid and written with its deliveries, or nothing is. */
 export function sendEvents(
   services: Services,
@@ -344,17 +362,18 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
       routingByTenant.set(item.tenantId, routing);
     }
     const { hooks, hookById, dependencies, waitedFor, fifoBusy } = routing;
-    const event: EventRow = {
-      id: newId('event', now),
-      tenant_id: item.tenantId,
-      type: item.input.type,
-      payload: item.payloadJson,
-      channels: JSON.stringify(item.channels),
-      idempotency_key: key,
-      occurred_at: item.input.occurredAt ? item.input.occurredAt.getTime() : now,
-      created_at: now,
-      traceparent: item.traceparent,
-    };
+    const event = newEventRow(
+      {
+        tenantId: item.tenantId,
+        type: item.input.type,
+        payloadJson: item.payloadJson,
+        channels: item.channels,
+        idempotencyKey: key,
+        ...(item.input.occurredAt ? { occurredAt: item.input.occurredAt.getTime() } : {}),
+        traceparent: item.traceparent,
+      },
+      now,
+    );
     const deliveries = routeEvent(event, item.input.payload ?? null, hooks, dependencies, now, 'SCHEDULED', fifoBusy);
     newEvents.push(event);
     newDeliveries.push(...deliveries);

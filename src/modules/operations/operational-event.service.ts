@@ -3,9 +3,9 @@
 // delivered, signed and retried like any other event. What changed is published after the commit.
 import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
-import type { DeliveryRow, DeliveryStatus, EventRow, Executor, OperationalEventRow } from '../../db/schema.js';
+import type { DeliveryRow, DeliveryStatus, Executor, OperationalEventRow } from '../../db/schema.js';
 import type { Services } from '../../services.js';
-import { routeEvent } from '../events/event.service.js';
+import { newEventRow, routeEvent } from '../events/event.service.js';
 import { insertDeliveries, insertEvents } from '../events/event.repository.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
 import { insertOperationalEvent } from './operational-event.repository.js';
@@ -47,17 +47,7 @@ export async function raiseOperationalEvent(db: Executor, input: RaiseInput, now
   const hooks = (await findRoutableHooks(db, input.tenantId)).filter((hook) => namesReservedTypes(hook.event_types));
   let eventId: string | null = null;
   if (hooks.length > 0) {
-    const event: EventRow = {
-      id: newId('event', now),
-      tenant_id: input.tenantId,
-      type: eventTypeOf(input.kind),
-      payload: JSON.stringify(payload),
-      channels: '[]',
-      idempotency_key: null,
-      occurred_at: now,
-      created_at: now,
-      traceparent: null,
-    };
+    const event = newEventRow({ tenantId: input.tenantId, type: eventTypeOf(input.kind), payloadJson: JSON.stringify(payload) }, now);
     const deliveries = routeEvent(event, payload, hooks, await findDependencies(db, hooks.map((hook) => hook.id)), now);
     if (deliveries.length > 0) {
       await insertEvents(db, [event]);
