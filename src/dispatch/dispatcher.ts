@@ -9,7 +9,8 @@
 //
 // Its parts: admission.ts (windows, queues, rate limits), job-preparation.ts (claimed rows to
 // jobs), specs.ts (hook and endpoint specs), completion.ts (the pure outcome step) and
-// outcome-writer.ts (writing outcomes); the SQL is in modules/deliveries (attempt.repository.ts, delivery.claim.ts).
+// outcome-writer.ts (writing outcomes), attempt-request.ts (one request), attempt-telemetry.ts (its span
+// and log line); the SQL is in modules/deliveries (attempt.repository.ts, delivery.claim.ts).
 import { setMaxListeners } from 'node:events';
 import type { AttemptRow } from '../db/schema.js';
 import { endpointsByIds, leaseForImmediateAttempt, leasePending, nextDueAt, renewLease } from '../modules/deliveries/attempt.repository.js';
@@ -17,31 +18,27 @@ import { claimDue } from '../modules/deliveries/delivery.claim.js';
 import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services, WrittenDelivery } from '../services.js';
-import type { AttemptResultSummary } from '../webhook/outcome.js';
-import { RequestBuildError } from '../webhook/request.js';
 import { Admission } from './admission.js';
-import { decideAfter, summarizeResponse, summarizeThrown } from './completion.js';
-import type { Deliverer, SentRequest, StoredResponse } from './deliverer.js';
+import { decideAfter } from './completion.js';
+import { sendAttempt, type AttemptRequestDeps } from './attempt-request.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
 import { NextLook } from './next-look.js';
 import { SpecCache } from './specs.js';
-import { SpanKind } from '@opentelemetry/api';
-import { contextOf, endWithError, traceparentOf, tracer } from '../tracing.js';
+import { startAttemptTelemetry, tracedClaim } from './attempt-telemetry.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
 
 export { humanDuration } from './completion.js';
 
-export const USER_AGENT = 'Switchyard/0.1.0';
+export { USER_AGENT } from './attempt-request.js';
 
 export class Dispatcher {
   private readonly services: Services;
-  private readonly deliverer: Deliverer;
+  private readonly requests: AttemptRequestDeps;
   private readonly publisher: Publisher;
   private readonly admission: Admission<Job>;
-  private readonly specs: SpecCache;
   private readonly leaseMs: number;
   private readonly claimBatchSize: number;
   private readonly pollIntervalMs: number;
@@ -79,14 +76,13 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     const { config } = options.services;
     this.services = options.services;
-    this.deliverer = options.deliverer;
     this.publisher = options.publisher;
     const maxInFlight = options.maxInFlight ?? config.maxInFlight;
     const maxPerEndpoint = options.maxInFlightPerEndpoint ?? config.maxInFlightPerEndpoint;
     const ahead = options.queueAhead ?? 0;
     // What this dispatcher admits: running in the client plus waiting there.
     this.admission = new Admission(maxInFlight + ahead, maxPerEndpoint + Math.ceil((maxPerEndpoint * ahead) / maxInFlight));
-    this.specs = new SpecCache(options.services);
+    this.requests = { services: options.services, deliverer: options.deliverer, specs: new SpecCache(options.services), rateLimiter: this.admission.rateLimiter };
     this.leaseMs = options.leaseMs ?? config.leaseMs;
     this.claimBatchSize = options.claimBatchSize ?? 200;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
@@ -322,22 +318,18 @@ export class Dispatcher {
     const now = services.clock.now();
     const log = newChangeLog();
     const excludeEndpoints = this.admission.excludedEndpoints();
-    const span = tracer.startSpan('switchyard.claim');
-    const jobs = await services.store.writes.run(
-      async (trx) => {
-        const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
-        return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
-      },
-      (claimedJobs) => {
-        if (claimedJobs.length > 0) this.onClaim(claimedJobs.length);
-        this.publishClaim(claimedJobs, log);
-      },
-    ).catch((error: unknown) => {
-      endWithError(span, error);
-      throw error;
-    });
-    if (span.isRecording()) span.setAttribute('switchyard.claimed', jobs.length);
-    span.end();
+    const jobs = await tracedClaim(() =>
+      services.store.writes.run(
+        async (trx) => {
+          const claimed = await claimDue(trx, { now, limit, leaseMs: this.leaseMs, perEndpoint: this.admission.windowPerEndpoint, excludeEndpoints });
+          return claimed.length === 0 ? [] : prepareJobs(trx, claimed, now, log);
+        },
+        (claimedJobs) => {
+          if (claimedJobs.length > 0) this.onClaim(claimedJobs.length);
+          this.publishClaim(claimedJobs, log);
+        },
+      ),
+    );
     return { jobs, excluded: excludeEndpoints.length };
   }
 
@@ -371,60 +363,12 @@ export class Dispatcher {
   /** Builds and sends one request, then hands the outcome to the group commit. Never throws. */
   private async execute(job: Job, requestOver: () => void = () => undefined): Promise<AttemptRow | null> {
     const { services } = this;
-    let sent: SentRequest | null = null;
-    let response: StoredResponse | null = null;
-    let summary: AttemptResultSummary;
-    let turnOver = () => undefined as void;
-    // A child of the producer's trace (the stored traceparent); the request carries this span's context.
-    const span = tracer.startSpan('switchyard.attempt', { kind: SpanKind.CLIENT }, contextOf(job.event.traceparent));
-    try {
-      if (job.interrupted || this.stopController.signal.aborted) throw new Error('dispatcher stopped');
-      turnOver = await this.admission.rateLimiter.waitForTurn(job.endpoint.id, job.endpoint.rate_limit_per_second);
-      const delivered = await this.deliverer.deliver(
-        {
-          event: job.event,
-          hook: this.specs.hook(job.hook),
-          endpoint: this.specs.currentEndpoint(job.endpoint, services.clock.now()) ?? (await this.specs.loadEndpoint(job.endpoint, services.clock.now())),
-          tenant: { id: job.tenant.id, name: job.tenant.name },
-          deliveryId: job.delivery.id,
-          timestamp: Math.floor(services.clock.now() / 1000),
-          userAgent: USER_AGENT,
-          traceparent: traceparentOf(span) ?? job.event.traceparent,
-        },
-        { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
-        this.stopController.signal,
-      );
-      sent = delivered.request;
-      response = delivered.response;
-      summary = summarizeResponse(response);
-    } catch (error) {
-      summary = this.classifyThrown(job, error);
-    } finally {
-      turnOver();
-      requestOver();
-    }
+    const telemetry = startAttemptTelemetry(job, services.log);
+    const { sent, response, summary } = await sendAttempt(this.requests, job, { signal: this.stopController.signal, traceparent: telemetry.traceparent, requestOver });
     const now = services.clock.now();
     const decision = decideAfter(job, summary, now, this.random);
-    if (span.isRecording()) {
-      span.setAttributes({
-        'switchyard.delivery_id': job.delivery.id,
-        'switchyard.endpoint_id': job.endpoint.id,
-        'switchyard.attempt': job.attempt.number,
-        'switchyard.outcome': decision.kind,
-        ...(summary.status === null ? {} : { 'http.response.status_code': summary.status }),
-        ...(summary.errorClass === null ? {} : { 'error.type': summary.errorClass }),
-      });
-    }
-    span.end();
+    telemetry.finish(summary, decision, response ? response.durationMs : now - job.attempt.started_at);
     return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
-  }
-
-  private classifyThrown(job: Job, error: unknown): AttemptResultSummary {
-    const stopped = job.interrupted || this.stopController.signal.aborted;
-    if (!stopped && !(error instanceof RequestBuildError)) {
-      this.services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: String(error) });
-    }
-    return summarizeThrown(error, stopped);
   }
 
   private publishChanges(log: ChangeLog): void {

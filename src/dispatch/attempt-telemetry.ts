@@ -1,0 +1,64 @@
+// What an attempt tells an operator besides its row: an OpenTelemetry span, a child of the
+// producer's trace (the event's stored traceparent) whose context the request carries on, and a
+// structured log line at debug level. Kept beside the dispatcher so its loop reads as the loop.
+import { SpanKind, type Span } from '@opentelemetry/api';
+import type { Logger } from '../log.js';
+import type { AttemptResultSummary } from '../webhook/outcome.js';
+import type { Decision } from '../webhook/outcome.js';
+import type { Job } from './job-preparation.js';
+import { contextOf, endWithError, traceparentOf, tracer } from '../tracing.js';
+
+export interface AttemptTelemetry {
+  /** the `traceparent` the request carries: this attempt's span, else the producer's own */
+  readonly traceparent: string | null;
+  /** ends the span and writes the log line, once the attempt's outcome is decided */
+  finish(summary: AttemptResultSummary, decision: Decision, durationMs: number): void;
+}
+
+export function startAttemptTelemetry(job: Job, log: Logger): AttemptTelemetry {
+  const span = tracer.startSpan('switchyard.attempt', { kind: SpanKind.CLIENT }, contextOf(job.event.traceparent));
+  return {
+    traceparent: traceparentOf(span) ?? job.event.traceparent,
+    finish(summary, decision, durationMs) {
+      if (span.isRecording()) {
+        span.setAttributes({
+          'switchyard.delivery_id': job.delivery.id,
+          'switchyard.endpoint_id': job.endpoint.id,
+          'switchyard.attempt': job.attempt.number,
+          'switchyard.outcome': decision.kind,
+          ...(summary.status === null ? {} : { 'http.response.status_code': summary.status }),
+          ...(summary.errorClass === null ? {} : { 'error.type': summary.errorClass }),
+        });
+      }
+      span.end();
+      if (log.enabled('debug')) {
+        log.debug('attempt', {
+          delivery: job.delivery.id,
+          event: job.event.id,
+          endpoint: job.endpoint.id,
+          hook: job.hook.id,
+          attempt: job.attempt.number,
+          outcome: decision.kind,
+          status: summary.status,
+          error: summary.errorClass,
+          durationMs,
+        });
+      }
+    },
+  };
+}
+
+/** Runs a claim in a span that counts what it took. */
+export async function tracedClaim<T extends readonly unknown[]>(claim: () => Promise<T>): Promise<T> {
+  const span: Span = tracer.startSpan('switchyard.claim');
+  let claimed: T;
+  try {
+    claimed = await claim();
+  } catch (error) {
+    endWithError(span, error);
+    throw error;
+  }
+  if (span.isRecording()) span.setAttribute('switchyard.claimed', claimed.length);
+  span.end();
+  return claimed;
+}
