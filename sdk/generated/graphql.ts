@@ -61,7 +61,7 @@ export type AttemptOutcome =
   | 'FAILED'
   /** The worker stopped mid-attempt; the delivery was claimed again. */
   | 'INTERRUPTED'
-  /** Not finished yet. */
+  /** Not finished yet: seen only on the deliveryAttempts subscription as an attempt starts (its row is stored once it ends). */
   | 'IN_FLIGHT'
   /** The receiver answered 2xx. */
   | 'SUCCEEDED';

@@ -36,14 +36,21 @@ export interface Slots<P> {
 
 type ListKey<P> = { [K in keyof P]: P[K] extends readonly unknown[] ? K : never }[keyof P] & string;
 
+/**
+ * On a held connection a run is synchronous and its result is returned as it is, not wrapped in a
+ * promise: callers await either, and the hot paths (a handful of statements per delivery) skip a
+ * promise and a turn of the microtask queue per statement.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface Statement<P, O> {
-  run(db: Executor, values: P): Promise<{ rows: O[]; changes: number }>;
+  run(db: Executor, values: P): MaybePromise<{ rows: O[]; changes: number }>;
   /** runs once per item of `values`, in order (on a held connection without a turn of the event loop between them) */
   runEach(db: Executor, values: readonly P[]): Promise<void>;
-  rows(db: Executor, values: P): Promise<O[]>;
-  first(db: Executor, values: P): Promise<O | undefined>;
+  rows(db: Executor, values: P): MaybePromise<O[]>;
+  first(db: Executor, values: P): MaybePromise<O | undefined>;
   /** rows written (inserted, updated or deleted) */
-  changes(db: Executor, values: P): Promise<number>;
+  changes(db: Executor, values: P): MaybePromise<number>;
 }
 
 // A placeholder is a string no caller sends: the builder passes it through as a parameter, and the
@@ -59,11 +66,12 @@ const enum Fill {
 
 interface Compiled {
   query: CompiledQuery;
-  /** per parameter, side by side: what fills it, and the value's key or the constant */
+  /** per parameter, what fills it */
   fills: Fill[];
-  sources: unknown[];
+  /** fills `parameters` from a run's values, in the compiled order */
+  bind: (values: object, parameters: unknown[]) => unknown[];
   /** the statement prepared on the held connection it last ran on */
-  prepared: { on: SQLite.Database; statement: SQLite.Statement; reader: boolean } | null;
+  prepared: Prepared | null;
   /** the parameters of a run on a held connection, reused: such a run is synchronous, so one array serves every run */
   scratch: unknown[];
 }
@@ -87,16 +95,36 @@ export function releaseConnection(executor: Executor): void {
   heldConnections.delete(executor);
 }
 
+/** A statement prepared on a held connection; a reader returns rows as arrays, made into objects by `row`. */
+interface Prepared {
+  on: SQLite.Database;
+  statement: SQLite.Statement;
+  row: ((values: unknown[]) => unknown) | null;
+}
+
+/**
+ * Makes a row object from an array in the statement's column order. better-sqlite3 builds a named
+ * row property by property through V8's API; an object literal compiled for the statement's columns
+ * is built the way V8 builds any literal, with one shape for every row. Column names come from our
+ * own SQL (quoted with JSON.stringify), never from input.
+ */
+function rowMaker(columns: readonly string[]): (values: unknown[]) => unknown {
+  const fields = columns.map((name, index) => `${JSON.stringify(name)}: values[${index}]`).join(', ');
+  return new Function('values', `return { ${fields} };`) as (values: unknown[]) => unknown;
+}
+
 interface Ran<O> {
   rows: O[];
   changes: number;
 }
 
-function preparedOn(compiled: Compiled, connection: HeldConnection): { statement: SQLite.Statement; reader: boolean } {
+function preparedOn(compiled: Compiled, connection: HeldConnection): Prepared {
   let prepared = compiled.prepared;
   if (prepared?.on !== connection.database) {
     const statement = connection.database.prepare(compiled.query.sql);
-    prepared = compiled.prepared = { on: connection.database, statement, reader: statement.reader };
+    // Prepared here for this connection alone (not the dialect's shared cache), so raw mode touches no other caller.
+    const row = statement.reader ? rowMaker(statement.raw(true).columns().map((column) => column.name)) : null;
+    prepared = compiled.prepared = { on: connection.database, statement, row };
   }
   return prepared;
 }
@@ -104,10 +132,36 @@ function preparedOn(compiled: Compiled, connection: HeldConnection): { statement
 const NO_ROWS: never[] = [];
 
 function runHeld<O>(compiled: Compiled, connection: HeldConnection, parameters: unknown[]): Ran<O> {
-  const { statement, reader } = preparedOn(compiled, connection);
-  const ran: Ran<O> = reader ? { rows: statement.all(parameters) as O[], changes: 0 } : { rows: NO_ROWS, changes: statement.run(parameters).changes };
+  const { statement, row } = preparedOn(compiled, connection);
+  let ran: Ran<O>;
+  if (row) {
+    const rows = statement.all(parameters) as unknown[];
+    for (let index = 0; index < rows.length; index++) rows[index] = row(rows[index] as unknown[]);
+    ran = { rows: rows as O[], changes: 0 };
+  } else ran = { rows: NO_ROWS, changes: statement.run(parameters).changes };
   connection.onQuery?.(compiled.query.sql);
   return ran;
+}
+
+/**
+ * A statement's binder, compiled for its parameters: named property reads, one per parameter, are
+ * what V8 optimises best for the one shape of values a statement is called with; reading them by a
+ * key taken from a list is a lookup by name on every run. Keys come from our own statement
+ * definitions (quoted with JSON.stringify), never from input.
+ */
+function binder(fills: readonly Fill[], sources: readonly unknown[], dialect: DialectName): Compiled['bind'] {
+  const lines = fills.map((fill, index) => {
+    if (fill === Fill.Constant) return `parameters[${index}] = constants[${index}];`;
+    const key = JSON.stringify(sources[index]);
+    const read = `value = values[${key}]; if (value === undefined) missing(${key});`;
+    const list = dialect === 'postgres' ? '[...value]' : 'JSON.stringify(value)';
+    return `${read} parameters[${index}] = ${fill === Fill.List ? list : 'value'};`;
+  });
+  const make = new Function('constants', 'missing', `return function bind(values, parameters) { let value; ${lines.join(' ')} return parameters; };`);
+  const missing = (key: string) => {
+    throw new Error(`statement value ${key} is missing`);
+  };
+  return make(sources, missing) as Compiled['bind'];
 }
 
 type Buildable<O> = Compilable<O> | RawBuilder<O>;
@@ -135,36 +189,28 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
       fills.push(key === null ? Fill.Constant : lists.has(key) ? Fill.List : Fill.Value);
       sources.push(key ?? parameter);
     }
-    return { query, fills, sources, prepared: null, scratch: new Array<unknown>(fills.length) };
+    return { query, fills, bind: binder(fills, sources, dialect), prepared: null, scratch: new Array<unknown>(fills.length) };
   };
   const compiledFor = (db: Executor, dialect: DialectName): Compiled => {
     let statement = compiled.get(dialect);
     if (!statement) compiled.set(dialect, (statement = compile(db, dialect)));
     return statement;
   };
-  const bind = ({ fills, sources }: Compiled, values: P, dialect: DialectName, parameters = new Array<unknown>(fills.length)): unknown[] => {
-    for (let index = 0; index < fills.length; index++) {
-      const fill = fills[index];
-      if (fill === Fill.Constant) {
-        parameters[index] = sources[index];
-        continue;
-      }
-      const bound = (values as Record<string, unknown>)[sources[index] as string];
-      if (bound === undefined) throw new Error(`statement value ${String(sources[index])} is missing`);
-      parameters[index] = fill === Fill.List ? (dialect === 'postgres' ? [...(bound as unknown[])] : JSON.stringify(bound)) : bound;
-    }
-    return parameters;
+  const bind = (statement: Compiled, values: P, parameters = new Array<unknown>(statement.fills.length)): unknown[] =>
+    statement.bind(values, parameters);
+  const runThroughKysely = async (db: Executor, statement: Compiled, parameters: unknown[]): Promise<Ran<O>> => {
+    const result = await db.executeQuery<O>({ ...statement.query, parameters } as CompiledQuery<O>);
+    return { rows: result.rows as O[], changes: Number(result.numAffectedRows ?? 0) };
   };
-  const run = async (db: Executor, values: P): Promise<Ran<O>> => {
+  const run = (db: Executor, values: P): MaybePromise<Ran<O>> => {
     // Held connections are SQLite's (the group commit's): no need to ask the executor.
     const connection = heldConnections.get(db);
     const dialect = connection ? 'sqlite' : dialectOf(db);
     const statement = compiledFor(db, dialect);
-    if (connection) return runHeld<O>(statement, connection, bind(statement, values, dialect, statement.scratch));
-    const parameters = bind(statement, values, dialect);
-    const result = await db.executeQuery<O>({ ...statement.query, parameters } as CompiledQuery<O>);
-    return { rows: result.rows as O[], changes: Number(result.numAffectedRows ?? 0) };
+    if (connection) return runHeld<O>(statement, connection, bind(statement, values, statement.scratch));
+    return runThroughKysely(db, statement, bind(statement, values));
   };
+  const then = <T>(ran: MaybePromise<Ran<O>>, pick: (ran: Ran<O>) => T): MaybePromise<T> => (ran instanceof Promise ? ran.then(pick) : pick(ran));
   const runEach = async (db: Executor, items: readonly P[]): Promise<void> => {
     const connection = heldConnections.get(db);
     if (!connection) {
@@ -174,16 +220,16 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
     const statement = compiledFor(db, 'sqlite');
     const { statement: prepared } = preparedOn(statement, connection);
     for (const values of items) {
-      prepared.run(bind(statement, values, 'sqlite', statement.scratch));
+      prepared.run(bind(statement, values, statement.scratch));
       connection.onQuery?.(statement.query.sql);
     }
   };
   return {
     run,
     runEach,
-    rows: async (db, values) => (await run(db, values)).rows,
-    first: async (db, values) => (await run(db, values)).rows[0],
-    changes: async (db, values) => (await run(db, values)).changes,
+    rows: (db, values) => then(run(db, values), (ran) => ran.rows),
+    first: (db, values) => then(run(db, values), (ran) => ran.rows[0]),
+    changes: (db, values) => then(run(db, values), (ran) => ran.changes),
   };
 }
 

@@ -1,8 +1,7 @@
 // The dispatcher: claims due deliveries from the store, sends them, and records every attempt.
 //
-// A claim takes a batch (lease + fencing token) and writes an IN_FLIGHT attempt row per delivery;
-// requests then run with no transaction open; each outcome (attempt + next delivery state + ripple
-// effects) is written after its request, and everything is published only once committed. Claims
+// A claim takes a batch (lease + fencing token); requests then run with no transaction open; each
+// outcome (the attempt's one row + next delivery state + ripple effects) is written after its request, and everything is published only once committed. Claims
 // and outcomes are units of the store's group commit (src/db/group-commit.ts): on SQLite the claim
 // that refills freed slots shares one fsync with the outcomes that freed them, and a sent event's
 // deliveries are leased in the very commit that accepts the event (leaseWritten).
@@ -312,7 +311,7 @@ export class Dispatcher {
     this.nextLook.in(Math.max(delay, this.load > 0 ? 5 : 0));
   }
 
-  /** Claims up to `limit` due deliveries and writes their IN_FLIGHT attempt rows, in one unit of the group commit. */
+  /** Claims up to `limit` due deliveries and prepares their jobs, in one unit of the group commit. */
   private async claim(limit: number): Promise<{ jobs: Job[]; excluded: number }> {
     const { services } = this;
     const now = services.clock.now();

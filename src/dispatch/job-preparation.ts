@@ -1,7 +1,7 @@
-// Job preparation: inside a claim, turns leased deliveries into jobs (rows loaded in batches, IN_FLIGHT attempt rows written).
+// Job preparation: inside a claim, turns leased deliveries into jobs (rows loaded in batches, attempts lost by a stopped worker recorded).
 import { newId } from '../db/ids.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow, Executor, HookRow, TenantRow } from '../db/schema.js';
-import { insertAttempts, interruptInFlightAttempts, refuseDelivery } from '../modules/deliveries/attempt.repository.js';
+import { insertAttempts, recordedAttemptNumbers, refuseDelivery } from '../modules/deliveries/attempt.repository.js';
 import { findManyEndpointsById } from '../modules/endpoints/endpoint.repository.js';
 import { findManyEventsById } from '../modules/events/event.repository.js';
 import { findHooksWaitedFor, findManyHooksById } from '../modules/hooks/hook.repository.js';
@@ -25,9 +25,10 @@ export interface Job {
 const INTERRUPTED = 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired';
 
 /**
- * Inside the claim transaction: marks attempts of taken-over leases as interrupted, loads what the
- * requests need in a few batched reads, fails deliveries that may no longer be attempted, and
- * writes one IN_FLIGHT attempt row per remaining claim.
+ * Inside the claim transaction: loads what the requests need in a few batched reads, records the
+ * attempts of taken-over leases as interrupted, and fails deliveries that may no longer be
+ * attempted. A job's attempt row is written once, with its outcome (outcome-writer.ts); until then
+ * it is IN_FLIGHT in memory and on the live `attempt` topic only.
  */
 export async function prepareJobs(
   trx: Executor,
@@ -37,10 +38,6 @@ export async function prepareJobs(
   /** just written, so never attempted, with the rows they were routed from */
   fresh?: ReadonlyMap<string, WrittenDelivery>,
 ): Promise<Job[]> {
-  // Only a delivery attempted before (this claim counted its second attempt or later) can have an
-  // attempt left IN_FLIGHT by a worker that stopped: first attempts skip the look-up.
-  const retried = fresh ? [] : claimed.filter((d) => d.attempt_count > 1).map((d) => d.id);
-  await interruptInFlightAttempts(trx, retried, now, INTERRUPTED);
   const known = fresh ? [...fresh.values()] : null;
   const events = known
     ? new Map(known.map((written) => [written.event.id, written.event]))
@@ -53,8 +50,8 @@ export async function prepareJobs(
   const withDependents = known
     ? new Set<string>(known.filter((written) => written.hasDependents).map((written) => written.hook.id))
     : await findHooksWaitedFor(trx, [...hooks.keys()]);
+  if (!fresh) await recordLostAttempts(trx, claimed, hooks, endpoints, now);
   const jobs: Job[] = [];
-  const attempts: AttemptRow[] = [];
   for (const delivery of claimed) {
     const event = events.get(delivery.event_id);
     const hook = delivery.hook_id ? hooks.get(delivery.hook_id) : undefined;
@@ -74,11 +71,36 @@ export async function prepareJobs(
       continue;
     }
     const attempt = inFlightAttempt(delivery, hook, endpoint, now);
-    attempts.push(attempt);
     jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), interrupted: false });
   }
-  await insertAttempts(trx, attempts);
   return jobs;
+}
+
+/**
+ * Only a delivery attempted before (this claim counted its second attempt or later) can have lost
+ * an attempt: a worker stopped (or lost its lease) between the claim and the outcome, so the
+ * previous number has no row. It is recorded as interrupted, started and ended when found; if that
+ * worker still finishes, its outcome replaces this row (replaceInterruptedAttempt).
+ */
+async function recordLostAttempts(
+  trx: Executor,
+  claimed: readonly DeliveryRow[],
+  hooks: ReadonlyMap<string, HookRow>,
+  endpoints: ReadonlyMap<string, EndpointRow>,
+  now: number,
+): Promise<void> {
+  const retried = claimed.filter((d) => d.attempt_count > 1);
+  if (retried.length === 0) return;
+  const recorded = await recordedAttemptNumbers(trx, retried.map((d) => d.id));
+  const lost: AttemptRow[] = [];
+  for (const delivery of retried) {
+    const number = delivery.attempt_count - 1;
+    if (recorded.has(`${delivery.id}:${number}`)) continue;
+    const hook = delivery.hook_id ? hooks.get(delivery.hook_id) : undefined;
+    const attempt = inFlightAttempt({ ...delivery, attempt_count: number }, hook, endpoints.get(delivery.endpoint_id), now);
+    lost.push({ ...attempt, outcome: 'INTERRUPTED', error_class: 'interrupted', error_message: INTERRUPTED, finished_at: now });
+  }
+  await insertAttempts(trx, lost);
 }
 
 /** The rows of these ids (each read once), by id. */
@@ -92,7 +114,7 @@ async function rowsById<Row extends { id: string }>(
   return rows;
 }
 
-function inFlightAttempt(delivery: DeliveryRow, hook: HookRow, endpoint: EndpointRow, now: number): AttemptRow {
+function inFlightAttempt(delivery: DeliveryRow, hook: HookRow | undefined, endpoint: EndpointRow | undefined, now: number): AttemptRow {
   return {
     id: newId('attempt', now),
     delivery_id: delivery.id,
@@ -103,8 +125,8 @@ function inFlightAttempt(delivery: DeliveryRow, hook: HookRow, endpoint: Endpoin
     number: delivery.attempt_count,
     trigger: delivery.next_trigger,
     outcome: 'IN_FLIGHT',
-    request_method: hook.method,
-    request_url: endpoint.url,
+    request_method: hook?.method ?? 'POST',
+    request_url: endpoint?.url ?? '',
     request_headers: '{}',
     request_body: null,
     response_status: null,

@@ -2,10 +2,11 @@
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
 import {
   endpointEnabled,
-  finishAttempt,
   finishDelivery,
+  insertAttempts,
   lockEndpointsEnabled,
   markEndpointFailing,
+  replaceInterruptedAttempt,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
@@ -60,13 +61,16 @@ export async function writeOutcomes(
       endpointEnabled: wouldRetry(completion) ? await stillEnabled(job.endpoint.id) : true,
       autoDisableAfterMs: context.autoDisableAfterMs,
     });
+    // The attempt's one row, written with its outcome (the claim wrote none).
     const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
-    await finishAttempt(trx, attempt.id, plan.attemptChanges);
     if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges))) {
-      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+      // Our lease was taken over (we were too slow); the new holder owns the delivery now, and its
+      // claim recorded this attempt as interrupted: the real outcome replaces that row.
+      if (!(await replaceInterruptedAttempt(trx, attempt))) await insertAttempts(trx, [attempt]);
       finished.push({ attempt, delivery: job.delivery });
       continue;
     }
+    await insertAttempts(trx, [attempt]);
     const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
     finished.push({ attempt, delivery });
     log.deliveries.push({ delivery, previousStatus: 'SENDING' });

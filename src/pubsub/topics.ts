@@ -3,7 +3,7 @@
 import type { AttemptRow, DeliveryRow, EndpointRow, OperationalEventRow } from '../db/schema.js';
 
 export interface AttemptMessage {
-  /** 'started' when the attempt row is written at claim time, 'finished' when it completes */
+  /** 'started' at the claim (the attempt, IN_FLIGHT, exists only here until it ends), 'finished' once its row is written */
   phase: 'started' | 'finished';
   attempt: AttemptRow;
   delivery: DeliveryRow;

@@ -101,9 +101,13 @@ async function killAndRestart(dialect: TestDialect): Promise<void> {
     const store = openStore({ url: env.SWITCHYARD_DATABASE_URL ?? join(dir, 'switchyard.db') });
     let inFlightAtKill: string[];
     try {
-      inFlightAtKill = (
-        await store.db.selectFrom('attempts').select('id').where('tenant_id', '=', s.tenantId).where('outcome', '=', 'IN_FLIGHT').execute()
-      ).map((row) => row.id);
+      // An attempt's row is written with its outcome: one in flight is a leased delivery whose
+      // current attempt number has no row yet.
+      const leased = await store.db.selectFrom('deliveries').select(['id', 'attempt_count']).where('tenant_id', '=', s.tenantId).where('status', '=', 'SENDING').execute();
+      const recorded = new Set(
+        (await store.db.selectFrom('attempts').select(['delivery_id', 'number']).where('tenant_id', '=', s.tenantId).execute()).map((row) => `${row.delivery_id}:${row.number}`),
+      );
+      inFlightAtKill = leased.map((row) => `${row.id}:${row.attempt_count}`).filter((key) => !recorded.has(key));
       const deliveries = await store.db.selectFrom('deliveries').select('status').where('tenant_id', '=', s.tenantId).execute();
       assert.equal(deliveries.length, EVENTS, 'every accepted event has its delivery');
     } finally {
@@ -153,7 +157,7 @@ async function killAndRestart(dialect: TestDialect): Promise<void> {
     assert.ok(attempts.every((a) => a.outcome !== 'IN_FLIGHT'), 'no attempt is left in flight');
 
     // The attempts in flight at the kill are exactly the interrupted ones.
-    const interrupted = attempts.filter((a) => a.outcome === 'INTERRUPTED').map((a) => a.id);
+    const interrupted = attempts.filter((a) => a.outcome === 'INTERRUPTED').map((a) => `${a.deliveryId}:${a.number}`);
     assert.deepEqual(new Set(interrupted), new Set(inFlightAtKill));
 
     const duplicates = receiver.requests.length - new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size;

@@ -2,7 +2,7 @@
 // defined once (src/db/statement.ts) and run the same way on both dialects.
 import type { ExpressionBuilder } from 'kysely';
 import type { AttemptRow, AttemptsTable, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
-import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
+import { defineInsert, defineStatement, type MaybePromise, type Missing } from '../../db/statement.js';
 
 const ATTEMPT_COLUMNS = [
   'id', 'delivery_id', 'tenant_id', 'event_id', 'endpoint_id', 'hook_id', 'number', 'trigger', 'outcome', 'request_method',
@@ -84,22 +84,19 @@ const leasePendingStatement = defineStatement<{ ids: readonly string[]; now: num
 );
 
 /** Leases these deliveries if they are still PENDING (just written, not taken by a claim meanwhile). */
-export function leasePending(db: Executor, ids: readonly string[], now: number, leaseUntil: number): Promise<DeliveryRow[]> {
+export function leasePending(db: Executor, ids: readonly string[], now: number, leaseUntil: number): MaybePromise<DeliveryRow[]> {
   return leasePendingStatement.rows(db, { ids, now, leaseUntil });
 }
 
-const interruptStatement = defineStatement<{ deliveryIds: readonly string[]; now: number; message: string }, unknown>((db, slots) =>
-  db
-    .updateTable('attempts')
-    .set({ outcome: 'INTERRUPTED', error_class: 'interrupted', error_message: slots.value.message, finished_at: slots.value.now })
-    .where(slots.in('delivery_id', 'deliveryIds'))
-    .where('outcome', '=', 'IN_FLIGHT'),
+const attemptNumbersStatement = defineStatement<{ deliveryIds: readonly string[] }, Pick<AttemptRow, 'delivery_id' | 'number'>>((db, slots) =>
+  db.selectFrom('attempts').select(['delivery_id', 'number']).where(slots.in('delivery_id', 'deliveryIds')),
 );
 
-/** IN_FLIGHT attempts of these deliveries (left by a worker that stopped) become INTERRUPTED. */
-export async function interruptInFlightAttempts(db: Executor, deliveryIds: readonly string[], now: number, message: string): Promise<void> {
-  if (deliveryIds.length === 0) return;
-  await interruptStatement.run(db, { deliveryIds, now, message });
+/** The attempt numbers recorded for these deliveries, as `delivery id:number`. */
+export async function recordedAttemptNumbers(db: Executor, deliveryIds: readonly string[]): Promise<Set<string>> {
+  if (deliveryIds.length === 0) return new Set();
+  const rows = await attemptNumbersStatement.rows(db, { deliveryIds });
+  return new Set(rows.map((row) => `${row.delivery_id}:${row.number}`));
 }
 
 export const insertAttempts: (db: Executor, attempts: readonly AttemptRow[]) => Promise<void> = defineInsert('attempts', ATTEMPT_COLUMNS);
@@ -109,12 +106,29 @@ export async function refuseDelivery(db: Executor, delivery: Pick<DeliveryRow, '
   await db.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('lease_token', '=', delivery.lease_token).execute();
 }
 
-const finishAttemptStatement = defineStatement<AttemptOutcomeColumns & { id: string }, unknown>((db, slots) =>
-  db.updateTable('attempts').set(fromSlots(slots.value, ATTEMPT_OUTCOME_COLUMNS)).where('id', '=', slots.value.id),
+const replaceInterruptedStatement = defineStatement<AttemptOutcomeColumns & { deliveryId: string; number: number }, unknown>((db, slots) =>
+  db
+    .updateTable('attempts')
+    .set(fromSlots(slots.value, ATTEMPT_OUTCOME_COLUMNS))
+    .where('delivery_id', '=', slots.value.deliveryId)
+    .where('number', '=', slots.value.number)
+    .where('outcome', '=', 'INTERRUPTED'),
 );
 
-export async function finishAttempt(db: Executor, id: string, changes: AttemptOutcomeColumns): Promise<void> {
-  await finishAttemptStatement.run(db, { ...changes, id });
+/**
+ * A worker whose lease was taken over finished its attempt after all: the claim that took the
+ * delivery over recorded that attempt as interrupted, and the real outcome replaces it. Returns
+ * false when there is none to replace (then the attempt is inserted as usual).
+ */
+export async function replaceInterruptedAttempt(db: Executor, a: AttemptRow): Promise<boolean> {
+  const values = {
+    outcome: a.outcome, request_method: a.request_method, request_url: a.request_url, request_headers: a.request_headers,
+    request_body: a.request_body, response_status: a.response_status, response_headers: a.response_headers, response_body: a.response_body,
+    response_body_encoding: a.response_body_encoding, response_body_truncated: a.response_body_truncated, duration_ms: a.duration_ms,
+    error_class: a.error_class, error_message: a.error_message, started_at: a.started_at, finished_at: a.finished_at,
+    deliveryId: a.delivery_id, number: a.number,
+  } satisfies AttemptOutcomeColumns & { deliveryId: string; number: number };
+  return (await replaceInterruptedStatement.changes(db, values)) > 0;
 }
 
 const finishDeliveryStatement = defineStatement<DeliveryOutcomeColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>

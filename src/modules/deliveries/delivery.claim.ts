@@ -8,7 +8,7 @@
 // them take disjoint rows without waiting on each other.
 import { sql } from 'kysely';
 import type { DeliveryRow, DeliveryStatus, Executor } from '../../db/schema.js';
-import { defineStatement, dialectOf } from '../../db/statement.js';
+import { defineStatement, dialectOf, type MaybePromise } from '../../db/statement.js';
 
 export interface ClaimOptions {
   now: number;
@@ -71,7 +71,7 @@ const postgresClaim = defineStatement<ClaimValues, DeliveryRow>((_db, { value, n
  * Claims due deliveries (PENDING/RETRYING that are due, and SENDING whose lease expired) and
  * returns them as they are after the claim.
  */
-export function claimDue(db: Executor, options: ClaimOptions): Promise<DeliveryRow[]> {
+export function claimDue(db: Executor, options: ClaimOptions): MaybePromise<DeliveryRow[]> {
   const { now, limit, leaseMs, perEndpoint, excludeEndpoints } = options;
   const values: ClaimValues = { now, leaseUntil: now + leaseMs, scan: limit * SCAN_FACTOR, perEndpoint, limit, excluded: excludeEndpoints };
   return (dialectOf(db) === 'postgres' ? postgresClaim : sqliteClaim).rows(db, values);

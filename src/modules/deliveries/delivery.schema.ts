@@ -41,7 +41,7 @@ export const AttemptTriggerEnum = builder.enumType('AttemptTrigger', {
 export const AttemptOutcomeEnum = builder.enumType('AttemptOutcome', {
   description: 'How an attempt ended.',
   values: {
-    IN_FLIGHT: { description: 'Not finished yet.' },
+    IN_FLIGHT: { description: 'Not finished yet: seen only on the deliveryAttempts subscription as an attempt starts (its row is stored once it ends).' },
     SUCCEEDED: { description: 'The receiver answered 2xx.' },
     FAILED: { description: 'An error or a non-2xx answer.' },
     INTERRUPTED: { description: 'The worker stopped mid-attempt; the delivery was claimed again.' },

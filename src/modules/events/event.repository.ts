@@ -5,7 +5,7 @@ import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
 import { jsonTextHas } from '../../db/json-text.js';
-import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
+import { defineInsert, defineStatement, type MaybePromise, type Missing } from '../../db/statement.js';
 
 // Column lists typed against the row types, so a schema change that adds a column fails to compile here.
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'payload', 'channels', 'idempotency_key', 'occurred_at', 'created_at', 'traceparent'] as const satisfies readonly (keyof EventsTable)[];
@@ -31,7 +31,7 @@ export async function findManyEventsById(db: Executor, ids: readonly string[]): 
   return inIdOrder(ids, await eventsById.rows(db, { ids }));
 }
 
-export function findEventByIdempotencyKey(db: Executor, tenantId: string, key: string): Promise<EventRow | undefined> {
+export function findEventByIdempotencyKey(db: Executor, tenantId: string, key: string): MaybePromise<EventRow | undefined> {
   return eventByIdempotencyKey.first(db, { tenantId, key });
 }
 

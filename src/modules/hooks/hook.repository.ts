@@ -3,7 +3,7 @@ import type { HooksTable, HookRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';
-import { defineStatement } from '../../db/statement.js';
+import { defineStatement, type MaybePromise } from '../../db/statement.js';
 
 /** A runAfter edge: `hook_id` waits for `depends_on_hook_id`. */
 export interface DependencyEdge {
@@ -40,7 +40,7 @@ const routableHooks = defineStatement<{ tenantId: string }, HookRow>((db, slots)
 );
 
 /** Active hooks of a tenant whose endpoint is enabled: the candidates for a new event. */
-export function findRoutableHooks(db: Executor, tenantId: string): Promise<HookRow[]> {
+export function findRoutableHooks(db: Executor, tenantId: string): MaybePromise<HookRow[]> {
   return routableHooks.rows(db, { tenantId });
 }
 
