@@ -132,6 +132,8 @@ export interface HooksTable {
   ordering: HookOrdering;
   /** FIFO_HOLD: the delivery that failed for good and holds the others until it is retried; null when none */
   fifo_held_by: string | null;
+  /** JSONata expression over a 2xx response (webhook/capture.ts) whose result is kept on the delivery; null for none */
+  capture: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -173,6 +175,10 @@ export interface DeliveriesTable {
   last_status_code: number | null;
   last_error: string | null;
   status_reason: string | null;
+  /** JSON text of what the hook's capture made of the last 2xx response; null when none */
+  captured: string | null;
+  /** why the hook's capture made nothing of the last 2xx response; null when it worked or there is none */
+  capture_error: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;

@@ -1,6 +1,7 @@
 // The outcome step, pure: from one finished attempt, the attempt row, the next delivery state and the endpoint change to write.
 import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, HookRow } from '../db/schema.js';
-import type { AttemptOutcomeColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
+import type { AttemptOutcomeColumns, DeliveryCaptureColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
+import type { CaptureOutcome } from '../webhook/capture.js';
 import { parseJsonOrNull } from '../db/json.js';
 import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
 import type { RetryPolicy } from '../webhook/schedule.js';
@@ -21,6 +22,8 @@ export interface Completion {
   sent: SentRequest | null;
   response: StoredResponse | null;
   summary: AttemptResultSummary;
+  /** what the hook's capture made of the answer; null or absent when it ran none */
+  capture?: CaptureOutcome | null;
   decision: Decision;
   finishedAt: number;
 }
@@ -40,6 +43,8 @@ export interface CompletionPlan {
   attemptChanges: AttemptOutcomeColumns;
   status: DeliveryStatus;
   deliveryChanges: DeliveryOutcomeColumns;
+  /** written with deliveryChanges when a capture ran; null otherwise (the delivery keeps what it had) */
+  captureChanges: DeliveryCaptureColumns | null;
   endpointChange: EndpointChange;
   /** whether this failure counts toward disabling the endpoint (one check per endpoint and batch) */
   countsAsFailure: boolean;
@@ -163,7 +168,8 @@ export function planCompletion(
       endpointChange = { kind: 'disable', reason: 'FAILING', message: `failing continuously for ${humanDuration(now - endpoint.failing_since)}` };
     }
   }
-  return { decision, attemptChanges, status, deliveryChanges, endpointChange, countsAsFailure };
+  const captureChanges = completion.capture ? { captured: completion.capture.captured, capture_error: completion.capture.error } : null;
+  return { decision, attemptChanges, status, deliveryChanges, captureChanges, endpointChange, countsAsFailure };
 }
 
 /**

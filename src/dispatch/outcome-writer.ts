@@ -62,12 +62,12 @@ export async function writeOutcomes(
     });
     const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
     await finishAttempt(trx, attempt.id, plan.attemptChanges);
-    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges))) {
+    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges, plan.captureChanges))) {
       // Our lease was taken over (we were too slow); the new holder owns the delivery now.
       finished.push({ attempt, delivery: job.delivery });
       continue;
     }
-    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
+    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges, ...plan.captureChanges };
     finished.push({ attempt, delivery });
     log.deliveries.push({ delivery, previousStatus: 'SENDING' });
     if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);

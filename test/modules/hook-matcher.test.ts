@@ -32,6 +32,7 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     headers: '{}',
     ordering: 'UNORDERED',
     fifo_held_by: null,
+    capture: null,
     created_at: 1,
     updated_at: 1,
   };

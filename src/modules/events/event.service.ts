@@ -149,6 +149,8 @@ export function routeEvent(
       last_status_code: null,
       last_error: null,
       status_reason: behindEarlier ? FIFO_WAITING_REASON : waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
+      captured: null,
+      capture_error: null,
       created_at: now,
       updated_at: now,
       finished_at: null,

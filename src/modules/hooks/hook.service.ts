@@ -130,6 +130,7 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       headers: '{}',
       ordering: input.ordering ?? 'UNORDERED',
       fifo_held_by: null,
+      capture: blankToNull(input.capture) ?? null,
       ...deliveryOptionColumns(input),
       ...secretsAndHeadersColumns(services, input),
       created_at: now,
@@ -190,6 +191,7 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.path !== undefined) changes.path = blankToNull(input.path) ?? null;
     if (input.format !== undefined && input.format !== null) changes.format = input.format;
     if (input.transform !== undefined) changes.transform = blankToNull(input.transform) ?? null;
+    if (input.capture !== undefined) changes.capture = blankToNull(input.capture) ?? null;
     if (input.template !== undefined) changes.template = toJsonOrNull(asTemplate(input.template));
     if (input.settings !== undefined) changes.settings = toJson(settings);
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);

@@ -69,6 +69,8 @@ export interface HookInput extends HookSecretsInput {
   timeoutMs?: number | null;
   /** undefined or null = keep (UNORDERED when creating) */
   ordering?: HookOrdering | null;
+  /** undefined = keep; null or '' = remove */
+  capture?: string | null;
   /** undefined = keep; null = the endpoint's */
   retryPolicy?: RetryPolicy | null;
 }
@@ -150,6 +152,11 @@ export function checkFields(
     if (message) problems.add(['input', 'transform'], message);
   }
   if (input.template !== undefined && input.template !== null) checkTemplate(asTemplate(input.template), problems);
+  const capture = blankToNull(input.capture);
+  if (capture) {
+    const message = transformProblem(capture);
+    if (message) problems.add(['input', 'capture'], message);
+  }
   checkSettings(services, input, effective, problems);
   if (input.testPayload !== undefined && input.testPayload !== null) {
     if (byteLength(toJson(input.testPayload)) > HOOK_MAX_TEST_PAYLOAD_BYTES) {
@@ -255,6 +262,7 @@ export function checkOneBodyShaper(effective: { transform: string | null; templa
   }
 }
 
+/** What is wrong with a JSONata expression (a transform, a capture) at save: its size, or its syntax. */
 function transformProblem(source: string): string | null {
   if (byteLength(source) > HOOK_MAX_TRANSFORM_BYTES) return `must be at most ${HOOK_MAX_TRANSFORM_BYTES} bytes`;
   const failure = transformSyntaxFailure(source);
