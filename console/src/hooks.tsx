@@ -176,7 +176,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         <div><Field id="hook-format" name="format" label="Body format" problems={problems}>
           {(p) => <select {...p} value={f.format} onChange={set('format')}>{FORMATS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
       </div>
-      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, secrets, hook, tenant}'}</code>; its result is the body. Blank = by format.</>)}
+      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, secrets, hook, tenant, captures}'}</code>; its result is the body. Blank = by format.</>)}
       <div className="grid">
         <div><Field id="hook-templateKind" name="templateKind" label="Body template" problems={problems} hint="Instead of a transform">
           {(p) => <select {...p} value={f.templateKind} onChange={set('templateKind')}>{TEMPLATE_KINDS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>

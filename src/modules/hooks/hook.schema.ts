@@ -120,7 +120,7 @@ builder.node(HookRef, {
     format: t.field({ type: PayloadFormatEnum, description: 'How the body is built.', resolve: (r) => r.format as PayloadFormat }),
     transform: t.exposeString('transform', {
       nullable: true,
-      description: 'JSONata expression over `{event, data, settings, secrets, hook, tenant}` whose result is the body; null = by `format`.',
+      description: 'JSONata expression over `{event, data, settings, secrets, hook, tenant, captures}` whose result is the body; null = by `format`.',
     }),
     capture: t.exposeString('capture', {
       nullable: true,
