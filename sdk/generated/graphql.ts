@@ -116,6 +116,12 @@ export type CancelDeliveryInput = {
   id: string | number;
 };
 
+/** Sends each result of the hook's capture as an event of this type, so an answer can start a chain of hooks. */
+export type CaptureEventInput = {
+  /** An existing event type the hook does not receive itself; a result its schema refuses is a captureError and sends nothing. */
+  type: string;
+};
+
 /** Input of `createEndpoint`. */
 export type CreateEndpointInput = {
   /** Credentials for the receiver (default none). */
@@ -160,6 +166,8 @@ export type CreateHookInput = {
   active?: boolean | null | undefined;
   /** JSONata expression (at most 64 KiB) over `{response: {status, headers, body}, event, data}`, run after each 2xx answer; the body is parsed when its content type is JSON, and is what the attempt log keeps of it (its first 64 KiB). The result, at most 16 KiB of JSON, is kept on the delivery and read by the hooks that runAfter this one as `captures.<name or id>`. */
   capture?: string | null | undefined;
+  /** Also sends each capture result as an event of this type in the hook's tenant (needs a capture), at most 8 such events deep in one chain. */
+  captureEvent?: CaptureEventInput | null | undefined;
   /** At most 50 channels (1–128 of A-Z a-z 0-9 . _ : -); empty = every channel. */
   channels?: Array<string> | null | undefined;
   /** What it is for, at most 2000 characters. */
@@ -642,6 +650,8 @@ export type UpdateHookInput = {
   active?: boolean | null | undefined;
   /** JSONata expression (at most 64 KiB) over `{response: {status, headers, body}, event, data}`, run after each 2xx answer; the body is parsed when its content type is JSON, and is what the attempt log keeps of it (its first 64 KiB). The result, at most 16 KiB of JSON, is kept on the delivery and read by the hooks that runAfter this one as `captures.<name or id>`. Omitted = unchanged; null removes it. */
   capture?: string | null | undefined;
+  /** Also sends each capture result as an event of this type in the hook's tenant (needs a capture), at most 8 such events deep in one chain. Omitted = unchanged; null removes it. */
+  captureEvent?: CaptureEventInput | null | undefined;
   /** At most 50 channels (1–128 of A-Z a-z 0-9 . _ : -); empty = every channel. Omitted = unchanged. */
   channels?: Array<string> | null | undefined;
   /** What it is for, at most 2000 characters. Omitted = unchanged. */
@@ -1023,7 +1033,7 @@ export type EndpointFieldsFragment = { id: string, url: string, description: str
 
 export type EndpointSigningKeysFieldsFragment = { signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> };
 
-export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
+export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
 export type EventFieldsFragment = { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } };
 
@@ -1038,7 +1048,7 @@ export type HookQueryVariables = Exact<{
 }>;
 
 
-export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
+export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
 
 export type HooksQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -1048,7 +1058,7 @@ export type HooksQueryVariables = Exact<{
 }>;
 
 
-export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateHookMutationVariables = Exact<{
   input: CreateHookInput;
@@ -1057,7 +1067,7 @@ export type CreateHookMutationVariables = Exact<{
 
 export type CreateHookMutation = { createHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1069,7 +1079,7 @@ export type UpdateHookMutationVariables = Exact<{
 
 export type UpdateHookMutation = { updateHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1081,7 +1091,7 @@ export type DeleteHookMutationVariables = Exact<{
 
 export type DeleteHookMutation = { deleteHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1250,7 +1260,7 @@ export type NodeQuery = { node:
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
@@ -1269,7 +1279,7 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
@@ -1401,6 +1411,9 @@ export const HookFieldsFragmentDoc = `
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -2842,6 +2855,9 @@ export const HookDocument = `
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -2910,6 +2926,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -2985,6 +3004,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3060,6 +3082,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3135,6 +3160,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3816,6 +3844,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -4014,6 +4045,9 @@ fragment HookFields on Hook {
   format
   transform
   capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -4298,11 +4332,11 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
   sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
   replayEvent: 'af02a6f223d8d7b7b0973f359c84abce1267a25eb790a4bfa85d60b0337d473c',
-  hook: '66e1fc3e0f152f4870efb3ef67a8fc40f70d6ba9dc0aa85fdc4b8a6f0a64d246',
-  hooks: '4aac0d5c410507a3a1055189ef35be1f3ae910973c3438f9b48bd420cc408d8a',
-  createHook: '4f73bbf7eace0649113df938ab43244c259f9919aee32cdd17da33536dcee1ee',
-  updateHook: '46cea5b83e67964cc3596c9ff91496e7ee5ab074f9fd76ba688423b25f82aedc',
-  deleteHook: '8b022e671d651069e77d504a575738863295aa1d82fb955799c00750d2fadf0f',
+  hook: 'ac4ccccce87b00887cf104dac3aaa8c59c96049dd06af2e96aa93599acebbbe5',
+  hooks: 'd6b22203bb78c8349e17f15a91501c4c9dcc93ea9f66f43ecba5f4b32bf2b45d',
+  createHook: 'f36f2546e97f68cdd3233febac6c7d32f345e3a5267ca38df16f313da916a104',
+  updateHook: '2e4fdbc48417e4376e597bffeca003fde6a1ee95b6afb484678c15efcbbfdc55',
+  deleteHook: '9f7caf2d3bd28e463f664958c4c30f58567cc76de56dd34d0e0b969933149194',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   listOperationalEvents: 'cb4589459460a3e8479f430806f04f46f10eb362a4be9972bf94e3e5b9d47f9f',
   deliveryAttempts: 'c05520fad6e02124ffd09952de04ee8d4a96808dc27038a7df9adc7a6624d751',
@@ -4319,6 +4353,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '0758997f5d693d061deb34cc5de8676d143ced5d3b67c604275d2a53f654fbde',
-  nodes: '54d7a28eb98a812339730026225441ba37ab83182145e2328bc586be34c2ecd8',
+  node: '119d540b4016c585b978a93b21382fbf89c5b13d8fdf9235f90ea6532c52c80c',
+  nodes: 'c8b17bf6fe0091166a8336c7104f4b6b641cb9da0d53f1b197d6921933181a62',
 };

@@ -134,6 +134,8 @@ export interface HooksTable {
   fifo_held_by: string | null;
   /** JSONata expression over a 2xx response (webhook/capture.ts) whose result is kept on the delivery; null for none */
   capture: string | null;
+  /** the event type the capture's result is also sent as, in the hook's tenant; null for none */
+  capture_event_type: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -150,6 +152,8 @@ export interface EventsTable {
   payload: string;
   channels: string;
   idempotency_key: string | null;
+  /** sent by a hook's capture: 1, or one more than the event whose delivery captured it; null for any other event */
+  capture_depth: number | null;
   occurred_at: number;
   created_at: number;
   /** W3C `traceparent` of the producer's trace, sent on every delivery request; null when none */

@@ -1,5 +1,5 @@
 // The outcome step, pure: from one finished attempt, the attempt row, the next delivery state and the endpoint change to write.
-import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, HookRow } from '../db/schema.js';
+import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, EventRow, HookRow } from '../db/schema.js';
 import type { AttemptOutcomeColumns, DeliveryCaptureColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
 import type { CaptureOutcome } from '../webhook/capture.js';
 import { parseJsonOrNull } from '../db/json.js';
@@ -14,8 +14,10 @@ export interface Completion {
     attempt: AttemptRow;
     /** failing_notified_at: whether its failing streak was announced when claimed (unknown: look) */
     endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at'>>;
-    /** the ordering decides whether its end releases the next delivery of a FIFO hook */
-    hook: Pick<HookRow, 'id' | 'ordering'>;
+    /** the ordering decides whether its end releases the next delivery of a FIFO hook; capture_event_type what its capture sends */
+    hook: Pick<HookRow, 'id' | 'ordering'> & Partial<Pick<HookRow, 'capture_event_type'>>;
+    /** the event delivered, as far as a capture event continues it */
+    event?: Pick<EventRow, 'capture_depth' | 'traceparent'>;
     hasDependents: boolean;
   };
   /** the request as sent; null when none was built */

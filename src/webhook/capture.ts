@@ -6,6 +6,11 @@ import type { TemplateScope } from './template-scope.js';
 
 /** Largest capture result kept on a delivery, in bytes of JSON: an id or a few fields, not a copy of the response. */
 export const MAX_CAPTURE_BYTES = 16 * 1024;
+/**
+ * How many capture events deep one chain may go (an event sent by a capture of a delivery of an
+ * event sent by a capture…): a chain of hooks that feed each other stops here instead of running for ever.
+ */
+export const MAX_CAPTURE_CHAIN = 8;
 
 const CAPTURE_BOUNDS: EvaluationBounds = {
   label: 'capture',

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'graphql-ws';
+import { MAX_CAPTURE_CHAIN } from '../../src/webhook/capture.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createHook, createTenant, ensureEventType, sendEvent, waitForDelivery } from '../helpers/fixtures.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from '../helpers/receiver.js';
@@ -58,6 +59,7 @@ for (const dialect of TEST_DIALECTS) {
         }
       });
       await ensureEventType(t, 'doc.created');
+      await ensureEventType(t, 'doc.indexed', { type: 'object', required: ['remote_id'], properties: { remote_id: { type: 'string' } } });
     });
     after(async () => {
       await t.stop();
@@ -215,6 +217,75 @@ for (const dialect of TEST_DIALECTS) {
         input: { ...input, path: '/x/{captures.save.id}', transform: '{"id": captures.save.id}', testPayload: { id: 1 } },
       })).createHook;
       assert.equal(reader.__typename, 'HookPayload', JSON.stringify(reader));
+    });
+
+    test('captureEvent sends the result as an event of its type, which starts the next hook; a result its schema refuses sends nothing', async () => {
+      const { tenantId, endpointId } = await tenantWithEndpoint('chain', '/documents');
+      const indexer = await createHook(t, tenantId, endpointId, {
+        name: 'indexer',
+        eventTypes: ['doc.created'],
+        capture: '{"remote_id": response.body.remote_id}',
+        captureEvent: { type: 'doc.indexed' },
+      });
+      const wrong = await createHook(t, tenantId, endpointId, {
+        name: 'wrong',
+        eventTypes: ['doc.created'],
+        capture: '{"remote_id": response.status}',
+        captureEvent: { type: 'doc.indexed' },
+      });
+      const { endpointId: nextEndpoint } = await createEndpoint(t, tenantId, `${receiver.url}/chain-next`);
+      await createHook(t, tenantId, nextEndpoint, { name: 'next', eventTypes: ['doc.indexed'], method: 'PUT', path: '/indexed/{data.remote_id}' });
+      const sent = await sendEvent(t, tenantId, { id: 'doc-5' }, { type: 'doc.created' });
+
+      const next = await requestTo((r) => r.url.startsWith('/chain-next/'));
+      assert.equal(next.url, '/chain-next/indexed/R-1');
+      assert.equal(next.method, 'PUT');
+      const delivery = await waitForDelivery(t, delivered(wrong, sent.event.id), 'SUCCEEDED');
+      const read = (await t.ok(DELIVERY, { id: delivery.id })).node;
+      assert.deepEqual(read.captured, { remote_id: 201 });
+      assert.match(read.captureError, /^captureEvent: no doc\.indexed event sent: the result does not match its schema \(remote_id must be string\)/);
+      await waitForDelivery(t, delivered(indexer, sent.event.id), 'SUCCEEDED');
+      const indexed = await t.app.services.db.selectFrom('events').select(['payload', 'capture_depth']).where('tenant_id', '=', tenantId).where('type', '=', 'doc.indexed').execute();
+      assert.deepEqual(indexed, [{ payload: '{"remote_id":"R-1"}', capture_depth: 1 }]);
+    });
+
+    test('hooks whose captures feed each other stop after the bounded chain', async () => {
+      await ensureEventType(t, 'doc.ping');
+      await ensureEventType(t, 'doc.pong');
+      const { tenantId, endpointId } = await tenantWithEndpoint('pingpong', '/documents');
+      await createHook(t, tenantId, endpointId, { name: 'ping', eventTypes: ['doc.ping'], capture: '{"n": data.n + 1}', captureEvent: { type: 'doc.pong' } });
+      await createHook(t, tenantId, endpointId, { name: 'pong', eventTypes: ['doc.pong'], capture: '{"n": data.n + 1}', captureEvent: { type: 'doc.ping' } });
+      await sendEvent(t, tenantId, { n: 0 }, { type: 'doc.ping' });
+      const last = await waitForDelivery(t, (d) => d.tenant_id === tenantId && d.capture_error !== null, 'SUCCEEDED');
+      assert.match(last.capture_error ?? '', /captures deep already/);
+      const events = await t.app.services.db.selectFrom('events').select(['type', 'capture_depth', 'payload']).where('tenant_id', '=', tenantId).orderBy('id').execute();
+      assert.equal(events.length, 1 + MAX_CAPTURE_CHAIN);
+      assert.deepEqual(events.at(-1), { type: MAX_CAPTURE_CHAIN % 2 === 0 ? 'doc.ping' : 'doc.pong', capture_depth: MAX_CAPTURE_CHAIN, payload: `{"n":${MAX_CAPTURE_CHAIN}}` });
+    });
+
+    test('captureEvent is checked at save', async () => {
+      const { tenantId, endpointId } = await tenantWithEndpoint('event-save');
+      const input = { tenantId, endpointId, name: 'event-save', eventTypes: ['doc.created'], capture: 'response.body' };
+      const cases: [Record<string, unknown>, string[], RegExp][] = [
+        [{ captureEvent: { type: 'doc.unknown' } }, ['input', 'captureEvent', 'type'], /does not exist/],
+        [{ captureEvent: { type: 'doc.created' } }, ['input', 'captureEvent', 'type'], /receives doc\.created itself/],
+        [{ captureEvent: { type: 'switchyard.endpoint.disabled' } }, ['input', 'captureEvent', 'type'], /Switchyard's own/],
+        [{ capture: null, captureEvent: { type: 'doc.indexed' } }, ['input', 'captureEvent'], /needs a capture/],
+      ];
+      for (const [extra, path, message] of cases) {
+        const refused = (await t.ok(CREATE, { input: { ...input, ...extra } })).createHook;
+        assert.equal(refused.__typename, 'ValidationError', JSON.stringify(refused));
+        assert.deepEqual(refused.problems.map((p: { path: string[] }) => p.path), [path]);
+        assert.match(refused.problems[0].message, message);
+      }
+      const created = (await t.ok(CREATE, { input: { ...input, captureEvent: { type: 'doc.indexed' } } })).createHook;
+      assert.equal(created.__typename, 'HookPayload', JSON.stringify(created));
+      const UPDATE = `mutation($input: UpdateHookInput!) { updateHook(input: $input) {
+        __typename ... on HookPayload { hook { capture captureEvent { type } } } ... on ValidationError { problems { path message } } } }`;
+      const dropped = (await t.ok(UPDATE, { input: { id: created.hook.id, capture: null } })).updateHook;
+      assert.deepEqual(dropped.problems?.map((p: { path: string[] }) => p.path), [['input', 'captureEvent']]);
+      const cleared = (await t.ok(UPDATE, { input: { id: created.hook.id, capture: null, captureEvent: null } })).updateHook;
+      assert.deepEqual(cleared.hook, { capture: null, captureEvent: null });
     });
   });
 }

@@ -160,7 +160,7 @@ export function routeEvent(
 
 /** A new event's row: what every path that makes an event (sendEvents, a test send, an operational event) writes. */
 export function newEventRow(
-  fields: { tenantId: string; type: string; payloadJson: string; channels?: readonly string[]; idempotencyKey?: string | null; occurredAt?: number; traceparent?: string | null },
+  fields: { tenantId: string; type: string; payloadJson: string; channels?: readonly string[]; idempotencyKey?: string | null; occurredAt?: number; traceparent?: string | null; captureDepth?: number | null },
   now: number,
 ): EventRow {
   return {
@@ -173,6 +173,7 @@ export function newEventRow(
     occurred_at: fields.occurredAt ?? now,
     created_at: now,
     traceparent: fields.traceparent ?? null,
+    capture_depth: fields.captureDepth ?? null,
   };
 }
 
