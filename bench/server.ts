@@ -301,6 +301,8 @@ async function publishAttempts(args: { rate: number; durationMs: number; tenantI
     last_status_code: 200,
     last_error: null,
     status_reason: null,
+    captured: null,
+    capture_error: null,
     created_at: now,
     updated_at: now,
     finished_at: now,

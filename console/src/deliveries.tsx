@@ -132,6 +132,8 @@ export function DeliveryPage({ session, id }: { session: Session; id: string }) 
           <tr><th scope="row">Status</th><td data-testid="delivery-status">{d.status}</td></tr>
           {d.statusReason && <tr><th scope="row">Why</th><td>{d.statusReason}</td></tr>}
           {d.lastError && <tr><th scope="row">Last error</th><td>{d.lastError}</td></tr>}
+          {d.captured != null && <tr><th scope="row">Captured</th><td><pre className="code" data-testid="delivery-captured">{JSON.stringify(d.captured, null, 2)}</pre></td></tr>}
+          {d.captureError && <tr><th scope="row">Capture error</th><td data-testid="delivery-capture-error">{d.captureError}</td></tr>}
           <tr><th scope="row">Hook</th><td>{d.hook ? <a href={`#/hooks/${encodeURIComponent(d.hook.id)}`}>{d.hook.name}</a> : 'deleted'}</td></tr>
           <tr><th scope="row">Endpoint</th><td><a href={`#/endpoints/${encodeURIComponent(d.endpoint.id)}`}>{d.endpoint.url}</a></td></tr>
           <tr><th scope="row">Attempts</th><td data-testid="attempt-count">{d.attemptCount}{d.lastStatusCode != null && ` (last answered ${d.lastStatusCode})`}</td></tr>

@@ -87,7 +87,7 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
     name: hook?.name ?? '', description: hook?.description ?? '', endpointId: hook?.endpoint.id ?? ctx.endpoints[0]?.id ?? '',
     eventTypes: hook?.eventTypes.join(', ') ?? '', channels: hook?.channels.join(', ') ?? '',
     filter: pretty(hook?.filter), method: hook?.method ?? 'POST', ordering: hook?.ordering ?? 'UNORDERED', path: hook?.path ?? '', format: hook?.format ?? 'STANDARD',
-    transform: hook?.transform ?? '', settings: hook && Object.keys(hook.settings).length ? pretty(hook.settings) : '',
+    transform: hook?.transform ?? '', capture: hook?.capture ?? '', captureEvent: hook?.captureEvent?.type ?? '', settings: hook && Object.keys(hook.settings).length ? pretty(hook.settings) : '',
     settingsSchema: pretty(hook?.settingsSchema), testPayload: pretty(hook?.testPayload),
     templateKind: hook?.template?.kind ?? '',
     templateBody: hook?.template ? (hook.template.kind === 'JSON' ? pretty(hook.template.body) : String(hook.template.body)) : '',
@@ -128,6 +128,8 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
           eventTypes: list(f.eventTypes), channels: list(f.channels), method: f.method as HttpMethod, format: f.format as PayloadFormat,
           ordering: f.ordering as HookOrdering,
           filter: parseObject('filter', f.filter), path: f.path.trim() || null, transform: f.transform.trim() || null,
+          capture: f.capture.trim() || null,
+          captureEvent: f.captureEvent.trim() ? { type: f.captureEvent.trim() } : null,
           settings: parseObject('settings', f.settings, {}) ?? {}, settingsSchema: parseJson('settingsSchema', f.settingsSchema),
           testPayload: parseJson('testPayload', f.testPayload), runAfter,
           template: f.templateKind
@@ -175,13 +177,15 @@ function HookForm({ session, tenantId, hook, ctx, onSaved, onDeleted }: {
         <div><Field id="hook-format" name="format" label="Body format" problems={problems}>
           {(p) => <select {...p} value={f.format} onChange={set('format')}>{FORMATS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
       </div>
-      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, secrets, hook, tenant}'}</code>; its result is the body. Blank = by format.</>)}
+      {area('transform', 'Transform (JSONata)', <>Over <code>{'{event, data, settings, secrets, hook, tenant, captures}'}</code>; its result is the body. Blank = by format.</>)}
       <div className="grid">
         <div><Field id="hook-templateKind" name="templateKind" label="Body template" problems={problems} hint="Instead of a transform">
           {(p) => <select {...p} value={f.templateKind} onChange={set('templateKind')}>{TEMPLATE_KINDS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>}</Field></div>
         <div>{area('templateBody', 'Template body', <>e.g. <code>{'{"text": "Hello {{data.user.name}}"}'}</code>; roots as for the transform</>, 3)}</div>
       </div>
       {problems.template && <small role="alert" data-field="template">{problems.template}</small>}
+      {area('capture', 'Capture (JSONata)', <>Over <code>{'{response: {status, headers, body}, event, data}'}</code> after a 2xx; its result (at most 16 KiB) is kept on the delivery, and hooks that run after this one read it as <code>{'captures.<name or id>'}</code>. Blank = none.</>, 2)}
+      {text('captureEvent', 'Capture event type', <>Also sends each capture result as an event of this type (validated against its schema), so an answer can start a chain. Blank = none.</>)}
       <div className="grid">
         <div>{text('timeoutMs', 'Timeout (ms)', "blank = the endpoint's")}</div>
         <div>{area('retryPolicy', 'Retry policy (JSON)', <>blank = the endpoint's; e.g. <code>{'{"maxAttempts": 3, "initialDelayMs": 1000}'}</code> or <code>{'{"scheduleMs": [0, 60000]}'}</code></>, 2)}</div>

@@ -116,6 +116,12 @@ export type CancelDeliveryInput = {
   id: string | number;
 };
 
+/** Sends each result of the hook's capture as an event of this type, so an answer can start a chain of hooks. */
+export type CaptureEventInput = {
+  /** An existing event type the hook does not receive itself; a result its schema refuses is a captureError and sends nothing. */
+  type: string;
+};
+
 /** Input of `createEndpoint`. */
 export type CreateEndpointInput = {
   /** Credentials for the receiver (default none). */
@@ -158,6 +164,10 @@ export type CreateEventTypeInput = {
 export type CreateHookInput = {
   /** Whether it receives new events (default true). */
   active?: boolean | null | undefined;
+  /** JSONata expression (at most 64 KiB) over `{response: {status, headers, body}, event, data}`, run after each 2xx answer; the body is parsed when its content type is JSON, and is what the attempt log keeps of it (its first 64 KiB). The result, at most 16 KiB of JSON, is kept on the delivery and read by the hooks that runAfter this one as `captures.<name or id>`. */
+  capture?: string | null | undefined;
+  /** Also sends each capture result as an event of this type in the hook's tenant (needs a capture), at most 8 such events deep in one chain. */
+  captureEvent?: CaptureEventInput | null | undefined;
   /** At most 50 channels (1–128 of A-Z a-z 0-9 . _ : -); empty = every channel. */
   channels?: Array<string> | null | undefined;
   /** What it is for, at most 2000 characters. */
@@ -180,7 +190,7 @@ export type CreateHookInput = {
   name: string;
   /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. */
   ordering?: HookOrdering | null | undefined;
-  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.` or `hook.`. */
+  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.`, `hook.` or `captures.` (what the hooks it runs after captured). */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. */
   retryPolicy?: RetryPolicyInput | null | undefined;
@@ -638,6 +648,10 @@ export type UpdateEventTypeInput = {
 export type UpdateHookInput = {
   /** Whether it receives new events (default true). Omitted = unchanged. */
   active?: boolean | null | undefined;
+  /** JSONata expression (at most 64 KiB) over `{response: {status, headers, body}, event, data}`, run after each 2xx answer; the body is parsed when its content type is JSON, and is what the attempt log keeps of it (its first 64 KiB). The result, at most 16 KiB of JSON, is kept on the delivery and read by the hooks that runAfter this one as `captures.<name or id>`. Omitted = unchanged; null removes it. */
+  capture?: string | null | undefined;
+  /** Also sends each capture result as an event of this type in the hook's tenant (needs a capture), at most 8 such events deep in one chain. Omitted = unchanged; null removes it. */
+  captureEvent?: CaptureEventInput | null | undefined;
   /** At most 50 channels (1–128 of A-Z a-z 0-9 . _ : -); empty = every channel. Omitted = unchanged. */
   channels?: Array<string> | null | undefined;
   /** What it is for, at most 2000 characters. Omitted = unchanged. */
@@ -662,7 +676,7 @@ export type UpdateHookInput = {
   name?: string | null | undefined;
   /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Omitted = unchanged. */
   ordering?: HookOrdering | null | undefined;
-  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.` or `hook.`. Omitted = unchanged; null removes it. */
+  /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.`, `hook.` or `captures.` (what the hooks it runs after captured). Omitted = unchanged; null removes it. */
   path?: string | null | undefined;
   /** Its own retry schedule, replacing the endpoint's. Omitted = unchanged; null = the endpoint's. */
   retryPolicy?: RetryPolicyInput | null | undefined;
@@ -710,7 +724,7 @@ export type DeliveryQueryVariables = Exact<{
 }>;
 
 
-export type DeliveryQuery = { delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, attempts: { nodes: Array<{ id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } }, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } | null };
+export type DeliveryQuery = { delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, attempts: { nodes: Array<{ id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } }, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } | null };
 
 export type DeliveriesQueryVariables = Exact<{
   filter?: DeliveryFilter | null | undefined;
@@ -720,7 +734,7 @@ export type DeliveriesQueryVariables = Exact<{
 }>;
 
 
-export type DeliveriesQuery = { deliveries: { nodes: Array<{ id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type DeliveriesQuery = { deliveries: { nodes: Array<{ id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type ListDeliveryAttemptsQueryVariables = Exact<{
   filter?: AttemptFilter | null | undefined;
@@ -739,7 +753,7 @@ export type RetryDeliveryMutationVariables = Exact<{
 
 export type RetryDeliveryMutation = { retryDelivery:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'DeliveryPayload', delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } }
+    | { __typename: 'DeliveryPayload', delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -751,7 +765,7 @@ export type CancelDeliveryMutationVariables = Exact<{
 
 export type CancelDeliveryMutation = { cancelDelivery:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'DeliveryPayload', delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } }
+    | { __typename: 'DeliveryPayload', delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -991,7 +1005,7 @@ export type ReplayEventMutationVariables = Exact<{
 export type ReplayEventMutation = { replayEvent:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
-    | { __typename: 'ReplayEventPayload', event: { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }, deliveries: Array<{ id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }> }
+    | { __typename: 'ReplayEventPayload', event: { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }, deliveries: Array<{ id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }> }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1019,11 +1033,11 @@ export type EndpointFieldsFragment = { id: string, url: string, description: str
 
 export type EndpointSigningKeysFieldsFragment = { signingPublicKeys: Array<{ id: string, publicKey: string, current: boolean, createdAt: string, expiresAt: string | null }> };
 
-export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
+export type HookFieldsFragment = { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } };
 
 export type EventFieldsFragment = { id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } };
 
-export type DeliveryFieldsFragment = { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null };
+export type DeliveryFieldsFragment = { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null };
 
 export type DeliveryAttemptFieldsFragment = { id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null };
 
@@ -1034,7 +1048,7 @@ export type HookQueryVariables = Exact<{
 }>;
 
 
-export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
+export type HookQuery = { hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } | null };
 
 export type HooksQueryVariables = Exact<{
   tenantId?: string | number | null | undefined;
@@ -1044,7 +1058,7 @@ export type HooksQueryVariables = Exact<{
 }>;
 
 
-export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type HooksQuery = { hooks: { nodes: Array<{ id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateHookMutationVariables = Exact<{
   input: CreateHookInput;
@@ -1053,7 +1067,7 @@ export type CreateHookMutationVariables = Exact<{
 
 export type CreateHookMutation = { createHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1065,7 +1079,7 @@ export type UpdateHookMutationVariables = Exact<{
 
 export type UpdateHookMutation = { updateHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1077,7 +1091,7 @@ export type DeleteHookMutationVariables = Exact<{
 
 export type DeleteHookMutation = { deleteHook:
     | { __typename: 'ConflictError', code: ErrorCode, message: string }
-    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
+    | { __typename: 'HookPayload', hook: { id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } } }
     | { __typename: 'NotFoundError', entity: string, id: string, code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, problems: Array<{ path: Array<string>, message: string }> }
    };
@@ -1108,14 +1122,14 @@ export type DeliveryAttemptsSubscriptionVariables = Exact<{
 }>;
 
 
-export type DeliveryAttemptsSubscription = { deliveryAttempts: { id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null } };
+export type DeliveryAttemptsSubscription = { deliveryAttempts: { id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, delivery: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null } };
 
 export type DeliveryUpdatedSubscriptionVariables = Exact<{
   filter?: DeliverySubscriptionFilter | null | undefined;
 }>;
 
 
-export type DeliveryUpdatedSubscription = { deliveryUpdated: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } };
+export type DeliveryUpdatedSubscription = { deliveryUpdated: { id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null } };
 
 export type EndpointUpdatedSubscriptionVariables = Exact<{
   filter?: EndpointSubscriptionFilter | null | undefined;
@@ -1239,14 +1253,14 @@ export type NodeQueryVariables = Exact<{
 
 export type NodeQuery = { node:
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
-    | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
+    | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
     | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null };
@@ -1258,14 +1272,14 @@ export type NodesQueryVariables = Exact<{
 
 export type NodesQuery = { nodes: Array<
     | { __typename: 'ApiToken', id: string, name: string, scopes: Array<TokenScope>, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, trustedDocumentsOnly: boolean, tenant: { id: string } }
-    | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
+    | { __typename: 'Delivery', id: string, status: DeliveryStatus, statusReason: string | null, eventType: string, attemptCount: number, nextAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, captured: unknown, captureError: string | null, createdAt: string, updatedAt: string, finishedAt: string | null, event: { id: string }, endpoint: { id: string, url: string }, hook: { id: string, name: string } | null }
     | { __typename: 'DeliveryAttempt', id: string, deliveryId: string, eventId: string, endpointId: string, hookId: string | null, number: number, trigger: AttemptTrigger, outcome: AttemptOutcome, errorClass: AttemptErrorClass | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, request: { method: HttpMethod, url: string, headers: { [key: string]: unknown }, body: string | null }, response: { status: number, headers: { [key: string]: unknown }, body: string | null, bodyEncoding: string, bodyTruncated: boolean } | null }
     | { __typename: 'Endpoint', id: string, url: string, description: string, enabled: boolean, disabledReason: EndpointDisabledReason | null, disabledAt: string | null, disabledMessage: string | null, headers: { [key: string]: unknown }, timeoutMs: number | null, rateLimitPerSecond: number | null, metadata: { [key: string]: unknown }, signatureSchemes: Array<SignatureScheme>, createdAt: string, updatedAt: string, auth: { type: EndpointAuthType, username: string | null, headerName: string | null }, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, signingSecrets: Array<{ id: string, current: boolean, revealed: boolean, createdAt: string, expiresAt: string | null }>, tenant: { id: string } }
     | { __typename: 'EndpointSecret', id: string }
     | { __typename: 'EndpointSigningKey', id: string }
     | { __typename: 'Event', id: string, type: string, payload: unknown, channels: Array<string>, idempotencyKey: string | null, occurredAt: string, createdAt: string, tenant: { id: string } }
     | { __typename: 'EventType', id: string, name: string, description: string, schema: unknown, examples: Array<unknown>, archived: boolean, createdAt: string, updatedAt: string }
-    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
+    | { __typename: 'Hook', id: string, name: string, description: string, active: boolean, ordering: HookOrdering, heldBy: string | null, eventTypes: Array<string>, channels: Array<string>, filter: { [key: string]: unknown } | null, method: HttpMethod, path: string | null, format: PayloadFormat, transform: string | null, capture: string | null, settings: { [key: string]: unknown }, settingsSchema: unknown, testPayload: unknown, metadata: { [key: string]: unknown }, secretKeys: Array<string>, headers: { [key: string]: unknown }, timeoutMs: number | null, createdAt: string, updatedAt: string, captureEvent: { type: string } | null, template: { kind: BodyTemplateKind, body: unknown, contentType: string } | null, retryPolicy: { maxAttempts: number | null, initialDelayMs: number | null, backoffMultiplier: number | null, maxDelayMs: number | null, scheduleMs: Array<number> | null } | null, runAfter: Array<{ id: string, name: string }>, endpoint: { id: string, url: string }, tenant: { id: string } }
     | { __typename: 'OperationalEvent', id: string }
     | { __typename: 'Tenant', id: string, name: string, uid: string | null, metadata: { [key: string]: unknown }, createdAt: string, updatedAt: string }
    | null> };
@@ -1396,6 +1410,10 @@ export const HookFieldsFragmentDoc = `
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -1454,6 +1472,8 @@ export const DeliveryFieldsFragmentDoc = `
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -1540,6 +1560,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -1607,6 +1629,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -1701,6 +1725,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -1752,6 +1778,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -2789,6 +2817,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -2824,6 +2854,10 @@ export const HookDocument = `
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -2891,6 +2925,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -2965,6 +3003,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3039,6 +3081,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3113,6 +3159,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3245,6 +3295,8 @@ export const DeliveryAttemptsDocument = `
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -3303,6 +3355,8 @@ export const DeliveryUpdatedDocument = `
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -3789,6 +3843,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -3843,6 +3901,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -3984,6 +4044,10 @@ fragment HookFields on Hook {
   path
   format
   transform
+  capture
+  captureEvent {
+    type
+  }
   template {
     kind
     body
@@ -4038,6 +4102,8 @@ fragment DeliveryFields on Delivery {
   nextAttemptAt
   lastStatusCode
   lastError
+  captured
+  captureError
   event {
     id
   }
@@ -4239,11 +4305,11 @@ export function getSdk<C>(requester: Requester<C>) {
 export type Sdk = ReturnType<typeof getSdk>;
 /** The trusted-document id (SHA-256 of the document) of each operation, by operation name: see sdk/generated/persisted-documents.json. */
 export const persistedDocumentIds: Readonly<Record<string, string>> = {
-  delivery: '988b4bd6678cc1cc3638575620e5abc830ad3978ced91203e775ec0b0101f1cd',
-  deliveries: '258709da5e6055759792e4736d5ef974f59b3c6cc30ae1bf41cd7abf16f7917b',
+  delivery: 'a59a0e4a12dc2be11a2fcf9d8e533a4c1da815f22f84b6deea7620ac486fe1a9',
+  deliveries: 'f82f9fa948b5eae62598838114fd4df54d5049b534f01e37f5c3cf698fa3fd92',
   listDeliveryAttempts: '246891db9bc2d11589cd159cebb59466e799a978c48716595e61ee64493feaec',
-  retryDelivery: '3fac84cd3598a151948330ae39a687b5a872a6df7666b8c55d8544bd9f864780',
-  cancelDelivery: '69b4f5eb6e01fb9327f93b5bdd88a759cca493bf1f0da1e0261647cf86990d3d',
+  retryDelivery: '8c215ec9f7ea0d4e5332312c1442a9f9bdc8c3c043f658001ad88e8d32209a9c',
+  cancelDelivery: 'bb100f064a99fd438aeb46d0328acf13f3fac6fca05059302e03e82471332e5e',
   endpoint: '6face118ca4120c913e02422bd43bbf94797511dbb35241e3d3c8be0d464adeb',
   endpoints: 'c56823bff1f28d34dcf81d41bd4b91730d6040ea16b0932c0211387c7ab1bb7f',
   createEndpoint: '1830a17464187e7360cbbe4028aa751b5102b0038cdb473503c6334eab137cc2',
@@ -4265,16 +4331,16 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   events: '554b0e3afc02c5be70ca82c8786b60ef111ea07ec951cd13978ac63c02f2b7cb',
   sendEvent: 'feba7e5349096d52ccdf692c2c9ea6eb93d200a3d8c4b2a3372f30650b7ac79d',
   sendEvents: 'd3ff3d915e95240e6a96bd85103e220ff48bed87ba04de01f9f914c140ebc1bb',
-  replayEvent: 'd3cdb697286c7d503be8d284a09583294d2e3dc047594e9abc381671fc8c2fce',
-  hook: '5aeba8a61103102795173541be9d142a791102fc53942005134877b9c5e19783',
-  hooks: 'e2fccac9963cae7fb9c963daf0d684dc8f94be362a5eadd487352696806d9e13',
-  createHook: '38d0d920f55732af354a8467691fad6e8c611904c724aa4da959727952501042',
-  updateHook: 'c25ddaf8f363d6357407628cd12812461541de1cf720e52b0f6b5346849c1278',
-  deleteHook: 'd2cf705e3da03ec63761cb99b5812a711cf4b0da8f65477ba6ddaaa877ea9d99',
+  replayEvent: 'af02a6f223d8d7b7b0973f359c84abce1267a25eb790a4bfa85d60b0337d473c',
+  hook: 'ac4ccccce87b00887cf104dac3aaa8c59c96049dd06af2e96aa93599acebbbe5',
+  hooks: 'd6b22203bb78c8349e17f15a91501c4c9dcc93ea9f66f43ecba5f4b32bf2b45d',
+  createHook: 'f36f2546e97f68cdd3233febac6c7d32f345e3a5267ca38df16f313da916a104',
+  updateHook: '2e4fdbc48417e4376e597bffeca003fde6a1ee95b6afb484678c15efcbbfdc55',
+  deleteHook: '9f7caf2d3bd28e463f664958c4c30f58567cc76de56dd34d0e0b969933149194',
   testHook: '8a393182cd1a60feede0e61b653746397c2c851e139cce9b17e91c8d4b41c82b',
   listOperationalEvents: 'cb4589459460a3e8479f430806f04f46f10eb362a4be9972bf94e3e5b9d47f9f',
-  deliveryAttempts: 'f840bbe8488e91187cf402ef555255a019fade86daad46a740e5cb5cd2097f8e',
-  deliveryUpdated: 'af58bb17349ff1c22bbc11672ccb7e3990a5ccd8cf6567c0b9ed41c6dddafbb9',
+  deliveryAttempts: 'c05520fad6e02124ffd09952de04ee8d4a96808dc27038a7df9adc7a6624d751',
+  deliveryUpdated: '6f3c95c826ba8fb2e61140efa8bb8ae6785df5d21f5ad58b0095962c45b67956',
   endpointUpdated: '36b9d409d1572e248cc36aa1ba9d7b16ae068b43ebe9f72c5819f349e168eb21',
   operationalEvents: '48049c35aa32cf4c54ca74eb86224bab2875bb1ec167716869fd2869d09b5772',
   tenant: '3ca2c1993ddebe9f5cc6b7e4cf3d3d0865bcfe57abb2474757642f923815b046',
@@ -4287,6 +4353,6 @@ export const persistedDocumentIds: Readonly<Record<string, string>> = {
   revokeApiToken: '1618c3bd57e03128d5340e4b9201f85ea4fe70c365cadf6268e5bbcdda9137cb',
   createPortalSession: '3a89aeafb7e749da6cb0d3d2e00b579b7d8001576642591cc7d491a974755e76',
   viewer: 'b70a56615261ed6b7f49c28df4a2c3b7f387a214e9db28d0bf8a439209a39d69',
-  node: '38835072d1586e4e8d468530ec10c087a062b54db42e49800fb308fde14a6ddc',
-  nodes: 'def81782683a03706587ef2f0586779f559eca9b3a700b1ebdf383efe0724c0a',
+  node: '119d540b4016c585b978a93b21382fbf89c5b13d8fdf9235f90ea6532c52c80c',
+  nodes: 'c8b17bf6fe0091166a8336c7104f4b6b641cb9da0d53f1b197d6921933181a62',
 };

@@ -132,6 +132,10 @@ export interface HooksTable {
   ordering: HookOrdering;
   /** FIFO_HOLD: the delivery that failed for good and holds the others until it is retried; null when none */
   fifo_held_by: string | null;
+  /** JSONata expression over a 2xx response (webhook/capture.ts) whose result is kept on the delivery; null for none */
+  capture: string | null;
+  /** the event type the capture's result is also sent as, in the hook's tenant; null for none */
+  capture_event_type: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -148,6 +152,8 @@ export interface EventsTable {
   payload: string;
   channels: string;
   idempotency_key: string | null;
+  /** sent by a hook's capture: 1, or one more than the event whose delivery captured it; null for any other event */
+  capture_depth: number | null;
   occurred_at: number;
   created_at: number;
   /** W3C `traceparent` of the producer's trace, sent on every delivery request; null when none */
@@ -173,6 +179,10 @@ export interface DeliveriesTable {
   last_status_code: number | null;
   last_error: string | null;
   status_reason: string | null;
+  /** JSON text of what the hook's capture made of the last 2xx response; null when none */
+  captured: string | null;
+  /** why the hook's capture made nothing of the last 2xx response; null when it worked or there is none */
+  capture_error: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;

@@ -1,6 +1,8 @@
 // One attempt's request: wait for the endpoint's rate-limit turn, build and send it, and sum up
 // what came back (or what was thrown). Never throws: every way it can end is an attempt result.
 import type { Services } from '../services.js';
+import { parseJson } from '../db/json.js';
+import { captureResponse, runCapture, type CaptureOutcome } from '../webhook/capture.js';
 import type { AttemptResultSummary } from '../webhook/outcome.js';
 import { RequestBuildError } from '../webhook/request.js';
 import type { RateLimiter } from './admission.js';
@@ -15,6 +17,8 @@ export interface AttemptRequestResult {
   sent: SentRequest | null;
   response: StoredResponse | null;
   summary: AttemptResultSummary;
+  /** what the hook's capture made of a 2xx answer; null when it has none or the answer was not a 2xx */
+  capture: CaptureOutcome | null;
 }
 
 export interface AttemptRequestDeps {
@@ -48,19 +52,38 @@ export async function sendAttempt(
         timestamp: Math.floor(services.clock.now() / 1000),
         userAgent: USER_AGENT,
         traceparent,
+        captures: job.captures,
       },
       { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
       signal,
     );
-    return { sent: delivered.request, response: delivered.response, summary: summarizeResponse(delivered.response) };
+    const summary = summarizeResponse(delivered.response);
+    const capture = job.hook.capture && summary.errorClass === null ? await captureOf(job, job.hook.capture, delivered.response) : null;
+    return { sent: delivered.request, response: delivered.response, summary, capture };
   } catch (error) {
     const stopped = job.interrupted || signal.aborted;
     if (!stopped && !(error instanceof RequestBuildError)) {
       services.log.warn('dispatcher: could not build a request', { delivery: job.delivery.id, error: String(error) });
     }
-    return { sent: null, response: null, summary: summarizeThrown(error, stopped) };
+    return { sent: null, response: null, summary: summarizeThrown(error, stopped), capture: null };
   } finally {
     turnOver();
     requestOver();
   }
+}
+
+/** The capture over a 2xx answer: the response as stored (its body up to the stored size), the event and its payload. */
+function captureOf(job: Job, source: string, response: StoredResponse): Promise<CaptureOutcome> {
+  const { event } = job;
+  return runCapture(source, {
+    response: captureResponse({ status: response.status ?? 0, headersJson: response.headersJson, body: response.body, bodyEncoding: response.bodyEncoding }),
+    event: {
+      id: event.id,
+      type: event.type,
+      channels: parseJson<string[]>(event.channels),
+      occurredAt: new Date(event.occurred_at).toISOString(),
+      createdAt: new Date(event.created_at).toISOString(),
+    },
+    data: parseJson<unknown>(event.payload),
+  });
 }

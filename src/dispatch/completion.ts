@@ -1,6 +1,7 @@
 // The outcome step, pure: from one finished attempt, the attempt row, the next delivery state and the endpoint change to write.
-import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, HookRow } from '../db/schema.js';
-import type { AttemptOutcomeColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
+import type { AttemptRow, AttemptTrigger, DeliveryRow, DeliveryStatus, EndpointRow, EventRow, HookRow } from '../db/schema.js';
+import type { AttemptOutcomeColumns, DeliveryCaptureColumns, DeliveryOutcomeColumns } from '../modules/deliveries/attempt.repository.js';
+import type { CaptureOutcome } from '../webhook/capture.js';
 import { parseJsonOrNull } from '../db/json.js';
 import { decide, type AttemptResultSummary, type Decision } from '../webhook/outcome.js';
 import type { RetryPolicy } from '../webhook/schedule.js';
@@ -13,14 +14,18 @@ export interface Completion {
     attempt: AttemptRow;
     /** failing_notified_at: whether its failing streak was announced when claimed (unknown: look) */
     endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at'>>;
-    /** the ordering decides whether its end releases the next delivery of a FIFO hook */
-    hook: Pick<HookRow, 'id' | 'ordering'>;
+    /** the ordering decides whether its end releases the next delivery of a FIFO hook; capture_event_type what its capture sends */
+    hook: Pick<HookRow, 'id' | 'ordering'> & Partial<Pick<HookRow, 'capture_event_type'>>;
+    /** the event delivered, as far as a capture event continues it */
+    event?: Pick<EventRow, 'capture_depth' | 'traceparent'>;
     hasDependents: boolean;
   };
   /** the request as sent; null when none was built */
   sent: SentRequest | null;
   response: StoredResponse | null;
   summary: AttemptResultSummary;
+  /** what the hook's capture made of the answer; null or absent when it ran none */
+  capture?: CaptureOutcome | null;
   decision: Decision;
   finishedAt: number;
 }
@@ -40,6 +45,8 @@ export interface CompletionPlan {
   attemptChanges: AttemptOutcomeColumns;
   status: DeliveryStatus;
   deliveryChanges: DeliveryOutcomeColumns;
+  /** written with deliveryChanges when a capture ran; null otherwise (the delivery keeps what it had) */
+  captureChanges: DeliveryCaptureColumns | null;
   endpointChange: EndpointChange;
   /** whether this failure counts toward disabling the endpoint (one check per endpoint and batch) */
   countsAsFailure: boolean;
@@ -163,7 +170,8 @@ export function planCompletion(
       endpointChange = { kind: 'disable', reason: 'FAILING', message: `failing continuously for ${humanDuration(now - endpoint.failing_since)}` };
     }
   }
-  return { decision, attemptChanges, status, deliveryChanges, endpointChange, countsAsFailure };
+  const captureChanges = completion.capture ? { captured: completion.capture.captured, capture_error: completion.capture.error } : null;
+  return { decision, attemptChanges, status, deliveryChanges, captureChanges, endpointChange, countsAsFailure };
 }
 
 /**

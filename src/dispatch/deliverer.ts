@@ -49,6 +49,8 @@ export interface AttemptInput {
   userAgent: string;
   /** W3C trace context the request carries; null for none */
   traceparent: string | null;
+  /** RequestContext.captures; null for none */
+  captures: Record<string, unknown> | null;
 }
 
 /** Parsed hook and endpoint parts by ref; past this many refs they are all dropped and parsed again. */
@@ -123,6 +125,7 @@ export function createContextMaker(): (input: AttemptInput) => RequestContext {
       timestamp: input.timestamp,
       userAgent: input.userAgent,
       traceparent: input.traceparent,
+      captures: input.captures,
     };
   };
 }

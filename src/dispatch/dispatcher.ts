@@ -363,11 +363,11 @@ export class Dispatcher {
   private async execute(job: Job, requestOver: () => void = () => undefined): Promise<AttemptRow | null> {
     const { services } = this;
     const telemetry = startAttemptTelemetry(job, services.log);
-    const { sent, response, summary } = await sendAttempt(this.requests, job, { signal: this.stopController.signal, traceparent: telemetry.traceparent, requestOver });
+    const { sent, response, summary, capture } = await sendAttempt(this.requests, job, { signal: this.stopController.signal, traceparent: telemetry.traceparent, requestOver });
     const now = services.clock.now();
     const decision = decideAfter(job, summary, now, this.random);
     telemetry.finish(summary, decision, response ? response.durationMs : now - job.attempt.started_at);
-    return this.outcomes.record({ job, sent, response, summary, decision, finishedAt: now });
+    return this.outcomes.record({ job, sent, response, summary, capture, decision, finishedAt: now });
   }
 
   private publishChanges(log: ChangeLog): void {

@@ -1,7 +1,9 @@
 // Job preparation: inside a claim, turns leased deliveries into jobs (rows loaded in batches, attempts lost by a stopped worker recorded).
 import { newId } from '../db/ids.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow, Executor, HookRow, TenantRow } from '../db/schema.js';
-import { insertAttempts, recordedAttemptNumbers, refuseDelivery } from '../modules/deliveries/attempt.repository.js';
+import { findDependencyCaptures, insertAttempts, recordedAttemptNumbers, refuseDelivery } from '../modules/deliveries/attempt.repository.js';
+import { parseJson } from '../db/json.js';
+import { mayReadCaptures } from '../webhook/template-scope.js';
 import { findManyEndpointsById } from '../modules/endpoints/endpoint.repository.js';
 import { findManyEventsById } from '../modules/events/event.repository.js';
 import { findHooksWaitedFor, findManyHooksById } from '../modules/hooks/hook.repository.js';
@@ -18,6 +20,8 @@ export interface Job {
   endpoint: EndpointRow;
   tenant: TenantRow;
   hasDependents: boolean;
+  /** what the hooks it runs after captured for this event, by their id and name (TemplateScope.captures); null for none */
+  captures: Record<string, unknown> | null;
   /** set when stop() gives a claimed job back before it started */
   interrupted: boolean;
 }
@@ -71,8 +75,9 @@ export async function prepareJobs(
       continue;
     }
     const attempt = inFlightAttempt(delivery, hook, endpoint, now);
-    jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), interrupted: false });
+    jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), captures: null, interrupted: false });
   }
+  await attachCaptures(trx, jobs);
   return jobs;
 }
 
@@ -101,6 +106,30 @@ async function recordLostAttempts(
     lost.push({ ...attempt, outcome: 'INTERRUPTED', error_class: 'interrupted', error_message: INTERRUPTED, finished_at: now });
   }
   await insertAttempts(trx, lost);
+}
+
+/**
+ * Gives the jobs whose hook may read `captures` what their runAfter hooks captured for the same
+ * event: one read for the whole batch, and none when no job's hook mentions them.
+ */
+async function attachCaptures(trx: Executor, jobs: Job[]): Promise<void> {
+  const readers = jobs.filter(({ hook }) => mayReadCaptures([hook.transform, hook.path, hook.template, hook.headers]));
+  if (readers.length === 0) return;
+  const rows = await findDependencyCaptures(
+    trx,
+    [...new Set(readers.map((job) => job.hook.id))],
+    [...new Set(readers.map((job) => job.event.id))],
+  );
+  const byWaiterAndEvent = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const key = `${row.waiter_id} ${row.event_id}`;
+    let captures = byWaiterAndEvent.get(key);
+    if (captures === undefined) byWaiterAndEvent.set(key, (captures = {}));
+    const value = parseJson<unknown>(row.captured);
+    captures[row.hook_name] = value;
+    captures[row.hook_id] = value;
+  }
+  for (const job of readers) job.captures = byWaiterAndEvent.get(`${job.hook.id} ${job.event.id}`) ?? null;
 }
 
 /** The rows of these ids (each read once), by id. */

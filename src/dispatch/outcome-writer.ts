@@ -16,7 +16,10 @@ import { raiseOperationalEvent } from '../modules/operations/operational-event.s
 import { announceFailureStreak, raiseDeliveryEvents } from './operational-outcomes.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
-import { planCompletion, wouldRetry, type Completion } from './completion.js';
+import { planCompletion, wouldRetry, type Completion, type CompletionPlan } from './completion.js';
+import { parseJson } from '../db/json.js';
+import type { JsonSchemaCache } from '../json-schema.js';
+import { captureEventProblem, sendCaptureEvent } from '../modules/events/capture-event.service.js';
 
 export interface OutcomeStore {
   trx: Executor;
@@ -27,7 +30,7 @@ export interface OutcomeStore {
 export async function writeOutcomes(
   { trx, dialect }: OutcomeStore,
   batch: readonly Completion[],
-  context: { now: number; autoDisableAfterMs: number; failingAfterAttempts: number; log: ChangeLog },
+  context: { now: number; autoDisableAfterMs: number; failingAfterAttempts: number; log: ChangeLog; schemas: JsonSchemaCache },
 ): Promise<{ attempt: AttemptRow; delivery: DeliveryRow }[]> {
   const { now, log } = context;
   const finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
@@ -63,7 +66,8 @@ export async function writeOutcomes(
     });
     // The attempt's one row, written with its outcome (the claim wrote none).
     const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
-    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges))) {
+    const captureEvent = await planCaptureEvent(trx, context.schemas, completion, plan);
+    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges, plan.captureChanges))) {
       // Our lease was taken over (we were too slow); the new holder owns the delivery now, and its
       // claim recorded this attempt as interrupted: the real outcome replaces that row.
       if (!(await replaceInterruptedAttempt(trx, attempt))) await insertAttempts(trx, [attempt]);
@@ -71,9 +75,10 @@ export async function writeOutcomes(
       continue;
     }
     await insertAttempts(trx, [attempt]);
-    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
+    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges, ...plan.captureChanges };
     finished.push({ attempt, delivery });
     log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+    if (captureEvent) await sendCaptureEvent(trx, { ...captureEvent, tenantId: delivery.tenant_id }, now, log);
     if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
 
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
@@ -115,6 +120,24 @@ export async function writeOutcomes(
     }
   }
   return finished;
+}
+
+/**
+ * The event a succeeded delivery's capture sends (hook captureEvent), or null; a result the event
+ * cannot be made of becomes the plan's captureError instead (the captured value is kept).
+ */
+async function planCaptureEvent(trx: Executor, schemas: JsonSchemaCache, { job }: Completion, plan: CompletionPlan) {
+  const type = job.hook.capture_event_type ?? null;
+  const captured = plan.captureChanges?.captured ?? null;
+  if (type === null || captured === null || plan.status !== 'SUCCEEDED' || !plan.captureChanges) return null;
+  const payload = parseJson<unknown>(captured);
+  const sourceDepth = job.event?.capture_depth ?? null;
+  const problem = await captureEventProblem(trx, schemas, { type, payload, sourceDepth });
+  if (problem !== null) {
+    plan.captureChanges = { ...plan.captureChanges, capture_error: problem };
+    return null;
+  }
+  return { type, payloadJson: captured, payload, depth: (sourceDepth ?? 0) + 1, traceparent: job.event?.traceparent ?? null };
 }
 
 export interface OutcomeRecorderOptions {
@@ -200,6 +223,7 @@ export class OutcomeRecorder<J extends Completion['job']> {
           autoDisableAfterMs: services.config.autoDisableAfterMs,
           failingAfterAttempts: services.config.failingAfterAttempts,
           log,
+          schemas: services.jsonSchemas,
         });
       },
       publish,

@@ -81,6 +81,8 @@ export interface RequestContext {
     bodyHmacKey?: Buffer | null;
   };
   tenant: { id: string; name: string };
+  /** TemplateScope.captures: what the hooks this one runs after captured for this event; absent or null for none */
+  captures?: Record<string, unknown> | null;
   /**
    * `dlv_…`; sent as `webhook-id` and signed: one per event × hook and the same on every retry, so a
    * receiver that de-duplicates on it (as Standard Webhooks asks) keeps each hook's delivery and drops only repeats.

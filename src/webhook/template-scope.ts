@@ -2,7 +2,7 @@
 // so a hook author learns one vocabulary, and hook validation refuses any other root.
 
 /** The top-level names of the scope; a path template variable must start with one of them. */
-export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'secrets', 'tenant', 'hook'] as const;
+export const TEMPLATE_SCOPE_ROOTS = ['data', 'event', 'settings', 'secrets', 'tenant', 'hook', 'captures'] as const;
 
 /** Whether a dotted path starts at one of the scope's roots (`data.id`, `secrets.token`). */
 export function isScopePath(path: string): boolean {
@@ -29,6 +29,11 @@ export interface TemplateScope {
   secrets: Record<string, unknown>;
   hook: { id: string; name: string };
   tenant: { id: string; name: string };
+  /**
+   * What the captures of the hooks this one runs after (runAfter) made of their responses to the same
+   * event, by each such hook's id and by its name; a hook without a capture, or whose capture failed, is absent.
+   */
+  captures: Record<string, unknown>;
 }
 
 /** The parts of a request context the scope is made from. */
@@ -36,9 +41,13 @@ export interface TemplateScopeSource {
   event: { id: string; type: string; payload: unknown; channels: string[]; occurredAt: Date; createdAt: Date };
   hook: { id: string; name: string; settings: Record<string, unknown>; secrets: Record<string, unknown> };
   tenant: { id: string; name: string };
+  /** TemplateScope.captures; absent for none */
+  captures?: Record<string, unknown> | null;
 }
 
-export function buildTemplateScope({ event, hook, tenant }: TemplateScopeSource): TemplateScope {
+const NO_CAPTURES: Record<string, unknown> = Object.freeze({});
+
+export function buildTemplateScope({ event, hook, tenant, captures }: TemplateScopeSource): TemplateScope {
   return {
     event: {
       id: event.id,
@@ -52,5 +61,11 @@ export function buildTemplateScope({ event, hook, tenant }: TemplateScopeSource)
     secrets: hook.secrets,
     hook: { id: hook.id, name: hook.name },
     tenant: { id: tenant.id, name: tenant.name },
+    captures: captures ?? NO_CAPTURES,
   };
+}
+
+/** Whether any of these texts (a transform, a path, a template, header values) may read the `captures` root. */
+export function mayReadCaptures(texts: readonly (string | null)[]): boolean {
+  return texts.some((text) => text !== null && text.includes('captures'));
 }

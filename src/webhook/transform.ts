@@ -112,35 +112,49 @@ function unsupportedRegexFailure(ast: unknown): JsonataFailure | null {
   return null;
 }
 
-function transformError(what: string, failure: JsonataFailure, cause?: unknown): RequestBuildError {
-  return new RequestBuildError('transform', describeJsonataFailure(`transform ${what}`, failure), {
-    code: failure.code,
-    position: failure.position,
-    cause,
-  });
+/** Why a JSONata expression made no JSON value for this input; the message names the expression (`transform …`, `capture …`). */
+export class ExpressionError extends Error {
+  readonly code: string | undefined;
+  readonly position: number | undefined;
+
+  constructor(message: string, details: { code?: string | undefined; position?: number | undefined; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ExpressionError';
+    this.code = details.code;
+    this.position = details.position;
+  }
+}
+
+function expressionError(label: string, what: string, failure: JsonataFailure, cause?: unknown): ExpressionError {
+  return new ExpressionError(describeJsonataFailure(`${label} ${what}`, failure), { code: failure.code, position: failure.position, cause });
+}
+
+export interface EvaluationBounds {
+  /** names the expression in messages: `transform`, `capture` */
+  label: string;
+  /** largest result, in bytes of JSON */
+  maxBytes: number;
+  /** said after "produced no value (undefined: a path matched nothing)" */
+  undefinedHint: string;
 }
 
 /**
- * Evaluates the transform over `scope` and returns its result as JSON text. Throws
- * {@link RequestBuildError} (stage `transform`) for a syntax error, an evaluation error, an
- * `undefined` result, a result that is not JSON, or one larger than MAX_TRANSFORM_BODY_BYTES.
+ * Evaluates `source` over `input` under the transform bounds (time, depth, sequence length) and
+ * returns its result as JSON text. Throws {@link ExpressionError} for a syntax error, an evaluation
+ * error, an `undefined` result, a result that is not JSON, or one larger than `bounds.maxBytes`.
  */
-export async function runTransform(source: string, scope: TemplateScope): Promise<string> {
+export async function evaluateToJson(source: string, input: unknown, { label, maxBytes, undefinedHint }: EvaluationBounds): Promise<string> {
   const entry = compiled(source);
-  if (!entry.ok) throw transformError('has a syntax error', entry.failure);
+  if (!entry.ok) throw expressionError(label, 'has a syntax error', entry.failure);
   let result: unknown;
   try {
-    result = await entry.expression.evaluate(scope);
+    result = await entry.expression.evaluate(input);
   } catch (error) {
-    throw transformError('failed', decodeJsonataError(error), error);
+    throw expressionError(label, 'failed', decodeJsonataError(error), error);
   }
   if (result === undefined) {
-    // JSONata yields undefined when a path matches nothing, which is almost always a mapping bug:
-    // sending `null` would mark the delivery succeeded with an empty body nobody asked for.
-    throw new RequestBuildError(
-      'transform',
-      'transform produced no value (undefined: a path matched nothing); return null explicitly to send a JSON null body',
-    );
+    // JSONata yields undefined when a path matches nothing, which is almost always a mapping bug.
+    throw new ExpressionError(`${label} produced no value (undefined: a path matched nothing)${undefinedHint}`);
   }
   let text: string | undefined;
   try {
@@ -148,18 +162,37 @@ export async function runTransform(source: string, scope: TemplateScope): Promis
   } catch (error) {
     // In practice a JSONata lambda: it carries its (circular) environment.
     const reason = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
-    throw new RequestBuildError('transform', `transform result is not JSON (does it return a function?): ${reason}`, {
-      cause: error,
-    });
+    throw new ExpressionError(`${label} result is not JSON (does it return a function?): ${reason}`, { cause: error });
   }
   // Built-in functions serialise as JSONata's internal marker object, which no receiver wants; the
   // `_jsonata_` prefix is reserved in JSONata object keys, so the marker cannot come from data.
   if (text === undefined || text.includes('"_jsonata_function":true')) {
-    throw new RequestBuildError('transform', 'transform result is not JSON (does it return a function?)');
+    throw new ExpressionError(`${label} result is not JSON (does it return a function?)`);
   }
   // Length in UTF-16 units is at most the UTF-8 byte count, so the exact count is only needed near the limit.
-  if (text.length * 3 > MAX_TRANSFORM_BODY_BYTES && Buffer.byteLength(text, 'utf8') > MAX_TRANSFORM_BODY_BYTES) {
-    throw new RequestBuildError('transform', `transform result is larger than ${MAX_TRANSFORM_BODY_BYTES} bytes`);
+  if (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new ExpressionError(`${label} result is larger than ${maxBytes} bytes`);
   }
   return text;
+}
+
+const TRANSFORM_BOUNDS: EvaluationBounds = {
+  label: 'transform',
+  maxBytes: MAX_TRANSFORM_BODY_BYTES,
+  // sending `null` would mark the delivery succeeded with an empty body nobody asked for
+  undefinedHint: '; return null explicitly to send a JSON null body',
+};
+
+/**
+ * Evaluates the transform over `scope` and returns its result as JSON text. Throws
+ * {@link RequestBuildError} (stage `transform`) for a syntax error, an evaluation error, an
+ * `undefined` result, a result that is not JSON, or one larger than MAX_TRANSFORM_BODY_BYTES.
+ */
+export async function runTransform(source: string, scope: TemplateScope): Promise<string> {
+  try {
+    return await evaluateToJson(source, scope, TRANSFORM_BOUNDS);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    throw new RequestBuildError('transform', error.message, { code: error.code, position: error.position, cause: error.cause ?? error });
+  }
 }

@@ -46,7 +46,7 @@ for (const dialect of TEST_DIALECTS) {
     });
     const finish = (completion: Completion, now: number) =>
       t.app.services.store.writes.run((trx) =>
-        writeOutcomes({ trx, dialect: t.app.services.store.dialect }, [completion], { now, autoDisableAfterMs: 86_400_000, failingAfterAttempts: 5, log: newChangeLog() }),
+        writeOutcomes({ trx, dialect: t.app.services.store.dialect }, [completion], { now, autoDisableAfterMs: 86_400_000, failingAfterAttempts: 5, log: newChangeLog(), schemas: t.app.services.jsonSchemas }),
       );
     const attemptsOf = async (deliveryId: string) =>
       (await t.app.services.db.selectFrom('attempts').select(['number', 'outcome', 'error_class']).where('delivery_id', '=', deliveryId).orderBy('number').execute()).map(

@@ -32,6 +32,8 @@ function hook(eventTypes: string[], channels: string[] = [], filter: Record<stri
     headers: '{}',
     ordering: 'UNORDERED',
     fifo_held_by: null,
+    capture: null,
+    capture_event_type: null,
     created_at: 1,
     updated_at: 1,
   };

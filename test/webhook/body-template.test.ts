@@ -11,6 +11,7 @@ const SCOPE: TemplateScope = {
   secrets: {},
   hook: { id: 'hook_1', name: 'Invoices' },
   tenant: { id: 'tnt_1', name: 'Acme' },
+  captures: {},
 };
 
 describe('fillBodyTemplate', () => {

@@ -12,12 +12,14 @@ const scope: TemplateScope = {
   secrets: {},
   hook: { id: 'hook_1', name: 'h' },
   tenant: { id: 'tnt_1', name: 't' },
+  captures: { create: { remote_id: 'R-1' } },
 };
 
 describe('pathTemplateProblems', () => {
   const cases: [string, string, RegExp | null][] = [
     ['a plain path', '/documents', null],
     ['a variable', '/documents/{data.id}', null],
+    ['a capture of a hook run before', '/documents/{captures.create.remote_id}', null],
     ['a query expression', '/d{?settings.prefix,data.id}', null],
     ['a modifier and an explode', '/d/{data.name:3}/{/data.tags*}', null],
     ['an unclosed expression', '/d/{data.id', /not closed/],
@@ -50,6 +52,8 @@ describe('resolvePathTemplate', () => {
     ['drops a fragment', 'https://x.test/h', '/d{#data.id}', 'https://x.test/h/d'],
     ['refuses an empty required variable', 'https://x.test/h', '/d/{data.empty}', /has no value/],
     ['refuses a nested object', 'https://x.test/h', '/d/{data.nested}', /nested object/],
+    ['reads a capture', 'https://x.test/h', '/documents/{captures.create.remote_id}', 'https://x.test/h/documents/R-1'],
+    ['refuses a capture that is absent', 'https://x.test/h', '/documents/{captures.other.remote_id}', /has no value/],
     ['refuses a prototype lookup', 'https://x.test/h', '/d/{data.constructor}', /has no value/],
     ['refuses a dot-dot segment', 'https://x.test/h', '/{+data.name}/../x', /"\." or "\.\."/],
     ['refuses an encoded dot-dot segment', 'https://x.test/h', '/%2e%2e/x', /"\." or "\.\."/],

@@ -10,6 +10,7 @@ import * as m0007 from './0007_signature_schemes.js';
 import * as m0008 from './0008_hook_secrets.js';
 import * as m0009 from './0009_hook_ordering.js';
 import * as m0010 from './0010_event_traceparent.js';
+import * as m0011 from './0011_response_capture.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_hook_secrets': m0008,
   '0009_hook_ordering': m0009,
   '0010_event_traceparent': m0010,
+  '0011_response_capture': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -139,9 +139,28 @@ const finishDeliveryStatement = defineStatement<DeliveryOutcomeColumns & { id: s
     .where('lease_token', '=', slots.value.leaseToken),
 );
 
+/** What a hook's capture writes on its delivery, with the delivery's outcome. */
+export type DeliveryCaptureColumns = Pick<DeliveryRow, 'captured' | 'capture_error'>;
+
+// A statement of its own, so finishing a delivery whose hook has no capture writes what it always did.
+const finishCapturedDeliveryStatement = defineStatement<DeliveryOutcomeColumns & DeliveryCaptureColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>
+  db
+    .updateTable('deliveries')
+    .set({ ...fromSlots(slots.value, DELIVERY_OUTCOME_COLUMNS), captured: slots.value.captured, capture_error: slots.value.capture_error })
+    .where('id', '=', slots.value.id)
+    .where('lease_token', '=', slots.value.leaseToken),
+);
+
 /** Returns false when the fencing token no longer matches (the lease was taken over). */
-export async function finishDelivery(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'lease_token'>, changes: DeliveryOutcomeColumns): Promise<boolean> {
-  return (await finishDeliveryStatement.changes(db, { ...changes, id: delivery.id, leaseToken: delivery.lease_token })) > 0;
+export async function finishDelivery(
+  db: Executor,
+  delivery: Pick<DeliveryRow, 'id' | 'lease_token'>,
+  changes: DeliveryOutcomeColumns,
+  capture: DeliveryCaptureColumns | null = null,
+): Promise<boolean> {
+  const values = { ...changes, id: delivery.id, leaseToken: delivery.lease_token };
+  const written = capture === null ? await finishDeliveryStatement.changes(db, values) : await finishCapturedDeliveryStatement.changes(db, { ...values, ...capture });
+  return written > 0;
 }
 
 /** The earliest due_at in the queue, to sleep exactly until the next retry is due. */
@@ -176,4 +195,31 @@ export async function markEndpointFailing(db: Executor, endpointId: string, now:
 
 export function endpointsByIds(db: Executor, ids: readonly string[]): Promise<EndpointRow[]> {
   return db.selectFrom('endpoints').selectAll().where('id', 'in', [...ids]).execute();
+}
+
+/** A capture kept on a delivery of a hook that `waiter_id` runs after, for the same event. */
+export interface DependencyCapture {
+  waiter_id: string;
+  event_id: string;
+  hook_id: string;
+  hook_name: string;
+  /** JSON text */
+  captured: string;
+}
+
+const dependencyCapturesStatement = defineStatement<{ hookIds: readonly string[]; eventIds: readonly string[] }, DependencyCapture>((db, slots) =>
+  db
+    .selectFrom('hook_dependencies')
+    .innerJoin('deliveries', 'deliveries.hook_id', 'hook_dependencies.depends_on_hook_id')
+    .innerJoin('hooks', 'hooks.id', 'hook_dependencies.depends_on_hook_id')
+    .select(['hook_dependencies.hook_id as waiter_id', 'deliveries.event_id', 'hooks.id as hook_id', 'hooks.name as hook_name', 'deliveries.captured'])
+    .where(slots.in('hook_dependencies.hook_id', 'hookIds'))
+    .where(slots.in('deliveries.event_id', 'eventIds'))
+    .where('deliveries.captured', 'is not', null),
+);
+
+/** The captures of these events' deliveries of the hooks that these hooks run after (one statement). */
+export async function findDependencyCaptures(db: Executor, hookIds: readonly string[], eventIds: readonly string[]): Promise<DependencyCapture[]> {
+  if (hookIds.length === 0 || eventIds.length === 0) return [];
+  return dependencyCapturesStatement.rows(db, { hookIds, eventIds });
 }

@@ -124,6 +124,16 @@ builder.node(DeliveryRef, {
     }),
     lastStatusCode: t.exposeInt('last_status_code', { nullable: true, description: 'HTTP status of the last attempt.' }),
     lastError: t.exposeString('last_error', { nullable: true, description: 'What went wrong last.' }),
+    captured: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "What the hook's `capture` made of the last 2xx answer (at most 16 KiB of JSON); null when it has none or it failed.",
+      resolve: (d) => parseJsonOrNull(d.captured),
+    }),
+    captureError: t.exposeString('capture_error', {
+      nullable: true,
+      description: "Why the hook's `capture` made nothing of the last 2xx answer; the delivery's own status is unaffected.",
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (d) => d.created_at }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (d) => d.updated_at }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it reached its current final state.', resolve: (d) => d.finished_at }),

@@ -8,10 +8,11 @@ import { jsonTextHas } from '../../db/json-text.js';
 import { defineInsert, defineStatement, type MaybePromise, type Missing } from '../../db/statement.js';
 
 // Column lists typed against the row types, so a schema change that adds a column fails to compile here.
-const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'payload', 'channels', 'idempotency_key', 'occurred_at', 'created_at', 'traceparent'] as const satisfies readonly (keyof EventsTable)[];
+const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'payload', 'channels', 'idempotency_key', 'occurred_at', 'created_at', 'traceparent', 'capture_depth'] as const satisfies readonly (keyof EventsTable)[];
 const DELIVERY_COLUMNS = [
   'id', 'tenant_id', 'event_id', 'hook_id', 'endpoint_id', 'event_type', 'status', 'attempt_count', 'due_at', 'next_attempt_at',
-  'lease_token', 'next_trigger', 'last_status_code', 'last_error', 'status_reason', 'created_at', 'updated_at', 'finished_at',
+  'lease_token', 'next_trigger', 'last_status_code', 'last_error', 'status_reason', 'captured', 'capture_error',
+  'created_at', 'updated_at', 'finished_at',
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 const _everyColumn: [Missing<EventsTable, typeof EVENT_COLUMNS>, Missing<DeliveriesTable, typeof DELIVERY_COLUMNS>] extends [never, never] ? true : never = true;
 void _everyColumn;

@@ -149,6 +149,8 @@ export function routeEvent(
       last_status_code: null,
       last_error: null,
       status_reason: behindEarlier ? FIFO_WAITING_REASON : waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
+      captured: null,
+      capture_error: null,
       created_at: now,
       updated_at: now,
       finished_at: null,
@@ -158,7 +160,7 @@ export function routeEvent(
 
 /** A new event's row: what every path that makes an event (sendEvents, a test send, an operational event) writes. */
 export function newEventRow(
-  fields: { tenantId: string; type: string; payloadJson: string; channels?: readonly string[]; idempotencyKey?: string | null; occurredAt?: number; traceparent?: string | null },
+  fields: { tenantId: string; type: string; payloadJson: string; channels?: readonly string[]; idempotencyKey?: string | null; occurredAt?: number; traceparent?: string | null; captureDepth?: number | null },
   now: number,
 ): EventRow {
   return {
@@ -171,6 +173,7 @@ export function newEventRow(
     occurred_at: fields.occurredAt ?? now,
     created_at: now,
     traceparent: fields.traceparent ?? null,
+    capture_depth: fields.captureDepth ?? null,
   };
 }
 

@@ -8,7 +8,7 @@ import { listEventTypeExamples } from '../event-types/event-type.repository.js';
 import { fillBodyTemplate, type BodyTemplate } from '../../webhook/body-template.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { RequestBuildError } from '../../webhook/request-error.js';
-import { buildTemplateScope } from '../../webhook/template-scope.js';
+import { buildTemplateScope, mayReadCaptures } from '../../webhook/template-scope.js';
 import { runTransform } from '../../webhook/transform.js';
 
 /** Examples tried per save: enough to catch a shape the examples disagree on, bounded for a hook on `*`. */
@@ -55,10 +55,12 @@ async function samples(services: Services, hook: DryRunHook): Promise<Sample[]> 
 /**
  * Runs the hook's transform or template (whichever it has) over each sample payload and adds the
  * first failure to `problems` at the field. Without a test payload or examples there is nothing to
- * run it on, and nothing is added. Errors other than RequestBuildError are not the hook's and propagate.
+ * run it on, and nothing is added; nor is anything for one that reads `captures`. Errors other than RequestBuildError are not the hook's and propagate.
  */
 export async function dryRunBodyShaper(services: Services, hook: DryRunHook, problems: ProblemList): Promise<void> {
   if (hook.transform === null && hook.template === null) return;
+  // What the hooks it runs after capture comes from responses no save can know.
+  if (mayReadCaptures([hook.transform, hook.template === null ? null : JSON.stringify(hook.template.body)])) return;
   const now = new Date(services.clock.now());
   for (const sample of await samples(services, hook)) {
     const scope = buildTemplateScope({

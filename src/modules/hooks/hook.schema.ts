@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../../webhook/schedule.js';
 import { findManyTenantsById } from '../tenants/tenant.repository.js';
 import { TenantRef } from '../tenants/tenant.schema.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
+import { MAX_CAPTURE_BYTES, MAX_CAPTURE_CHAIN } from '../../webhook/capture.js';
 import { findHookById, findManyRunAfterHooks } from './hook.repository.js';
 import { BodyTemplateInputRef, BodyTemplateRef } from './hook.template.schema.js';
 import { hookSecretKeys } from './hook.secrets.js';
@@ -63,6 +64,18 @@ export const PayloadFormatEnum = builder.enumType('PayloadFormat', {
 });
 
 export const HookRef = builder.objectRef<HookRow>('Hook');
+
+const CaptureEventRef = builder.objectRef<{ type: string }>('CaptureEvent').implement({
+  description: "An event a hook's capture sends: its result as the payload, in the hook's tenant.",
+  fields: (t) => ({ type: t.exposeString('type', { description: 'The event type sent; the result must match its schema.' }) }),
+});
+
+const CaptureEventInputRef = builder.inputType('CaptureEventInput', {
+  description: "Sends each result of the hook's capture as an event of this type, so an answer can start a chain of hooks.",
+  fields: (t) => ({
+    type: t.string({ required: true, description: 'An existing event type the hook does not receive itself; a result its schema refuses is a captureError and sends nothing.' }),
+  }),
+});
 
 builder.node(HookRef, {
   description: 'A rule that routes events of some types (and channels, and a filter) to one endpoint, and shapes the request.',
@@ -119,7 +132,17 @@ builder.node(HookRef, {
     format: t.field({ type: PayloadFormatEnum, description: 'How the body is built.', resolve: (r) => r.format as PayloadFormat }),
     transform: t.exposeString('transform', {
       nullable: true,
-      description: 'JSONata expression over `{event, data, settings, secrets, hook, tenant}` whose result is the body; null = by `format`.',
+      description: 'JSONata expression over `{event, data, settings, secrets, hook, tenant, captures}` whose result is the body; null = by `format`.',
+    }),
+    capture: t.exposeString('capture', {
+      nullable: true,
+      description: `JSONata expression over \`{response: {status, headers, body}, event, data}\` run after each 2xx answer; its result (at most ${MAX_CAPTURE_BYTES / 1024} KiB of JSON) is kept as the delivery's \`captured\` and read by the hooks that run after this one as \`captures.<name or id>\`; null = none.`,
+    }),
+    captureEvent: t.field({
+      type: CaptureEventRef,
+      nullable: true,
+      description: "The event type the capture's result is also sent as; null = none.",
+      resolve: (r) => (r.capture_event_type === null ? null : { type: r.capture_event_type }),
     }),
     template: t.field({
       type: BodyTemplateRef,
@@ -274,7 +297,7 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
       description: `UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks.${keep}`,
     }),
     path: t.string({
-      description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`secrets.\`, \`tenant.\` or \`hook.\`.${clear}`,
+      description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`secrets.\`, \`tenant.\`, \`hook.\` or \`captures.\` (what the hooks it runs after captured).${clear}`,
     }),
     format: t.field({
       type: PayloadFormatEnum,
@@ -283,6 +306,13 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
     }),
     transform: t.string({ description: `JSONata expression (at most 64 KiB) whose result is the body; tried on the test payload or the examples at save.${clear}` }),
     template: t.field({ type: BodyTemplateInputRef, description: `A \`{{path}}\` body template, instead of a transform.${clear}` }),
+    capture: t.string({
+      description: `JSONata expression (at most 64 KiB) over \`{response: {status, headers, body}, event, data}\`, run after each 2xx answer; the body is parsed when its content type is JSON, and is what the attempt log keeps of it (its first 64 KiB). The result, at most ${MAX_CAPTURE_BYTES / 1024} KiB of JSON, is kept on the delivery and read by the hooks that runAfter this one as \`captures.<name or id>\`.${clear}`,
+    }),
+    captureEvent: t.field({
+      type: CaptureEventInputRef,
+      description: `Also sends each capture result as an event of this type in the hook's tenant (needs a capture), at most ${MAX_CAPTURE_CHAIN} such events deep in one chain.${clear}`,
+    }),
     settings: t.field({
       type: 'JSONObject',
       description: `Values passed to the transform and the path template, at most 64 KiB; must match \`settingsSchema\`.${keep}`,

@@ -20,6 +20,7 @@ import {
   asTemplate,
   blankToNull,
   bodyShaperParses,
+  checkCaptureEvent,
   checkEventTypes,
   checkFields,
   checkOneBodyShaper,
@@ -99,7 +100,9 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       }
     }
     if (tenantId !== null && runAfter.length > 0) await lockTenantHookGraph(trx, tenantId);
-    checkEventTypes(eventTypes, await listEventTypeNames(trx, false), problems);
+    const typeNames = await listEventTypeNames(trx, false);
+    checkEventTypes(eventTypes, typeNames, problems);
+    checkCaptureEvent({ capture: blankToNull(input.capture) ?? null, captureEventType: input.captureEvent?.type ?? null, eventTypes }, typeNames, problems);
     await checkRunAfter(trx, tenantId, null, runAfter, problems);
     checkOrdering(input.ordering ?? 'UNORDERED', runAfter, problems);
     problems.throwIfAny();
@@ -130,6 +133,8 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
       headers: '{}',
       ordering: input.ordering ?? 'UNORDERED',
       fifo_held_by: null,
+      capture: blankToNull(input.capture) ?? null,
+      capture_event_type: input.captureEvent?.type ?? null,
       ...deliveryOptionColumns(input),
       ...secretsAndHeadersColumns(services, input),
       created_at: now,
@@ -165,6 +170,17 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
       }
     }
     if (eventTypes) checkEventTypes(eventTypes, await listEventTypeNames(trx, false), problems);
+    if (input.capture !== undefined || input.captureEvent !== undefined || eventTypes !== null) {
+      checkCaptureEvent(
+        {
+          capture: input.capture === undefined ? existing.capture : (blankToNull(input.capture) ?? null),
+          captureEventType: input.captureEvent === undefined ? existing.capture_event_type : (input.captureEvent?.type ?? null),
+          eventTypes: eventTypes ?? parseJson<string[]>(existing.event_types),
+        },
+        await listEventTypeNames(trx, false),
+        problems,
+      );
+    }
     if (runAfter) {
       await lockTenantHookGraph(trx, existing.tenant_id);
       await checkRunAfter(trx, existing.tenant_id, existing, runAfter, problems);
@@ -190,6 +206,8 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     if (input.path !== undefined) changes.path = blankToNull(input.path) ?? null;
     if (input.format !== undefined && input.format !== null) changes.format = input.format;
     if (input.transform !== undefined) changes.transform = blankToNull(input.transform) ?? null;
+    if (input.capture !== undefined) changes.capture = blankToNull(input.capture) ?? null;
+    if (input.captureEvent !== undefined) changes.capture_event_type = input.captureEvent?.type ?? null;
     if (input.template !== undefined) changes.template = toJsonOrNull(asTemplate(input.template));
     if (input.settings !== undefined) changes.settings = toJson(settings);
     if (input.settingsSchema !== undefined) changes.settings_schema = toJsonOrNull(input.settingsSchema);

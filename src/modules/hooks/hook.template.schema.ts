@@ -13,7 +13,7 @@ export const BodyTemplateKindEnum = builder.enumType('BodyTemplateKind', {
 });
 
 export const BodyTemplateRef = builder.objectRef<BodyTemplate>('BodyTemplate').implement({
-  description: 'A body made from `{{path}}` placeholders over `{event, data, settings, secrets, hook, tenant}` (the roots a transform sees).',
+  description: 'A body made from `{{path}}` placeholders over `{event, data, settings, secrets, hook, tenant, captures}` (the roots a transform sees).',
   fields: (t) => ({
     kind: t.field({ type: BodyTemplateKindEnum, description: 'JSON, TEXT or FORM.', resolve: (template) => template.kind }),
     body: t.field({ type: 'JSON', description: 'The template: a JSON value for JSON, a string for TEXT and FORM.', resolve: (template) => template.body }),

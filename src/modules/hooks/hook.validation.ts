@@ -5,7 +5,8 @@ import { toJson } from '../../db/json.js';
 import { ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { CHANNEL_NAME } from '../../webhook/channel.js';
-import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH } from '../../webhook/event-type-pattern.js';
+import { EVENT_TYPE_PATTERN_GROUP, MAX_EVENT_TYPE_PATTERN_LENGTH, eventTypeMatcher } from '../../webhook/event-type-pattern.js';
+import { isReservedEventType } from '../operations/operational-kinds.js';
 import { validateFilter } from '../../webhook/filter.js';
 import { describeJsonataFailure } from '../../webhook/jsonata-error.js';
 import { bodyTemplateProblems } from '../../webhook/body-template.js';
@@ -69,6 +70,10 @@ export interface HookInput extends HookSecretsInput {
   timeoutMs?: number | null;
   /** undefined or null = keep (UNORDERED when creating) */
   ordering?: HookOrdering | null;
+  /** undefined = keep; null or '' = remove */
+  capture?: string | null;
+  /** undefined = keep; null = remove; the capture's result is also sent as an event of this type */
+  captureEvent?: { type: string } | null;
   /** undefined = keep; null = the endpoint's */
   retryPolicy?: RetryPolicy | null;
 }
@@ -150,6 +155,11 @@ export function checkFields(
     if (message) problems.add(['input', 'transform'], message);
   }
   if (input.template !== undefined && input.template !== null) checkTemplate(asTemplate(input.template), problems);
+  const capture = blankToNull(input.capture);
+  if (capture) {
+    const message = transformProblem(capture);
+    if (message) problems.add(['input', 'capture'], message);
+  }
   checkSettings(services, input, effective, problems);
   if (input.testPayload !== undefined && input.testPayload !== null) {
     if (byteLength(toJson(input.testPayload)) > HOOK_MAX_TEST_PAYLOAD_BYTES) {
@@ -255,6 +265,7 @@ export function checkOneBodyShaper(effective: { transform: string | null; templa
   }
 }
 
+/** What is wrong with a JSONata expression (a transform, a capture) at save: its size, or its syntax. */
 function transformProblem(source: string): string | null {
   if (byteLength(source) > HOOK_MAX_TRANSFORM_BYTES) return `must be at most ${HOOK_MAX_TRANSFORM_BYTES} bytes`;
   const failure = transformSyntaxFailure(source);
@@ -284,3 +295,23 @@ export function checkEventTypes(patterns: readonly string[], existing: readonly 
   });
 }
 
+
+/**
+ * A capture event's type, as the hook will be after the save: a type of the catalog (not archived,
+ * not Switchyard's own) that the hook does not receive itself, sent only when there is a capture.
+ */
+export function checkCaptureEvent(
+  effective: { capture: string | null; captureEventType: string | null; eventTypes: readonly string[] },
+  existingTypes: readonly string[],
+  problems: ProblemList,
+): void {
+  const type = effective.captureEventType;
+  if (type === null) return;
+  const at = ['input', 'captureEvent', 'type'];
+  if (effective.capture === null) problems.add(['input', 'captureEvent'], 'needs a capture: its result is the payload of the event sent');
+  if (isReservedEventType(type)) problems.add(at, `${type} is one of Switchyard's own event types`);
+  else if (!existingTypes.includes(type)) problems.add(at, `event type ${type} does not exist (or is archived)`);
+  else if (eventTypeMatcher(effective.eventTypes)(type)) {
+    problems.add(at, `the hook receives ${type} itself, so each event it sends would make it send another`);
+  }
+}
