@@ -66,7 +66,7 @@ export async function writeOutcomes(
     });
     // The attempt's one row, written with its outcome (the claim wrote none).
     const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
-    const captureEvent = await planCaptureEvent(trx, context.schemas, completion, plan);
+    const captureEvent = job.hook.capture_event_type ? await planCaptureEvent(trx, context.schemas, completion, plan) : null;
     if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges, plan.captureChanges))) {
       // Our lease was taken over (we were too slow); the new holder owns the delivery now, and its
       // claim recorded this attempt as interrupted: the real outcome replaces that row.
