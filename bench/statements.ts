@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrateToLatest, openStore } from '../src/db/connect.js';
-import { finishAttempt, finishDelivery, type AttemptOutcomeColumns, type DeliveryOutcomeColumns } from '../src/modules/deliveries/attempt.repository.js';
+import { finishOutcomes, type AttemptOutcomeColumns, type DeliveryOutcomeColumns } from '../src/modules/deliveries/attempt.repository.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const N = 20_000;
@@ -58,16 +58,14 @@ for (let round = 1; round <= rounds; round++) {
     figures['by hand'] = perStatement(started);
     started = performance.now();
     for (let i = 0; i < N; i++) {
-      await finishAttempt(connection, `att_${i}`, attempt);
-      await finishDelivery(connection, { id: `dlv_${i}`, lease_token: 1 }, delivery);
+      await finishOutcomes(connection, [{ attemptId: `att_${i}`, attemptChanges: attempt, delivery: { id: `dlv_${i}`, lease_token: 1 }, deliveryChanges: delivery }]);
     }
     figures['defined, through Kysely'] = perStatement(started);
   });
   await store.writes.run(async (connection) => {
     const started = performance.now();
     for (let i = 0; i < N; i++) {
-      await finishAttempt(connection, `att_${i}`, attempt);
-      await finishDelivery(connection, { id: `dlv_${i}`, lease_token: 1 }, delivery);
+      await finishOutcomes(connection, [{ attemptId: `att_${i}`, attemptChanges: attempt, delivery: { id: `dlv_${i}`, lease_token: 1 }, deliveryChanges: delivery }]);
     }
     figures['defined, held connection'] = perStatement(started);
   });

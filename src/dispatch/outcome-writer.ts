@@ -2,20 +2,20 @@
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
 import {
   endpointEnabled,
-  finishAttempt,
-  finishDelivery,
+  finishOutcomes,
   lockEndpointsEnabled,
   markEndpointFailing,
+  type AttemptOutcome,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
 import { clearFailing } from '../modules/operations/operational-event.repository.js';
 import { isReservedEventType } from '../modules/operations/operational-kinds.js';
 import { raiseOperationalEvent } from '../modules/operations/operational-event.service.js';
-import { announceFailureStreak, raiseDeliveryEvents } from './operational-outcomes.js';
+import { announceFailureStreak, raiseDeliveryEvents, raisesDeliveryEvent } from './operational-outcomes.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
-import { planCompletion, wouldRetry, type Completion } from './completion.js';
+import { planCompletion, wouldRetry, type Completion, type CompletionPlan } from './completion.js';
 
 export interface OutcomeStore {
   trx: Executor;
@@ -53,6 +53,37 @@ export async function writeOutcomes(
     }
     return known;
   };
+  const outcomeOf = ({ job }: Completion, plan: CompletionPlan): AttemptOutcome => ({
+    attemptId: job.attempt.id,
+    attemptChanges: plan.attemptChanges,
+    delivery: job.delivery,
+    deliveryChanges: plan.deliveryChanges,
+  });
+  /** the delivery as this outcome left it, or null when the lease was taken over */
+  const settle = ({ job }: Completion, plan: CompletionPlan, held: boolean): DeliveryRow | null => {
+    const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
+    if (!held) {
+      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+      finished.push({ attempt, delivery: job.delivery });
+      return null;
+    }
+    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
+    finished.push({ attempt, delivery });
+    log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+    if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
+    return delivery;
+  };
+  // Outcomes that nothing follows are written together (one statement per table on PostgreSQL), in
+  // batch order with the others: those are written one at a time after the outcomes before them,
+  // since what they change (an endpoint disabled, a streak announced) decides what comes next.
+  let plain: { completion: Completion; plan: CompletionPlan }[] = [];
+  const writePlain = async () => {
+    if (plain.length === 0) return;
+    const written = plain;
+    plain = [];
+    const held = await finishOutcomes(trx, written.map(({ completion, plan }) => outcomeOf(completion, plan)));
+    written.forEach(({ completion, plan }, index) => settle(completion, plan, held[index] === true));
+  };
   for (const completion of batch) {
     const { job } = completion;
     const plan = planCompletion(completion, {
@@ -60,24 +91,21 @@ export async function writeOutcomes(
       endpointEnabled: wouldRetry(completion) ? await stillEnabled(job.endpoint.id) : true,
       autoDisableAfterMs: context.autoDisableAfterMs,
     });
-    const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
-    await finishAttempt(trx, attempt.id, plan.attemptChanges);
-    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges))) {
-      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
-      finished.push({ attempt, delivery: job.delivery });
+    // Deliveries of operational events raise none themselves (a failing operations hook would feed
+    // on its own failures), and neither do test sends.
+    const quiet = isReservedEventType(job.delivery.event_type) || job.attempt.trigger === 'TEST';
+    if (!hasSequel(completion, plan, quiet, failingChecked, recovered)) {
+      plain.push({ completion, plan });
       continue;
     }
-    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges };
-    finished.push({ attempt, delivery });
-    log.deliveries.push({ delivery, previousStatus: 'SENDING' });
-    if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
+    await writePlain();
+    const [held] = await finishOutcomes(trx, [outcomeOf(completion, plan)]);
+    const delivery = settle(completion, plan, held === true);
+    if (!delivery) continue;
 
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
     if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
     if (isFifo(job.hook.ordering) && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook, now, log);
-    // Deliveries of operational events raise none themselves (a failing operations hook would feed
-    // on its own failures), and neither do test sends.
-    const quiet = isReservedEventType(job.delivery.event_type) || job.attempt.trigger === 'TEST';
     if (!quiet) await raiseDeliveryEvents(trx, job, delivery, plan.status, now, log);
 
     const endpointId = job.endpoint.id;
@@ -110,7 +138,25 @@ export async function writeOutcomes(
       if (plan.countsAsFailure && !quiet) await announceFailureStreak(trx, job, delivery, context.failingAfterAttempts, now, log);
     }
   }
+  await writePlain();
   return finished;
+}
+
+/** Whether writing this outcome (its lease held) leads to more than its attempt and delivery rows: the checks of writeOutcomes' loop, in its order. */
+function hasSequel(
+  { job }: Completion,
+  plan: CompletionPlan,
+  quiet: boolean,
+  failingChecked: ReadonlySet<string>,
+  recovered: ReadonlySet<string>,
+): boolean {
+  const ended = plan.status === 'SUCCEEDED' || plan.status === 'FAILED';
+  if (ended && (job.hasDependents || isFifo(job.hook.ordering))) return true;
+  if (!quiet && raisesDeliveryEvent(job, plan.status)) return true;
+  const endpointId = job.endpoint.id;
+  if (plan.countsAsFailure) return !failingChecked.has(endpointId);
+  const change = plan.endpointChange;
+  return change !== undefined && change !== null && !(change.kind === 'recovered' && recovered.has(endpointId));
 }
 
 export interface OutcomeRecorderOptions {

@@ -2,7 +2,7 @@
 // defined once (src/db/statement.ts) and run the same way on both dialects.
 import type { ExpressionBuilder } from 'kysely';
 import type { AttemptRow, AttemptsTable, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
-import { defineInsert, defineStatement, type Missing } from '../../db/statement.js';
+import { defineInsert, defineStatement, defineUpdateEach, type Missing } from '../../db/statement.js';
 
 const ATTEMPT_COLUMNS = [
   'id', 'delivery_id', 'tenant_id', 'event_id', 'endpoint_id', 'hook_id', 'number', 'trigger', 'outcome', 'request_method',
@@ -32,11 +32,6 @@ const _everyColumn: [Missing<AttemptsTable, typeof ATTEMPT_COLUMNS>, Missing<Att
   ? true
   : never = true;
 void _everyColumn;
-
-/** each listed column set from the value of the same name */
-function fromSlots<P, K extends keyof P & string>(slots: { readonly [Q in keyof P]: P[Q] }, columns: readonly K[]): Pick<P, K> {
-  return Object.fromEntries(columns.map((column) => [column, slots[column]])) as Pick<P, K>;
-}
 
 /** What refusing a claimed delivery writes on it. */
 export type DeliveryRefusalColumns = Pick<DeliveryRow, 'status' | 'due_at' | 'attempt_count' | 'status_reason' | 'last_error' | 'finished_at' | 'updated_at'>;
@@ -109,25 +104,27 @@ export async function refuseDelivery(db: Executor, delivery: Pick<DeliveryRow, '
   await db.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('lease_token', '=', delivery.lease_token).execute();
 }
 
-const finishAttemptStatement = defineStatement<AttemptOutcomeColumns & { id: string }, unknown>((db, slots) =>
-  db.updateTable('attempts').set(fromSlots(slots.value, ATTEMPT_OUTCOME_COLUMNS)).where('id', '=', slots.value.id),
-);
+const finishAttempts = defineUpdateEach('attempts', ['id'], ATTEMPT_OUTCOME_COLUMNS);
+const finishDeliveries = defineUpdateEach('deliveries', ['id', 'lease_token'], DELIVERY_OUTCOME_COLUMNS);
 
-export async function finishAttempt(db: Executor, id: string, changes: AttemptOutcomeColumns): Promise<void> {
-  await finishAttemptStatement.run(db, { ...changes, id });
+/** An attempt's outcome and what it writes on its delivery (under the lease's fencing token). */
+export interface AttemptOutcome {
+  attemptId: string;
+  attemptChanges: AttemptOutcomeColumns;
+  delivery: Pick<DeliveryRow, 'id' | 'lease_token'>;
+  deliveryChanges: DeliveryOutcomeColumns;
 }
 
-const finishDeliveryStatement = defineStatement<DeliveryOutcomeColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>
-  db
-    .updateTable('deliveries')
-    .set(fromSlots(slots.value, DELIVERY_OUTCOME_COLUMNS))
-    .where('id', '=', slots.value.id)
-    .where('lease_token', '=', slots.value.leaseToken),
-);
-
-/** Returns false when the fencing token no longer matches (the lease was taken over). */
-export async function finishDelivery(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'lease_token'>, changes: DeliveryOutcomeColumns): Promise<boolean> {
-  return (await finishDeliveryStatement.changes(db, { ...changes, id: delivery.id, leaseToken: delivery.lease_token })) > 0;
+/** Finishes these attempts and writes their deliveries; per outcome, false when the fencing token no longer matched (the lease was taken over). */
+export async function finishOutcomes(db: Executor, outcomes: readonly AttemptOutcome[]): Promise<boolean[]> {
+  await finishAttempts(
+    db,
+    outcomes.map((outcome) => ({ ...outcome.attemptChanges, id: outcome.attemptId })),
+  );
+  return finishDeliveries(
+    db,
+    outcomes.map((outcome) => ({ ...outcome.deliveryChanges, id: outcome.delivery.id, lease_token: outcome.delivery.lease_token })),
+  );
 }
 
 /** The earliest due_at in the queue, to sleep exactly until the next retry is due. */
