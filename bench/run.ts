@@ -473,13 +473,17 @@ async function measurePeer(label: string, roundsCount: number, round: () => Prom
   const figure: PeerFigure = { rates: [], cpuUsPerDelivery: [], timedOut: false };
   for (let r = 0; r < roundsCount; r++) {
     const before = processTicks(pids(), commands);
+    const serverBefore = processTicks([], commands);
     const result = await round();
     const cpuUs = ((processTicks(pids(), commands) - before) / TICKS_PER_S) * 1e6;
+    const serverUs = ((processTicks([], commands) - serverBefore) / TICKS_PER_S) * 1e6;
     const rate = (result.delivered * 1000) / result.ms;
+    const perDelivery = (us: number) => fmtNum(us / Math.max(1, result.delivered));
     figure.rates.push(result.timedOut ? NaN : rate);
     figure.cpuUsPerDelivery.push(cpuUs / Math.max(1, result.delivered));
     figure.timedOut ||= result.timedOut;
-    log(`  ${label} round ${r + 1}: ${fmtNum(rate)}/s, ${fmtNum(cpuUs / Math.max(1, result.delivered))} CPU µs per delivery${result.timedOut ? ' (TIMED OUT)' : ''}`);
+    const split = commands.length > 0 ? ` (${perDelivery(serverUs)} of them ${commands.join(', ')})` : '';
+    log(`  ${label} round ${r + 1}: ${fmtNum(rate)}/s, ${perDelivery(cpuUs)} CPU µs per delivery${split}${result.timedOut ? ' (TIMED OUT)' : ''}`);
   }
   return figure;
 }

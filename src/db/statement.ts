@@ -187,18 +187,25 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
   };
 }
 
-/** Rows inserted per statement on PostgreSQL: well under its 65,535 parameters for every table. */
+/** Rows inserted per statement on PostgreSQL: a bounded statement, however many rows a write has. */
 const PG_ROWS_PER_INSERT = 500;
 
 /**
  * Inserts whole rows of a table, every column listed (the list is checked against the row type).
  * SQLite runs the one-row statement once per row (no round trips: a bind and a step each, cheaper
- * than compiling a statement per batch size); PostgreSQL sends a multi-row insert per part, one
- * round trip for many rows.
+ * than compiling a statement per batch size); PostgreSQL inserts a part of the rows per statement,
+ * one round trip for many rows, read from one JSON parameter as the table's own row type (one
+ * statement whatever the part's length, compiled once).
  */
 export function defineInsert<T extends keyof Database & string>(table: T, columns: readonly (keyof Database[T] & string)[]) {
   const oneRow = defineStatement<Database[T], unknown>((db, slots) =>
     db.insertInto(table).values(Object.fromEntries(columns.map((column) => [column, slots.value[column]])) as never),
+  );
+  const listed = sql.join(columns.map((column) => sql.ref(column)));
+  const inJson = [...columns];
+  const manyRows = defineStatement<{ rows: string }, unknown>(
+    (_db, slots) =>
+      sql`insert into ${sql.table(table)} (${listed}) select ${listed} from json_populate_recordset(null::${sql.table(table)}, ${slots.value.rows}::json)`,
   );
   return async (db: Executor, rows: readonly Database[T][]): Promise<void> => {
     if (rows.length === 0) return;
@@ -207,7 +214,7 @@ export function defineInsert<T extends keyof Database & string>(table: T, column
       return;
     }
     for (let start = 0; start < rows.length; start += PG_ROWS_PER_INSERT) {
-      await db.insertInto(table).values(rows.slice(start, start + PG_ROWS_PER_INSERT) as never).execute();
+      await manyRows.run(db, { rows: JSON.stringify(rows.slice(start, start + PG_ROWS_PER_INSERT), inJson) });
     }
   };
 }
