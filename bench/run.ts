@@ -8,7 +8,8 @@
 // Sizes (env): BENCH_QUICK=1 for a ~60 s smoke run; BENCH_ROUNDS, BENCH_E2E_N, BENCH_MAX_IN_FLIGHT,
 // BENCH_ENDPOINTS, BENCH_API_MS, BENCH_API_CLIENTS, BENCH_BATCH_CLIENTS, BENCH_PROBES, BENCH_LOAD_MS,
 // BENCH_SUBSCRIBERS, BENCH_SUB_MS, BENCH_RSS_N, BENCH_RSS_SETTLE_MS, BENCH_DEADLINE_S, BENCH_ONLY
-// (comma list of e2e,api,latency,subs,rss), BENCH_PROFILE (comma list of e2e,api,latency,subs: CPU
+// (comma list of e2e,api,latency,subs,peers,scaleout,rss), BENCH_PEERS (comma list of figure (6)'s
+// sqlite,postgres,bullmq,pgboss), BENCH_PROFILE (comma list of e2e,api,latency,subs,peers: CPU
 // profiles of the Switchyard process during those measured windows only, in bench/results/profiles;
 // summarise with `tsx bench/profile-summary.ts <files…>`).
 import { execFileSync } from 'node:child_process';
@@ -64,6 +65,8 @@ const config = {
   rssSettleMs: envInt('BENCH_RSS_SETTLE_MS', 5_000, 3_000),
   deadlineS: envInt('BENCH_DEADLINE_S', 290, 150),
   only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,peers,scaleout,rss').split(',').map((s) => s.trim())),
+  /** which of figure (6)'s workers run: sqlite,postgres,bullmq,pgboss */
+  peers: new Set((process.env.BENCH_PEERS ?? 'sqlite,postgres,bullmq,pgboss').split(',').map((s) => s.trim())),
   /** deliveries per round of figure (6), for Switchyard and each peer */
   peerDeliveries: envInt('BENCH_PEER_N', 10_000, 3_000),
   peerRounds: envInt('BENCH_PEER_ROUNDS', 2, 1),
@@ -470,13 +473,17 @@ async function measurePeer(label: string, roundsCount: number, round: () => Prom
   const figure: PeerFigure = { rates: [], cpuUsPerDelivery: [], timedOut: false };
   for (let r = 0; r < roundsCount; r++) {
     const before = processTicks(pids(), commands);
+    const serverBefore = processTicks([], commands);
     const result = await round();
     const cpuUs = ((processTicks(pids(), commands) - before) / TICKS_PER_S) * 1e6;
+    const serverUs = ((processTicks([], commands) - serverBefore) / TICKS_PER_S) * 1e6;
     const rate = (result.delivered * 1000) / result.ms;
+    const perDelivery = (us: number) => fmtNum(us / Math.max(1, result.delivered));
     figure.rates.push(result.timedOut ? NaN : rate);
     figure.cpuUsPerDelivery.push(cpuUs / Math.max(1, result.delivered));
     figure.timedOut ||= result.timedOut;
-    log(`  ${label} round ${r + 1}: ${fmtNum(rate)}/s, ${fmtNum(cpuUs / Math.max(1, result.delivered))} CPU µs per delivery${result.timedOut ? ' (TIMED OUT)' : ''}`);
+    const split = commands.length > 0 ? ` (${perDelivery(serverUs)} of them ${commands.join(', ')})` : '';
+    log(`  ${label} round ${r + 1}: ${fmtNum(rate)}/s, ${perDelivery(cpuUs)} CPU µs per delivery${split}${result.timedOut ? ' (TIMED OUT)' : ''}`);
   }
   return figure;
 }
@@ -528,18 +535,22 @@ async function figurePeers() {
   const figures: Record<string, PeerFigure | string> = {};
 
   const { server, tenants } = await ensureServerA();
-  await switchyardRound(server, tenants)(); // warm-up
-  figures.sqlite = await measurePeer('Switchyard on SQLite', config.peerRounds, switchyardRound(server, tenants), () => [server.child.pid], []);
+  if (config.peers.has('sqlite')) {
+    await switchyardRound(server, tenants)(); // warm-up
+    figures.sqlite = await measurePeer('Switchyard on SQLite', config.peerRounds, switchyardRound(server, tenants), () => [server.child.pid], []);
+  }
 
   const endpointUrls = tenants.endpointUrls;
-  try {
+  if (config.peers.has('postgres')) try {
     const onPg = await startSwitchyardOnPostgres(config.databaseUrl);
     try {
       log('  Switchyard on PostgreSQL started');
       const pgTenants = await setupTenants(onPg.url, receiverUrl);
       log('  Switchyard on PostgreSQL set up; warming up');
       await switchyardRound(onPg, pgTenants)();
-      figures.postgres = await measurePeer('Switchyard on PostgreSQL', config.peerRounds, switchyardRound(onPg, pgTenants), () => [onPg.child.pid], ['postgres']);
+      figures.postgres = await withProfile(onPg.child, 'peers', 'peers-postgres', () =>
+        measurePeer('Switchyard on PostgreSQL', config.peerRounds, switchyardRound(onPg, pgTenants), () => [onPg.child.pid], ['postgres']),
+      );
     } finally {
       await onPg.child.exit(15_000);
       await dropSchema(config.databaseUrl, onPg.schema);
@@ -566,8 +577,8 @@ async function figurePeers() {
     }
   };
   const connections = config.connectionsPerOrigin;
-  figures.bullmq = await peer('BullMQ', './peers/bullmq.ts', { redisUrl: config.redisUrl }, { concurrency: config.maxInFlight, connections }, ['redis-server']);
-  figures.pgBoss = await peer(
+  if (config.peers.has('bullmq')) figures.bullmq = await peer('BullMQ', './peers/bullmq.ts', { redisUrl: config.redisUrl }, { concurrency: config.maxInFlight, connections }, ['redis-server']);
+  if (config.peers.has('pgboss')) figures.pgBoss = await peer(
     'pg-boss',
     './peers/pg-boss.ts',
     { databaseUrl: config.databaseUrl },

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrateToLatest, openStore } from '../src/db/connect.js';
 import type { AttemptRow } from '../src/db/schema.js';
-import { finishDelivery, replaceInterruptedAttempt, type AttemptOutcomeColumns, type DeliveryOutcomeColumns } from '../src/modules/deliveries/attempt.repository.js';
+import { finishDeliveries, replaceInterruptedAttempt, type AttemptOutcomeColumns, type DeliveryOutcomeColumns } from '../src/modules/deliveries/attempt.repository.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const N = 20_000;
@@ -64,7 +64,7 @@ for (let round = 1; round <= rounds; round++) {
     started = performance.now();
     for (let i = 0; i < N; i++) {
       await replaceInterruptedAttempt(connection, row(i));
-      await finishDelivery(connection, { id: `dlv_${i}`, lease_token: 1 }, delivery);
+      await finishDeliveries(connection, [{ ...delivery, id: `dlv_${i}`, lease_token: 1 }]);
     }
     figures['defined, through Kysely'] = perStatement(started);
   });
@@ -72,7 +72,7 @@ for (let round = 1; round <= rounds; round++) {
     const started = performance.now();
     for (let i = 0; i < N; i++) {
       await replaceInterruptedAttempt(connection, row(i));
-      await finishDelivery(connection, { id: `dlv_${i}`, lease_token: 1 }, delivery);
+      await finishDeliveries(connection, [{ ...delivery, id: `dlv_${i}`, lease_token: 1 }]);
     }
     figures['defined, held connection'] = perStatement(started);
   });

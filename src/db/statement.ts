@@ -233,18 +233,25 @@ export function defineStatement<P extends object, O>(build: (db: Kysely<Database
   };
 }
 
-/** Rows inserted per statement on PostgreSQL: well under its 65,535 parameters for every table. */
+/** Rows inserted per statement on PostgreSQL: a bounded statement, however many rows a write has. */
 const PG_ROWS_PER_INSERT = 500;
 
 /**
  * Inserts whole rows of a table, every column listed (the list is checked against the row type).
  * SQLite runs the one-row statement once per row (no round trips: a bind and a step each, cheaper
- * than compiling a statement per batch size); PostgreSQL sends a multi-row insert per part, one
- * round trip for many rows.
+ * than compiling a statement per batch size); PostgreSQL inserts a part of the rows per statement,
+ * one round trip for many rows, read from one JSON parameter as the table's own row type (one
+ * statement whatever the part's length, compiled once).
  */
 export function defineInsert<T extends keyof Database & string>(table: T, columns: readonly (keyof Database[T] & string)[]) {
   const oneRow = defineStatement<Database[T], unknown>((db, slots) =>
     db.insertInto(table).values(Object.fromEntries(columns.map((column) => [column, slots.value[column]])) as never),
+  );
+  const listed = sql.join(columns.map((column) => sql.ref(column)));
+  const inJson = [...columns];
+  const manyRows = defineStatement<{ rows: string }, unknown>(
+    (_db, slots) =>
+      sql`insert into ${sql.table(table)} (${listed}) select ${listed} from json_populate_recordset(null::${sql.table(table)}, ${slots.value.rows}::json)`,
   );
   return async (db: Executor, rows: readonly Database[T][]): Promise<void> => {
     if (rows.length === 0) return;
@@ -253,10 +260,56 @@ export function defineInsert<T extends keyof Database & string>(table: T, column
       return;
     }
     for (let start = 0; start < rows.length; start += PG_ROWS_PER_INSERT) {
-      await db.insertInto(table).values(rows.slice(start, start + PG_ROWS_PER_INSERT) as never).execute();
+      await manyRows.run(db, { rows: JSON.stringify(rows.slice(start, start + PG_ROWS_PER_INSERT), inJson) });
     }
   };
 }
 
 /** Missing<Row, typeof COLUMNS> is never when the list names every column of the row. */
 export type Missing<Row, Listed extends readonly unknown[]> = Exclude<keyof Row, Listed[number]>;
+
+/**
+ * Updates rows of a table, each with values of its own: the `set` columns from the row's values of
+ * the same names, where every `key` column matches; returns per row whether it was updated. SQLite
+ * runs the one-row statement once per row (a bind and a step each); PostgreSQL updates every row
+ * in one statement, one round trip, the rows read from one JSON parameter as the table's own row
+ * type (so no column's type is written twice). A column more is one more name in `set`.
+ */
+export function defineUpdateEach<T extends keyof Database & string, K extends keyof Database[T] & string, S extends keyof Database[T] & string>(
+  table: T,
+  key: readonly K[],
+  set: readonly S[],
+) {
+  type Values = Pick<Database[T], K | S>;
+  const oneRow = defineStatement<Values, unknown>((_db, slots) => {
+    const values = slots.value as Record<string, unknown>;
+    return sql`update ${sql.table(table)} set ${sql.join(set.map((column) => sql`${sql.ref(column)} = ${values[column]}`))} where ${sql.join(
+      key.map((column) => sql`${sql.ref(column)} = ${values[column]}`),
+      sql` and `,
+    )}`;
+  });
+  const allRows = defineStatement<{ rows: string }, Record<K, unknown>>(
+    (_db, slots) => sql<Record<K, unknown>>`
+      update ${sql.table(table)} as target
+         set ${sql.join(set.map((column) => sql`${sql.ref(column)} = ${sql.ref(`given.${column}`)}`))}
+        from json_populate_recordset(null::${sql.table(table)}, ${slots.value.rows}::json) as given
+       where ${sql.join(
+         key.map((column) => sql`${sql.ref(`target.${column}`)} = ${sql.ref(`given.${column}`)}`),
+         sql` and `,
+       )}
+      returning ${sql.join(key.map((column) => sql.ref(`target.${column}`)))}`,
+  );
+  // the rows' JSON carries the listed columns only
+  const listed = [...key, ...set];
+  const keyOf = (row: Record<string, unknown>) => key.map((column) => String(row[column])).join('\u0000');
+  return async (db: Executor, rows: readonly Values[]): Promise<boolean[]> => {
+    if (rows.length === 0) return [];
+    if (dialectOf(db) === 'sqlite') {
+      const updated: boolean[] = [];
+      for (const row of rows) updated.push((await oneRow.changes(db, row)) > 0);
+      return updated;
+    }
+    const written = new Set((await allRows.rows(db, { rows: JSON.stringify(rows, listed) })).map(keyOf));
+    return rows.map((row) => written.has(keyOf(row as Record<string, unknown>)));
+  };
+}

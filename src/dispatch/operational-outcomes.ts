@@ -5,6 +5,11 @@ import { lastAttemptsAllFailed, markFailingNotified } from '../modules/operation
 import { raiseOperationalEvent, type OperationalLog } from '../modules/operations/operational-event.service.js';
 import type { Completion } from './completion.js';
 
+/** Whether this outcome raises an event about its delivery (raiseDeliveryEvents). */
+export function raisesDeliveryEvent(job: Completion['job'], status: DeliveryStatus): boolean {
+  return status === 'FAILED' || (status === 'SUCCEEDED' && job.attempt.trigger === 'MANUAL' && job.delivery.last_error !== null);
+}
+
 /** delivery.exhausted when it failed for good; delivery.recovered when a manual retry of a failed one succeeded. */
 export async function raiseDeliveryEvents(
   trx: Executor,
@@ -19,7 +24,7 @@ export async function raiseDeliveryEvents(
   if (status === 'FAILED') {
     const data = { ...about, lastStatusCode: delivery.last_status_code, lastError: delivery.last_error };
     await raiseOperationalEvent(trx, { ...common, kind: 'delivery.exhausted', data }, now, log);
-  } else if (status === 'SUCCEEDED' && job.attempt.trigger === 'MANUAL' && job.delivery.last_error !== null) {
+  } else if (raisesDeliveryEvent(job, status)) {
     await raiseOperationalEvent(trx, { ...common, kind: 'delivery.recovered', data: { ...about, previousError: job.delivery.last_error } }, now, log);
   }
 }

@@ -2,18 +2,17 @@
 import type { AttemptRow, DeliveryRow, Executor } from '../db/schema.js';
 import {
   endpointEnabled,
-  finishDelivery,
-  insertAttempts,
+  finishOutcomes,
   lockEndpointsEnabled,
   markEndpointFailing,
-  replaceInterruptedAttempt,
+  type AttemptOutcome,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
 import { clearFailing } from '../modules/operations/operational-event.repository.js';
 import { isReservedEventType } from '../modules/operations/operational-kinds.js';
 import { raiseOperationalEvent } from '../modules/operations/operational-event.service.js';
-import { announceFailureStreak, raiseDeliveryEvents } from './operational-outcomes.js';
+import { announceFailureStreak, raiseDeliveryEvents, raisesDeliveryEvent } from './operational-outcomes.js';
 import type { Publisher } from '../pubsub/topics.js';
 import type { Services } from '../services.js';
 import { planCompletion, wouldRetry, type Completion, type CompletionPlan } from './completion.js';
@@ -57,6 +56,38 @@ export async function writeOutcomes(
     }
     return known;
   };
+  // The attempt's one row, written with its outcome (the claim wrote none).
+  const outcomeOf = ({ job }: Completion, plan: CompletionPlan): AttemptOutcome => ({
+    attempt: { ...job.attempt, ...plan.attemptChanges },
+    delivery: job.delivery,
+    deliveryChanges: plan.deliveryChanges,
+    capture: plan.captureChanges,
+  });
+  /** the delivery as this outcome left it, or null when the lease was taken over */
+  const settle = ({ job }: Completion, plan: CompletionPlan, { attempt }: AttemptOutcome, held: boolean): DeliveryRow | null => {
+    if (!held) {
+      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+      finished.push({ attempt, delivery: job.delivery });
+      return null;
+    }
+    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges, ...plan.captureChanges };
+    finished.push({ attempt, delivery });
+    log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+    if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
+    return delivery;
+  };
+  // Outcomes that nothing follows are written together (one statement per table on PostgreSQL), in
+  // batch order with the others: those are written one at a time after the outcomes before them,
+  // since what they change (an endpoint disabled, a streak announced) decides what comes next.
+  let plain: { completion: Completion; plan: CompletionPlan }[] = [];
+  const writePlain = async () => {
+    if (plain.length === 0) return;
+    const written = plain;
+    plain = [];
+    const outcomes = written.map(({ completion, plan }) => outcomeOf(completion, plan));
+    const held = await finishOutcomes(trx, outcomes);
+    written.forEach(({ completion, plan }, index) => settle(completion, plan, outcomes[index]!, held[index] === true));
+  };
   for (const completion of batch) {
     const { job } = completion;
     const plan = planCompletion(completion, {
@@ -64,29 +95,24 @@ export async function writeOutcomes(
       endpointEnabled: wouldRetry(completion) ? await stillEnabled(job.endpoint.id) : true,
       autoDisableAfterMs: context.autoDisableAfterMs,
     });
-    // The attempt's one row, written with its outcome (the claim wrote none).
-    const attempt: AttemptRow = { ...job.attempt, ...plan.attemptChanges };
+    // Deliveries of operational events raise none themselves (a failing operations hook would feed
+    // on its own failures), and neither do test sends.
+    const quiet = isReservedEventType(job.delivery.event_type) || job.attempt.trigger === 'TEST';
     const captureEvent = job.hook.capture_event_type ? await planCaptureEvent(trx, context.schemas, completion, plan) : null;
-    if (!(await finishDelivery(trx, job.delivery, plan.deliveryChanges, plan.captureChanges))) {
-      // Our lease was taken over (we were too slow); the new holder owns the delivery now, and its
-      // claim recorded this attempt as interrupted: the real outcome replaces that row.
-      if (!(await replaceInterruptedAttempt(trx, attempt))) await insertAttempts(trx, [attempt]);
-      finished.push({ attempt, delivery: job.delivery });
+    if (captureEvent === null && !hasSequel(completion, plan, quiet, failingChecked, recovered)) {
+      plain.push({ completion, plan });
       continue;
     }
-    await insertAttempts(trx, [attempt]);
-    const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges, ...plan.captureChanges };
-    finished.push({ attempt, delivery });
-    log.deliveries.push({ delivery, previousStatus: 'SENDING' });
+    await writePlain();
+    const outcome = outcomeOf(completion, plan);
+    const [held] = await finishOutcomes(trx, [outcome]);
+    const delivery = settle(completion, plan, outcome, held === true);
+    if (!delivery) continue;
     if (captureEvent) await sendCaptureEvent(trx, { ...captureEvent, tenantId: delivery.tenant_id }, now, log);
-    if (delivery.status === 'RETRYING' && delivery.due_at !== null) log.retryAt = Math.min(log.retryAt ?? Infinity, delivery.due_at);
 
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
     if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
     if (isFifo(job.hook.ordering) && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook, now, log);
-    // Deliveries of operational events raise none themselves (a failing operations hook would feed
-    // on its own failures), and neither do test sends.
-    const quiet = isReservedEventType(job.delivery.event_type) || job.attempt.trigger === 'TEST';
     if (!quiet) await raiseDeliveryEvents(trx, job, delivery, plan.status, now, log);
 
     const endpointId = job.endpoint.id;
@@ -119,7 +145,25 @@ export async function writeOutcomes(
       if (plan.countsAsFailure && !quiet) await announceFailureStreak(trx, job, delivery, context.failingAfterAttempts, now, log);
     }
   }
+  await writePlain();
   return finished;
+}
+
+/** Whether writing this outcome (its lease held) leads to more than its attempt and delivery rows: the checks of writeOutcomes' loop, in its order. */
+function hasSequel(
+  { job }: Completion,
+  plan: CompletionPlan,
+  quiet: boolean,
+  failingChecked: ReadonlySet<string>,
+  recovered: ReadonlySet<string>,
+): boolean {
+  const ended = plan.status === 'SUCCEEDED' || plan.status === 'FAILED';
+  if (ended && (job.hasDependents || isFifo(job.hook.ordering))) return true;
+  if (!quiet && raisesDeliveryEvent(job, plan.status)) return true;
+  const endpointId = job.endpoint.id;
+  if (plan.countsAsFailure) return !failingChecked.has(endpointId);
+  const change = plan.endpointChange;
+  return change !== undefined && change !== null && !(change.kind === 'recovered' && recovered.has(endpointId));
 }
 
 /**

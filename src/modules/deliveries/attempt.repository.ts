@@ -2,7 +2,7 @@
 // defined once (src/db/statement.ts) and run the same way on both dialects.
 import type { ExpressionBuilder } from 'kysely';
 import type { AttemptRow, AttemptsTable, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
-import { defineInsert, defineStatement, type MaybePromise, type Missing } from '../../db/statement.js';
+import { defineInsert, defineStatement, defineUpdateEach, type MaybePromise, type Missing } from '../../db/statement.js';
 
 const ATTEMPT_COLUMNS = [
   'id', 'delivery_id', 'tenant_id', 'event_id', 'endpoint_id', 'hook_id', 'number', 'trigger', 'outcome', 'request_method',
@@ -33,7 +33,6 @@ const _everyColumn: [Missing<AttemptsTable, typeof ATTEMPT_COLUMNS>, Missing<Att
   : never = true;
 void _everyColumn;
 
-/** each listed column set from the value of the same name */
 function fromSlots<P, K extends keyof P & string>(slots: { readonly [Q in keyof P]: P[Q] }, columns: readonly K[]): Pick<P, K> {
   return Object.fromEntries(columns.map((column) => [column, slots[column]])) as Pick<P, K>;
 }
@@ -131,36 +130,50 @@ export async function replaceInterruptedAttempt(db: Executor, a: AttemptRow): Pr
   return (await replaceInterruptedStatement.changes(db, values)) > 0;
 }
 
-const finishDeliveryStatement = defineStatement<DeliveryOutcomeColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>
-  db
-    .updateTable('deliveries')
-    .set(fromSlots(slots.value, DELIVERY_OUTCOME_COLUMNS))
-    .where('id', '=', slots.value.id)
-    .where('lease_token', '=', slots.value.leaseToken),
-);
-
 /** What a hook's capture writes on its delivery, with the delivery's outcome. */
 export type DeliveryCaptureColumns = Pick<DeliveryRow, 'captured' | 'capture_error'>;
 
+/** Deliveries' new states under their fencing tokens; per row, whether it was written (bench/statements.ts measures it alone). */
+export const finishDeliveries = defineUpdateEach('deliveries', ['id', 'lease_token'], DELIVERY_OUTCOME_COLUMNS);
 // A statement of its own, so finishing a delivery whose hook has no capture writes what it always did.
-const finishCapturedDeliveryStatement = defineStatement<DeliveryOutcomeColumns & DeliveryCaptureColumns & { id: string; leaseToken: number }, unknown>((db, slots) =>
-  db
-    .updateTable('deliveries')
-    .set({ ...fromSlots(slots.value, DELIVERY_OUTCOME_COLUMNS), captured: slots.value.captured, capture_error: slots.value.capture_error })
-    .where('id', '=', slots.value.id)
-    .where('lease_token', '=', slots.value.leaseToken),
-);
+const finishCapturedDeliveries = defineUpdateEach('deliveries', ['id', 'lease_token'], [...DELIVERY_OUTCOME_COLUMNS, 'captured', 'capture_error']);
 
-/** Returns false when the fencing token no longer matches (the lease was taken over). */
-export async function finishDelivery(
-  db: Executor,
-  delivery: Pick<DeliveryRow, 'id' | 'lease_token'>,
-  changes: DeliveryOutcomeColumns,
-  capture: DeliveryCaptureColumns | null = null,
-): Promise<boolean> {
-  const values = { ...changes, id: delivery.id, leaseToken: delivery.lease_token };
-  const written = capture === null ? await finishDeliveryStatement.changes(db, values) : await finishCapturedDeliveryStatement.changes(db, { ...values, ...capture });
-  return written > 0;
+/** An attempt, finished, and what its outcome writes on its delivery (under the lease's fencing token). */
+export interface AttemptOutcome {
+  attempt: AttemptRow;
+  delivery: Pick<DeliveryRow, 'id' | 'lease_token'>;
+  deliveryChanges: DeliveryOutcomeColumns;
+  /** when the hook's capture ran */
+  capture: DeliveryCaptureColumns | null;
+}
+
+/**
+ * Writes these outcomes: each delivery's new state, then each attempt's one row. Per outcome, false
+ * when the fencing token no longer matched (the lease was taken over): the claim that took the
+ * delivery over recorded this attempt as interrupted, and its real outcome replaces that row.
+ */
+export async function finishOutcomes(db: Executor, outcomes: readonly AttemptOutcome[]): Promise<boolean[]> {
+  const held = new Array<boolean>(outcomes.length).fill(false);
+  const plain: number[] = [];
+  const captured: number[] = [];
+  outcomes.forEach((outcome, index) => (outcome.capture === null ? plain : captured).push(index));
+  const row = ({ deliveryChanges, delivery }: AttemptOutcome) => ({ ...deliveryChanges, id: delivery.id, lease_token: delivery.lease_token });
+  if (plain.length > 0) {
+    const written = await finishDeliveries(db, plain.map((index) => row(outcomes[index]!)));
+    written.forEach((ok, position) => (held[plain[position]!] = ok));
+  }
+  if (captured.length > 0) {
+    const written = await finishCapturedDeliveries(db, captured.map((index) => ({ ...row(outcomes[index]!), ...outcomes[index]!.capture! })));
+    written.forEach((ok, position) => (held[captured[position]!] = ok));
+  }
+  const inserted: AttemptRow[] = [];
+  for (let index = 0; index < outcomes.length; index++) {
+    const { attempt } = outcomes[index]!;
+    if (!held[index] && (await replaceInterruptedAttempt(db, attempt))) continue;
+    inserted.push(attempt);
+  }
+  await insertAttempts(db, inserted);
+  return held;
 }
 
 /** The earliest due_at in the queue, to sleep exactly until the next retry is due. */
