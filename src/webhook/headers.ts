@@ -89,7 +89,8 @@ export function addStaticHeaders(headers: Map<string, string>, staticHeaders: Re
 
 /** The headers with credential values replaced by `[redacted]`, for the attempt log. */
 export function redactHeaders(headers: Map<string, string>, apiKeyHeader: string | null): Record<string, string> {
-  return Object.fromEntries(
-    Array.from(headers, ([name, value]) => [name, ALWAYS_REDACTED.has(name) || name === apiKeyHeader ? REDACTED : value]),
-  );
+  // once per attempt: a loop, without an array of pairs per header
+  const redacted: Record<string, string> = {};
+  for (const [name, value] of headers) redacted[name] = ALWAYS_REDACTED.has(name) || name === apiKeyHeader ? REDACTED : value;
+  return redacted;
 }
