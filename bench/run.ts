@@ -8,7 +8,7 @@
 // Sizes (env): BENCH_QUICK=1 for a ~60 s smoke run; BENCH_ROUNDS, BENCH_E2E_N, BENCH_MAX_IN_FLIGHT,
 // BENCH_ENDPOINTS, BENCH_API_MS, BENCH_API_CLIENTS, BENCH_BATCH_CLIENTS, BENCH_PROBES, BENCH_LOAD_MS,
 // BENCH_SUBSCRIBERS, BENCH_SUB_MS, BENCH_RSS_N, BENCH_RSS_SETTLE_MS, BENCH_DEADLINE_S, BENCH_ONLY
-// (comma list of e2e,api,latency,subs,peers,scaleout,rss), BENCH_PEERS (comma list of figure (6)'s
+// (comma list of e2e,metrics,api,latency,subs,peers,scaleout,rss), BENCH_PEERS (comma list of figure (6)'s
 // sqlite,postgres,bullmq,pgboss), BENCH_PROFILE (comma list of e2e,api,latency,subs,peers: CPU
 // profiles of the Switchyard process during those measured windows only, in bench/results/profiles;
 // summarise with `tsx bench/profile-summary.ts <files…>`).
@@ -64,7 +64,7 @@ const config = {
   rssFanout: 10,
   rssSettleMs: envInt('BENCH_RSS_SETTLE_MS', 5_000, 3_000),
   deadlineS: envInt('BENCH_DEADLINE_S', 290, 150),
-  only: new Set((process.env.BENCH_ONLY ?? 'e2e,api,latency,subs,peers,scaleout,rss').split(',').map((s) => s.trim())),
+  only: new Set((process.env.BENCH_ONLY ?? 'e2e,metrics,api,latency,subs,peers,scaleout,rss').split(',').map((s) => s.trim())),
   /** which of figure (6)'s workers run: sqlite,postgres,bullmq,pgboss */
   peers: new Set((process.env.BENCH_PEERS ?? 'sqlite,postgres,bullmq,pgboss').split(',').map((s) => s.trim())),
   /** deliveries per round of figure (6), for Switchyard and each peer */
@@ -151,7 +151,7 @@ async function withProfile<T>(server: Child, figure: string, label: string, wind
   }
 }
 
-async function startSwitchyard(name: string, dataDir: string, role: 'api' | 'all'): Promise<{ child: Child; url: string }> {
+async function startSwitchyard(name: string, dataDir: string, role: 'api' | 'all', env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
   const child = await spawn(name, './server.ts');
   const { url } = await child.call<{ url: string }>(
     'start',
@@ -161,6 +161,7 @@ async function startSwitchyard(name: string, dataDir: string, role: 'api' | 'all
       env: {
         SWITCHYARD_MAX_IN_FLIGHT: String(config.maxInFlight),
         SWITCHYARD_MAX_IN_FLIGHT_PER_ENDPOINT: String(Math.max(1, Math.ceil(config.maxInFlight / config.endpoints))),
+        ...env,
       },
     },
     60_000,
@@ -324,11 +325,37 @@ async function ensureServerA() {
   return { server: serverA, tenants: tenantsA };
 }
 
+/** ≥ 1,000/s or the round is reported as timed out */
+const drainTimeout = (count: number) => Math.max(30_000, count);
+
+/** One round of (1): `count` events accepted through the sendEvents service, then drained to the receiver. */
+async function drainRound(server: { child: Child }, tenants: { tenantIds: string[] }, count: number, label?: string) {
+  const before = await receiver.call<number>('count');
+  const inserted = await server.child.call<{ ms: number; deliveries: number }>(
+    'insertEvents',
+    { n: count, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD },
+    120_000,
+  );
+  if (inserted.deliveries !== count) throw new Error(`expected ${count} deliveries, sendEvents made ${inserted.deliveries}`);
+  const drain = () =>
+    server.child.call<{ ms: number; succeeded: number; failed: number; retrying: number; timedOut: boolean; commits: number; unitsPerCommit: number }>(
+      'drain',
+      { expected: count, timeoutMs: drainTimeout(count) },
+      drainTimeout(count) + 30_000,
+    );
+  await server.child.call('loop', { reset: true });
+  const ticksBefore = processTicks([server.child.pid]);
+  const drained = label ? await withProfile(server.child, 'e2e', label, drain) : await drain();
+  const cpuUsPerDelivery = (((processTicks([server.child.pid]) - ticksBefore) / TICKS_PER_S) * 1e6) / Math.max(1, drained.succeeded);
+  const loop = await server.child.call<{ p50: number; p99: number; max: number }>('loop', { reset: true });
+  const received = (await receiver.call<number>('count')) - before;
+  return { inserted, drained, received, loop, cpuUsPerDelivery };
+}
+
 /** (1) deliveries/s end to end vs raw undici POSTs. */
 async function figureE2E() {
   log('(1) end-to-end deliveries/s vs raw undici');
   const { server, tenants } = await ensureServerA();
-  const drainTimeout = (count: number) => Math.max(30_000, count); // ≥ 1,000/s or the round is reported as timed out
   const raws: number[] = [];
   const e2e: number[] = [];
   const inserts: number[] = [];
@@ -342,28 +369,7 @@ async function figureE2E() {
     payload: PAYLOAD,
     timeoutMs: 60_000,
   });
-  const switchyardRound = async (count: number, label?: string) => {
-    const before = await receiver.call<number>('count');
-    const inserted = await server.child.call<{ ms: number; deliveries: number }>(
-      'insertEvents',
-      { n: count, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD },
-      120_000,
-    );
-    if (inserted.deliveries !== count) throw new Error(`expected ${count} deliveries, sendEvents made ${inserted.deliveries}`);
-    const drain = () =>
-      server.child.call<{ ms: number; succeeded: number; failed: number; retrying: number; timedOut: boolean; commits: number; unitsPerCommit: number }>(
-        'drain',
-        { expected: count, timeoutMs: drainTimeout(count) },
-        drainTimeout(count) + 30_000,
-      );
-    await server.child.call('loop', { reset: true });
-    const ticksBefore = processTicks([server.child.pid]);
-    const drained = label ? await withProfile(server.child, 'e2e', label, drain) : await drain();
-    const cpuUsPerDelivery = (((processTicks([server.child.pid]) - ticksBefore) / TICKS_PER_S) * 1e6) / Math.max(1, drained.succeeded);
-    const loop = await server.child.call<{ p50: number; p99: number; max: number }>('loop', { reset: true });
-    const received = (await receiver.call<number>('count')) - before;
-    return { inserted, drained, received, loop, cpuUsPerDelivery };
-  };
+  const switchyardRound = (count: number, label?: string) => drainRound(server, tenants, count, label);
   // Warm-up (JIT, page cache, sockets), not counted; it also sizes the rounds.
   const rawWarm = await server.child.call<{ ms: number; ok: number }>('raw', rawArgs(5_000), 60_000);
   // Raw rounds last about as long as Switchyard's, so both see the same noise (the count differs, the bodies do not).
@@ -441,6 +447,53 @@ async function figureE2E() {
     ratio: fmtRatio(pairedRatio(bares, raws)),
     target: '— (bound)',
     pass: '—',
+  });
+}
+
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/**
+ * (1m) what metrics cost: the rounds of (1) on a second server with /metrics on and scraped every
+ * second, alternated with rounds on (1)'s server (metrics off), same count and receiver.
+ */
+async function figureMetricsCost() {
+  log('(1m) end to end with metrics on (scraped every second) against off');
+  const off = await ensureServerA();
+  const on = await startSwitchyard('switchyard-metrics', join(tmpRoot, 'm'), 'api', { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN });
+  const onTenants = await setupTenants(on.url, receiverUrl);
+  const n = Math.max(5_000, Math.round((Number.isFinite(e2eMax) ? e2eMax : 10_000) * (config.e2eRoundTargetMs / 1000) / 2 / 1000) * 1000);
+  const scrape = async () => {
+    const response = await request(`${on.url}/metrics`, { method: 'GET', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`);
+  };
+  await drainRound(on, onTenants, 3_000);
+  await drainRound(off.server, off.tenants, 3_000);
+  const rates = { on: [] as number[], off: [] as number[] };
+  const cpu = { on: [] as number[], off: [] as number[] };
+  let scrapes = 0;
+  for (let round = 0; round < config.rounds; round++) {
+    const a = await drainRound(off.server, off.tenants, n);
+    const scraper = setInterval(() => void scrape().then(() => scrapes++, (error: unknown) => log(`  scrape failed: ${String(error)}`)), 1_000);
+    const b = await drainRound(on, onTenants, n).finally(() => clearInterval(scraper));
+    rates.off.push((a.drained.succeeded * 1000) / a.drained.ms);
+    rates.on.push((b.drained.succeeded * 1000) / b.drained.ms);
+    cpu.off.push(a.cpuUsPerDelivery);
+    cpu.on.push(b.cpuUsPerDelivery);
+    log(`  round ${round + 1}: off ${fmtNum(rates.off.at(-1)!)}/s · ${fmtNum(a.cpuUsPerDelivery)} µs, on ${fmtNum(rates.on.at(-1)!)}/s · ${fmtNum(b.cpuUsPerDelivery)} µs`);
+  }
+  await on.child.exit();
+  const rateRatio = pairedRatio(rates.on, rates.off);
+  const cpuRatio = pairedRatio(cpu.on, cpu.off);
+  results.metricsCost = { deliveriesPerRound: n, rates, cpuUsPerDelivery: cpu, scrapes, rateRatio, cpuRatio };
+  rows.push({
+    figure: `(1m) end to end with /metrics on and scraped every second, against off (${fmtNum(n)}/round, rounds alternated)`,
+    switchyard: `on ${fmtRounds(rounds(rates.on))} · ${fmtNum(rounds(cpu.on).median)} CPU µs/delivery`,
+    ceiling: `off ${fmtRounds(rounds(rates.off))} · ${fmtNum(rounds(cpu.off).median)} CPU µs/delivery`,
+    ratio: `${fmtRatio(rateRatio)} rate, ${fmtRatio(cpuRatio)} CPU`,
+    // CPU per delivery, not the rate: it moves far less with the machine's other work
+    target: '≤ 1.03× CPU',
+    pass: pass(Number.isFinite(cpuRatio.median) && cpuRatio.median <= 1.03),
   });
 }
 
@@ -1275,7 +1328,7 @@ function writeResults(status: string): string {
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(resultsDir, { recursive: true });
   // Only a complete run writes <date>.json; quick and partial runs keep their own files.
-  const all = ['e2e', 'api', 'latency', 'subs', 'peers', 'scaleout', 'rss'];
+  const all = ['e2e', 'metrics', 'api', 'latency', 'subs', 'peers', 'scaleout', 'rss'];
   const partial = all.some((name) => !config.only.has(name)) ? `-only-${all.filter((name) => config.only.has(name)).join('-')}` : '';
   const file = join(resultsDir, `${date}${QUICK ? '-quick' : ''}${partial}.json`);
   const document = {
@@ -1337,6 +1390,7 @@ try {
   receiver = await spawn('receiver', './receiver.ts');
   receiverUrl = await receiver.call<string>('url');
   await section('e2e', figureE2E);
+  await section('metrics', figureMetricsCost);
   await section('api', figureAPI);
   await section('latency', figureLatency);
   await section('subs', figureSubscribers);
