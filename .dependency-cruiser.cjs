@@ -8,7 +8,8 @@
 //     ← modules (repositories, services, Pothos schema per domain)
 //     ← dispatch (the delivery loop)                 ← graphql assembly (schema.ts, print-schema.ts)
 //     ← app.ts ← main.ts            (src/http: raw-request guards, kernel only, used by app.ts)
-//                                    (src/ops: probes and metrics, read the store and the bus, wired by app.ts)
+//                                    (src/ops: probes and metrics, read the store and the bus, wired by app.ts;
+//                                     its otel-setup.ts, the OpenTelemetry SDK, is loaded by main.ts)
 const KERNEL = '^src/(env|errors|clock|log|crypto|json-schema|json-depth|lru-cache|tracing)\\.ts$|^src/auth/';
 const ASSEMBLY = '^src/graphql/(schema|print-schema)\\.ts$';
 
@@ -104,7 +105,14 @@ module.exports = {
       severity: 'error',
       comment: 'Only app.ts imports src/ops: modules and the dispatcher report through Signals and options, not to a metrics library.',
       from: { path: '^src/', pathNot: ['^src/app\\.ts$', '^src/ops/'] },
-      to: { path: '^src/ops/' },
+      to: { path: '^src/ops/', pathNot: '^src/ops/otel-setup\\.ts$' },
+    },
+    {
+      name: 'only-main-loads-the-otel-sdk',
+      severity: 'error',
+      comment: 'The OpenTelemetry SDK is loaded by main.ts alone, through src/ops/otel-setup.ts, when OTEL_TRACES_EXPORTER asks for it; everything else uses @opentelemetry/api.',
+      from: { path: '^src/', pathNot: ['^src/main\\.ts$', '^src/ops/otel-setup\\.ts$'] },
+      to: { path: ['^src/ops/otel-setup\\.ts$', '^node_modules/@opentelemetry/(?!api/)'] },
     },
     {
       name: 'console-serving-is-standalone',

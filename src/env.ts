@@ -64,6 +64,8 @@ const envSchema = z.object({
     .string()
     .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour like #4f46e5')
     .default('#4f46e5'),
+  /** the standard OpenTelemetry variable; the SDK it loads reads the other OTEL_* variables itself */
+  OTEL_TRACES_EXPORTER: list.pipe(z.array(z.enum(['otlp', 'console', 'none']))).default([]),
 });
 
 export type Role = 'all' | 'api' | 'worker';
@@ -132,7 +134,11 @@ export interface Config {
   /** the console's product name and accent colour (portal links show the producer's brand) */
   consoleProductName: string;
   consoleAccent: string;
+  /** where spans go (OTEL_TRACES_EXPORTER); empty: no SDK is loaded and every span is a no-op */
+  traceExporters: TraceExporterName[];
 }
+
+export type TraceExporterName = 'otlp' | 'console';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -203,5 +209,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl: env.SWITCHYARD_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     consoleProductName: env.SWITCHYARD_CONSOLE_PRODUCT_NAME,
     consoleAccent: env.SWITCHYARD_CONSOLE_ACCENT,
+    traceExporters: env.OTEL_TRACES_EXPORTER.includes('none')
+      ? []
+      : [...new Set(env.OTEL_TRACES_EXPORTER.filter((name): name is TraceExporterName => name !== 'none'))],
   };
 }

@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // The SDK is loaded only when asked for: without it every span is a no-op and nothing of it is imported.
+  const tracing = config.traceExporters.length > 0 ? (await import('./ops/otel-setup.js')).startTracing(config.traceExporters) : null;
   const app = await buildApp({ config });
   await app.start();
   let stopping = false;
@@ -20,13 +22,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.error(`${signal}: shutting down`);
-    app.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
+    app
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,4 +1,4 @@
-// Configuration: SWITCHYARD_HTTP_THREAD (this session's setting) parsed, defaulted and refused clearly.
+// Configuration: SWITCHYARD_HTTP_THREAD and OTEL_TRACES_EXPORTER parsed, defaulted and refused clearly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/env.js';
@@ -13,5 +13,16 @@ test('SWITCHYARD_HTTP_THREAD: on by default, off with false/0/no, anything else 
       error instanceof ConfigError &&
       error.problems.some((problem) => problem.startsWith('SWITCHYARD_HTTP_THREAD')) &&
       error.problems.some((problem) => problem.startsWith('SWITCHYARD_MAX_IN_FLIGHT')),
+  );
+});
+
+test('OTEL_TRACES_EXPORTER: unset or none loads no SDK; otlp and console (a list) are taken once each; anything else refused by name', () => {
+  assert.deepEqual(loadConfig({}).traceExporters, []);
+  assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).traceExporters, []);
+  assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).traceExporters, ['otlp']);
+  assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp, console,otlp' }).traceExporters, ['otlp', 'console']);
+  assert.throws(
+    () => loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }),
+    (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('OTEL_TRACES_EXPORTER')),
   );
 });

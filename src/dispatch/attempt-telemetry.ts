@@ -1,6 +1,7 @@
 // What an attempt tells an operator besides its row: an OpenTelemetry span, a child of the
 // producer's trace (the event's stored traceparent) whose context the request carries on, and a
-// structured log line at debug level. Kept beside the dispatcher so its loop reads as the loop.
+// structured log line at debug level; the claim and each commit of outcomes get spans too. Kept
+// beside the dispatcher so its loop reads as the loop.
 import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { AttemptResultSummary } from '../webhook/outcome.js';
@@ -46,6 +47,21 @@ export function startAttemptTelemetry(job: Job, log: Logger): AttemptTelemetry {
       }
     },
   };
+}
+
+/** Runs one unit of the group commit in a span that counts the outcomes it writes. */
+export async function tracedCommit<T>(outcomes: number, commit: () => Promise<T>): Promise<T> {
+  const span: Span = tracer.startSpan('switchyard.commit');
+  if (span.isRecording()) span.setAttribute('switchyard.outcomes', outcomes);
+  let committed: T;
+  try {
+    committed = await commit();
+  } catch (error) {
+    endWithError(span, error);
+    throw error;
+  }
+  span.end();
+  return committed;
 }
 
 /** Runs a claim in a span that counts what it took. */

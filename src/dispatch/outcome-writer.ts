@@ -19,6 +19,7 @@ import { planCompletion, wouldRetry, type Completion, type CompletionPlan } from
 import { parseJson } from '../db/json.js';
 import type { JsonSchemaCache } from '../json-schema.js';
 import { captureEventProblem, sendCaptureEvent } from '../modules/events/capture-event.service.js';
+import { tracedCommit } from './attempt-telemetry.js';
 
 export interface OutcomeStore {
   trx: Executor;
@@ -260,18 +261,20 @@ export class OutcomeRecorder<J extends Completion['job']> {
       for (const { attempt, delivery } of finished) publisher.publish('attempt', { phase: 'finished', attempt, delivery });
       this.options.publishChanges(log);
     };
-    await store.writes.run(
-      async (trx) => {
-        finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, {
-          now,
-          autoDisableAfterMs: services.config.autoDisableAfterMs,
-          failingAfterAttempts: services.config.failingAfterAttempts,
-          log,
-          schemas: services.jsonSchemas,
-        });
-      },
-      publish,
-      { mayWaitMs },
+    await tracedCommit(batch.length, () =>
+      store.writes.run(
+        async (trx) => {
+          finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, {
+            now,
+            autoDisableAfterMs: services.config.autoDisableAfterMs,
+            failingAfterAttempts: services.config.failingAfterAttempts,
+            log,
+            schemas: services.jsonSchemas,
+          });
+        },
+        publish,
+        { mayWaitMs },
+      ),
     );
     return finished.map((item) => item.attempt);
   }

@@ -55,6 +55,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** sees the SQL of every Kysely statement the app runs */
   onQuery?: (sql: string) => void;
+  /** receives the app's log lines instead of stderr (the level is still SWITCHYARD_LOG_LEVEL in `env`) */
+  logSink?: (line: string) => void;
 }
 
 /** `gql` and `ok` against a server at `url` (this process's test app, or a child's). */
@@ -98,7 +100,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
-    log: createLogger(config.logLevel),
+    log: createLogger(config.logLevel, options.logSink),
     announce: () => {},
   });
   await app.start();

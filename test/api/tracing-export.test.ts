@@ -1,0 +1,63 @@
+// With an OpenTelemetry SDK registered (here an in-memory exporter; this test file is its own
+// process), the receiver gets the producer's trace id, and the attempt span is its parent.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { parseTraceparent } from '../../src/tracing.js';
+import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
+import { sendEvent, setup, waitForDelivery, waitUntil } from '../helpers/fixtures.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+
+const PRODUCER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${PRODUCER_TRACE_ID}-00f067aa0ba902b7-01`;
+
+const exporter = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+
+for (const dialect of TEST_DIALECTS) {
+  describe(`spans exported (${dialect})`, () => {
+    let t: TestApp;
+    let receiver: Receiver;
+    before(async () => {
+      t = await startTestApp({ dialect });
+      receiver = await startReceiver();
+    });
+    after(async () => {
+      await t.stop();
+      await receiver.close();
+    });
+
+    test('sendEvent, claim, attempt and commit spans; the receiver continues the producer trace from the attempt span', async () => {
+      exporter.reset();
+      const s = await setup(t, `${receiver.url}/traced`);
+      const sent = await sendEvent(t, s.tenantId, { n: 1 }, { traceparent: TRACEPARENT });
+      const delivery = await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'SUCCEEDED');
+      const [request] = await receiver.waitFor(1);
+      const received = parseTraceparent(request!.headers.traceparent ?? '');
+      assert.ok(received, `the receiver got a valid traceparent (${request!.headers.traceparent})`);
+      assert.equal(received.traceId, PRODUCER_TRACE_ID);
+
+      const spans = await waitUntil(
+        () => {
+          const finished = exporter.getFinishedSpans();
+          return finished.some((span) => span.name === 'switchyard.commit') ? finished : null;
+        },
+        { what: 'a commit span' },
+      );
+      const names = new Set(spans.map((span) => span.name));
+      for (const name of ['switchyard.sendEvent', 'switchyard.claim', 'switchyard.attempt', 'switchyard.commit']) {
+        assert.ok(names.has(name), `${name} exported (got ${[...names].join(', ')})`);
+      }
+      const attempts = spans.filter((span) => span.name === 'switchyard.attempt');
+      assert.equal(attempts.length, 1);
+      const attempt = attempts[0]!;
+      assert.equal(attempt.spanContext().traceId, PRODUCER_TRACE_ID);
+      assert.equal(attempt.spanContext().spanId, received.spanId);
+      assert.equal(attempt.attributes['switchyard.delivery_id'], delivery.id);
+      assert.equal(attempt.attributes['switchyard.outcome'], 'succeeded');
+      const commit = spans.find((span) => span.name === 'switchyard.commit')!;
+      assert.equal(commit.attributes['switchyard.outcomes'], 1);
+    });
+  });
+}
