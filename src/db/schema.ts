@@ -70,6 +70,8 @@ export interface EndpointsTable {
   failing_since: number | null;
   /** when its current failing streak was announced (endpoint.failing); null when not announced */
   failing_notified_at: number | null;
+  /** the last mark of the auto-disable window announced in this failing streak: 50 or 90 (percent) */
+  failing_window_announced: number | null;
   created_at: number;
   updated_at: number;
   /** JSON array of SignatureScheme names, e.g. `["V1"]` */

@@ -12,8 +12,8 @@ export interface Completion {
   job: {
     delivery: DeliveryRow;
     attempt: AttemptRow;
-    /** failing_notified_at: whether its failing streak was announced when claimed (unknown: look) */
-    endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at'>>;
+    /** failing_notified_at, failing_window_announced: what of its failing streak was announced when claimed (unknown: look) */
+    endpoint: Pick<EndpointRow, 'id' | 'failing_since'> & Partial<Pick<EndpointRow, 'failing_notified_at' | 'failing_window_announced'>>;
     /** the ordering decides whether its end releases the next delivery of a FIFO hook; capture_event_type what its capture sends */
     hook: Pick<HookRow, 'id' | 'ordering'> & Partial<Pick<HookRow, 'capture_event_type'>>;
     /** the event delivered, as far as a capture event continues it */

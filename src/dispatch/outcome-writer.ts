@@ -143,7 +143,7 @@ export async function writeOutcomes(
       }
     } else {
       if (change?.kind === 'failing') await markEndpointFailing(trx, endpointId, now);
-      if (plan.countsAsFailure && !quiet) await announceFailureStreak(trx, job, delivery, context.failingAfterAttempts, now, log);
+      if (plan.countsAsFailure && !quiet) await announceFailureStreak(trx, job, delivery, { threshold: context.failingAfterAttempts, autoDisableAfterMs: context.autoDisableAfterMs }, now, log);
     }
   }
   await writePlain();

@@ -11,6 +11,7 @@ import * as m0008 from './0008_hook_secrets.js';
 import * as m0009 from './0009_hook_ordering.js';
 import * as m0010 from './0010_event_traceparent.js';
 import * as m0011 from './0011_response_capture.js';
+import * as m0012 from './0012_failing_window_marks.js';
 import * as m0013 from './0013_drop_redundant_hook_index.js';
 
 const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0009_hook_ordering': m0009,
   '0010_event_traceparent': m0010,
   '0011_response_capture': m0011,
+  '0012_failing_window_marks': m0012,
   '0013_drop_redundant_hook_index': m0013,
 };
 

@@ -141,6 +141,7 @@ export async function createEndpoint(
     metadata: changes.metadata ?? '{}',
     failing_since: null,
     failing_notified_at: null,
+    failing_window_announced: null,
     created_at: now,
     updated_at: now,
     signature_schemes: changes.signature_schemes ?? toJson(DEFAULT_SIGNATURE_SCHEMES),
@@ -195,6 +196,7 @@ export async function enableEndpoint(services: Services, actor: Actor, id: strin
     // Otherwise the next failure would count the old streak and could auto-disable it at once.
     failing_since: null,
     failing_notified_at: null,
+    failing_window_announced: null,
     updated_at: now,
   };
   const log = newOperationalLog();

@@ -70,15 +70,26 @@ export async function markFailingNotified(db: Executor, endpointId: string, now:
   return Number(updated.numUpdatedRows) > 0;
 }
 
+/** Marks `mark` (percent of the auto-disable window) announced; false if it or a later one already was. */
+export async function markFailingWindowAnnounced(db: Executor, endpointId: string, mark: number): Promise<boolean> {
+  const updated = await db
+    .updateTable('endpoints')
+    .set({ failing_window_announced: mark })
+    .where('id', '=', endpointId)
+    .where((eb) => eb.or([eb('failing_window_announced', 'is', null), eb('failing_window_announced', '<', mark)]))
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
+}
+
 /** Ends the endpoint's failing streak; true if the streak had been announced (so its recovery is too). */
 export async function clearFailing(db: Executor, endpointId: string): Promise<boolean> {
   const announced = await db
     .updateTable('endpoints')
-    .set({ failing_since: null, failing_notified_at: null })
+    .set({ failing_since: null, failing_notified_at: null, failing_window_announced: null })
     .where('id', '=', endpointId)
     .where('failing_notified_at', 'is not', null)
     .executeTakeFirst();
   if (Number(announced.numUpdatedRows) > 0) return true;
-  await db.updateTable('endpoints').set({ failing_since: null }).where('id', '=', endpointId).execute();
+  await db.updateTable('endpoints').set({ failing_since: null, failing_window_announced: null }).where('id', '=', endpointId).execute();
   return false;
 }

@@ -35,7 +35,7 @@ builder.node(OperationalEventRef, {
     eventId: t.exposeID('event_id', { nullable: true, description: 'The `switchyard.*` event delivering it to hooks; null when no hook asked for it.' }),
     data: t.field({
       type: 'JSONObject',
-      description: 'What the kind tells: reason and message (endpoint.disabled), consecutiveFailures and lastError (endpoint.failing), eventId, attempts and lastError (delivery.*).',
+      description: 'What the kind tells: reason and message (endpoint.disabled), threshold (ATTEMPTS, HALF_WINDOW or NINETY_PERCENT_WINDOW of the auto-disable window), failingSince, disablesAt, lastStatusCode and lastError, plus consecutiveFailures for ATTEMPTS (endpoint.failing), eventId, attempts and lastError (delivery.*).',
       resolve: (row) => parseJson<Record<string, unknown>>(row.data),
     }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was raised.', resolve: (row) => row.created_at }),
