@@ -37,6 +37,7 @@ import type { Services, Signals } from './services.js';
 import { createConsoleServer } from './console/serve.js';
 import { createReadiness } from './ops/readiness.js';
 import { createMetrics } from './ops/metrics.js';
+import { countQueuedByStatus } from './modules/deliveries/delivery.repository.js';
 import { createMetricsEndpoint } from './ops/metrics-endpoint.js';
 
 export const VERSION = '0.1.0';
@@ -88,7 +89,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await migrateToLatest(store.db, store.dialect);
   // Only with a scrape token: without one nothing is counted and /metrics is not served.
-  const metrics = config.metricsToken ? createMetrics() : null;
+  const metrics = config.metricsToken ? createMetrics({ now: () => clock.now() }) : null;
   if (metrics) store.writes.observeCommits((durationMs, units) => metrics.committed(durationMs, units));
   const cipher = createCipher(resolveEncryptionKey(config.encryptionKey, config.dataDir, (m) => log.warn(m)));
   const wakeListeners = new Set<() => void>();
@@ -220,6 +221,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     dispatcherInFlight: () => dispatcher.inFlight,
     httpThreadInFlight: () => (threaded ? threaded.inFlight : null),
     websocketConnections: () => ws?.clients ?? 0,
+    queuedDeliveries: () => countQueuedByStatus(services.db),
   });
   let stopRetention: (() => Promise<void>) | null = null;
   const app: App = {

@@ -14,6 +14,8 @@ export interface MetricSources {
   /** requests handed to the HTTP thread and not yet answered; null when requests run on the main thread */
   httpThreadInFlight(): number | null;
   websocketConnections(): number;
+  /** deliveries waiting in the queue, by status (a read of the store) */
+  queuedDeliveries(): Promise<ReadonlyMap<DeliveryStatus, number>>;
 }
 
 export interface Metrics {
@@ -39,7 +41,39 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+const QUEUED_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
+/** How old the queue's count may be when a scrape reads it. */
+export const QUEUED_COUNT_MAX_AGE_MS = 15_000;
+
+/**
+ * A reading taken at most once per `maxAgeMs`: a scrape within that time reuses the last one, and a
+ * scrape after it gets the last one too while a fresh one is taken for the next (only the very
+ * first waits). The queue's count is a read of the store; counting it from status changes instead
+ * would miss what other nodes write on PostgreSQL without Redis, and drift with every lost message.
+ */
+function readingAtMostEvery<T>(read: () => Promise<T>, maxAgeMs: number, now: () => number): () => Promise<T | null> {
+  let last: { value: T; at: number } | null = null;
+  let pending: Promise<T | null> | null = null;
+  const refresh = () =>
+    (pending ??= read().then(
+      (value) => {
+        last = { value, at: now() };
+        pending = null;
+        return value;
+      },
+      () => {
+        pending = null;
+        return last?.value ?? null;
+      },
+    ));
+  return async () => {
+    if (last !== null && now() - last.at < maxAgeMs) return last.value;
+    const fresh = refresh();
+    return last !== null ? last.value : fresh;
+  };
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean; now?: () => number; queuedCountMaxAgeMs?: number } = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
   // process_* and nodejs_* (event-loop lag among them: nodejs_eventloop_lag_seconds and its percentiles)
@@ -90,6 +124,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set({ thread: 'main' }, sources.dispatcherInFlight());
       const http = sources.httpThreadInFlight();
       if (http !== null) this.set({ thread: 'http' }, http);
+    },
+  });
+  const queued = readingAtMostEvery(
+    () => (sources ? sources.queuedDeliveries() : Promise.resolve(new Map<DeliveryStatus, number>())),
+    options.queuedCountMaxAgeMs ?? QUEUED_COUNT_MAX_AGE_MS,
+    options.now ?? Date.now,
+  );
+  new Gauge({
+    name: 'switchyard_queued_deliveries',
+    help: `Deliveries waiting in the queue, by status (pending, retrying, sending), as counted at most every ${QUEUED_COUNT_MAX_AGE_MS / 1000} s.`,
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      const counts = await queued();
+      if (counts === null) return;
+      for (const status of QUEUED_STATUSES) this.set({ status: status.toLowerCase() }, counts.get(status) ?? 0);
     },
   });
   new Gauge({

@@ -6,6 +6,7 @@ import { createClient } from 'graphql-ws';
 import parsePrometheusTextFormat, { type Family, type Sample } from 'parse-prometheus-text-format';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/clock.js';
+import { QUEUED_COUNT_MAX_AGE_MS } from '../../src/ops/metrics.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { sendEvent, setup, waitForDeliveries, waitForDelivery, waitUntil } from '../helpers/fixtures.js';
 import { startReceiver, status, type Receiver } from '../helpers/receiver.js';
@@ -108,6 +109,23 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(value(all, 'switchyard_live_subscriptions'), 1);
       assert.ok(all.has('nodejs_eventloop_lag_seconds'), 'event-loop lag');
       assert.ok(all.has('process_cpu_user_seconds_total'), 'process metrics');
+      assert.equal(all.get('switchyard_queued_deliveries')?.type, 'GAUGE');
+      assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'retrying' }), 1);
+      assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'pending' }), 0);
+      assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'sending' }), 0);
+
+      // The queue is counted at most every QUEUED_COUNT_MAX_AGE_MS: a scrape within it reuses the count.
+      const sentAnother = await sendEvent(t, failing.tenantId, { n: 4 });
+      await waitForDelivery(t, (d) => d.event_id === sentAnother.event.id, 'RETRYING');
+      assert.equal(value(await families(t), 'switchyard_queued_deliveries', { status: 'retrying' }), 1, 'the count is reused');
+      clock.advance(QUEUED_COUNT_MAX_AGE_MS + 1);
+      await waitUntil(
+        async () => {
+          const now = await families(t);
+          return value(now, 'switchyard_queued_deliveries', { status: 'retrying' }) + value(now, 'switchyard_queued_deliveries', { status: 'sending' }) === 2;
+        },
+        { what: 'the queue counted again once the count is old enough' },
+      );
 
       await ws.dispose();
       await waitUntil(async () => value(await families(t), 'switchyard_live_subscriptions') === 0, { what: 'the subscription released' });

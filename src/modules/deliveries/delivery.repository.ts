@@ -9,6 +9,20 @@ import { jsonTextHas } from '../../db/json-text.js';
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 export const OPEN_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SENDING', 'RETRYING', 'BLOCKED'];
 
+/**
+ * Deliveries waiting in the queue (PENDING, RETRYING, SENDING), by status: a scan of the queue's
+ * own partial index (rows with a due_at), so it grows with the backlog, never with the history.
+ */
+export async function countQueuedByStatus(db: Executor): Promise<Map<DeliveryStatus, number>> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('due_at', 'is not', null)
+    .groupBy('status')
+    .execute();
+  return new Map(rows.map((row) => [row.status, Number(row.count)]));
+}
+
 export function findDeliveryById(db: Executor, id: string): Promise<DeliveryRow | undefined> {
   return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
