@@ -453,13 +453,15 @@ async function figureE2E() {
 const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
 /**
- * (1m) what metrics cost: the rounds of (1) on a second server with /metrics on and scraped every
- * second, alternated with rounds on (1)'s server (metrics off), same count and receiver.
+ * (1m) what metrics cost: the rounds of (1) on a server with /metrics on and scraped every second,
+ * alternated with rounds on one with metrics off, same count and receiver.
  */
 async function figureMetricsCost() {
   log('(1m) end to end with metrics on (scraped every second) against off');
-  const off = await ensureServerA();
-  const on = await startSwitchyard('switchyard-metrics', join(tmpRoot, 'm'), 'api', { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN });
+  // Two fresh processes, set up and warmed alike, so neither has run longer than the other.
+  const offServer = await startSwitchyard('switchyard-metrics-off', join(tmpRoot, 'm-off'), 'api');
+  const on = await startSwitchyard('switchyard-metrics-on', join(tmpRoot, 'm-on'), 'api', { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN });
+  const off = { server: offServer, tenants: await setupTenants(offServer.url, receiverUrl) };
   const onTenants = await setupTenants(on.url, receiverUrl);
   // rounds of about a second: the figure is a ratio of alternated rounds, and the whole bench has a time bound
   const n = Math.max(5_000, Math.round((Number.isFinite(e2eMax) ? e2eMax : 10_000) / 1000) * 1000);
@@ -468,8 +470,10 @@ async function figureMetricsCost() {
     await response.body.text();
     if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`);
   };
-  await drainRound(on, onTenants, 3_000);
-  await drainRound(off.server, off.tenants, 3_000);
+  for (const warmUp of [3_000, n]) {
+    await drainRound(off.server, off.tenants, warmUp);
+    await drainRound(on, onTenants, warmUp);
+  }
   const rates = { on: [] as number[], off: [] as number[] };
   const cpu = { on: [] as number[], off: [] as number[] };
   let scrapes = 0;
@@ -483,7 +487,7 @@ async function figureMetricsCost() {
     cpu.on.push(b.cpuUsPerDelivery);
     log(`  round ${round + 1}: off ${fmtNum(rates.off.at(-1)!)}/s · ${fmtNum(a.cpuUsPerDelivery)} µs, on ${fmtNum(rates.on.at(-1)!)}/s · ${fmtNum(b.cpuUsPerDelivery)} µs`);
   }
-  await on.child.exit();
+  await Promise.all([on.child.exit(), offServer.child.exit()]);
   const rateRatio = pairedRatio(rates.on, rates.off);
   const cpuRatio = pairedRatio(cpu.on, cpu.off);
   results.metricsCost = { deliveriesPerRound: n, rates, cpuUsPerDelivery: cpu, scrapes, rateRatio, cpuRatio };
