@@ -1395,7 +1395,6 @@ try {
   receiver = await spawn('receiver', './receiver.ts');
   receiverUrl = await receiver.call<string>('url');
   await section('e2e', figureE2E);
-  await section('metrics', figureMetricsCost);
   await section('api', figureAPI);
   await section('latency', figureLatency);
   await section('subs', figureSubscribers);
@@ -1407,6 +1406,9 @@ try {
     serverA = null;
   }
   await section('rss', figureRSS);
+  // last: its two extra processes and their writes would otherwise weigh on the figures the
+  // starting commit's bench also has, and the comparison with it is run by run
+  await section('metrics', figureMetricsCost);
   if (busySections.length > 0) {
     notes.push(`NOISY: other processes used CPU during the measurement (cores: ${busySections.join(', ')}); compare ratios, not absolutes.`);
   }
