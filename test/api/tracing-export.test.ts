@@ -1,13 +1,13 @@
 // With an OpenTelemetry SDK registered (here an in-memory exporter; this test file is its own
 // process), the receiver gets the producer's trace id, and the attempt span is its parent.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { parseTraceparent } from '../../src/tracing.js';
-import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
+import { TEST_DIALECTS } from '../helpers/app.js';
 import { sendEvent, setup, waitForDelivery, waitUntil } from '../helpers/fixtures.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { appWithReceiver } from '../helpers/app-with-receiver.js';
 
 const PRODUCER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${PRODUCER_TRACE_ID}-00f067aa0ba902b7-01`;
@@ -17,18 +17,10 @@ trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new Sim
 
 for (const dialect of TEST_DIALECTS) {
   describe(`spans exported (${dialect})`, () => {
-    let t: TestApp;
-    let receiver: Receiver;
-    before(async () => {
-      t = await startTestApp({ dialect });
-      receiver = await startReceiver();
-    });
-    after(async () => {
-      await t.stop();
-      await receiver.close();
-    });
+    const suite = appWithReceiver({ dialect });
 
     test('sendEvent, claim, attempt and commit spans; the receiver continues the producer trace from the attempt span', async () => {
+      const { t, receiver } = suite;
       exporter.reset();
       const s = await setup(t, `${receiver.url}/traced`);
       const sent = await sendEvent(t, s.tenantId, { n: 1 }, { traceparent: TRACEPARENT });

@@ -1,27 +1,20 @@
 // `webhook-id` is the delivery id: two hooks of one tenant sending one event to one endpoint are two
 // deliveries a de-duplicating receiver must keep, and a retry of either is the duplicate it drops.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '../../sdk/src/index.js';
-import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
+import { TEST_DIALECTS } from '../helpers/app.js';
 import { createHook, readEventDeliveries, sendEvent, setup } from '../helpers/fixtures.js';
-import { startReceiver, status, type Receiver } from '../helpers/receiver.js';
+import { appWithReceiver } from '../helpers/app-with-receiver.js';
+import { status } from '../helpers/receiver.js';
 
 for (const dialect of TEST_DIALECTS) {
   describe(`webhook-id per delivery (${dialect})`, () => {
-    let t: TestApp;
-    let receiver: Receiver;
-    before(async () => {
-      t = await startTestApp({ dialect });
-      receiver = await startReceiver();
-    });
-    after(async () => {
-      await t.stop();
-      await receiver.close();
-    });
+    const suite = appWithReceiver({ dialect });
 
     test('two hooks on one endpoint: distinct signed webhook-ids, one webhook-event-id; a retry keeps its id', async () => {
+      const { t, receiver } = suite;
       const s = await setup(t, `${receiver.url}/in`, { endpoint: { retryPolicy: { scheduleMs: [0, 50] } } });
       await createHook(t, s.tenantId, s.endpointId);
       const start = receiver.requests.length;

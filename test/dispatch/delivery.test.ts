@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
+import { TEST_DIALECTS } from '../helpers/app.js';
 import { sendEvent, setup, waitForDelivery } from '../helpers/fixtures.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { appWithReceiver } from '../helpers/app-with-receiver.js';
 
 for (const dialect of TEST_DIALECTS) {
   describe(`delivery end to end (${dialect})`, () => {
-    let t: TestApp;
-    let receiver: Receiver;
-    before(async () => {
-      t = await startTestApp({ dialect });
-      receiver = await startReceiver();
-    });
-    after(async () => {
-      await t.stop();
-      await receiver.close();
-    });
+    const suite = appWithReceiver({ dialect });
 
     test('an event is delivered at once, signed, and its attempt is recorded', async () => {
+      const { t, receiver } = suite;
       const s = await setup(t, `${receiver.url}/hooks`);
       const started = performance.now();
       const sent = await sendEvent(t, s.tenantId, { id: 'in_1', amount: 42 });
