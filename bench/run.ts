@@ -22,6 +22,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { Agent, Pool, request } from 'undici';
+import { buildChildren, compiledChild } from './lib/build.js';
 import { hrMs, killAllChildren, startChild, type Child } from './lib/ipc.js';
 import { fmtMs, fmtNum, fmtRounds, paced, percentiles, rounds, type Percentiles, type Rounds } from './lib/stats.js';
 import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../src/dispatch/http-exchange.js';
@@ -67,11 +68,11 @@ const config = {
   only: new Set((process.env.BENCH_ONLY ?? 'e2e,metrics,api,latency,subs,peers,scaleout,rss').split(',').map((s) => s.trim())),
   /** which of figure (6)'s workers run: sqlite,postgres,bullmq,pgboss */
   peers: new Set((process.env.BENCH_PEERS ?? 'sqlite,postgres,bullmq,pgboss').split(',').map((s) => s.trim())),
-  /** deliveries per round of figure (6), for Switchyard and each peer */
-  peerDeliveries: envInt('BENCH_PEER_N', 10_000, 3_000),
+  /** deliveries per round of figure (6), for Switchyard and each peer; by default sized from (1)'s warm-up rate (3k–10k) */
+  peerDeliveries: process.env.BENCH_PEER_N ? envInt('BENCH_PEER_N', 0, 0) : null,
   peerRounds: envInt('BENCH_PEER_ROUNDS', 2, 1),
-  /** deliveries per round of figure (7) */
-  scaleOutDeliveries: envInt('BENCH_SCALEOUT_N', 6_000, 3_000),
+  /** deliveries per round of figure (7); by default sized from (1)'s warm-up rate (3k–6k) */
+  scaleOutDeliveries: process.env.BENCH_SCALEOUT_N ? envInt('BENCH_SCALEOUT_N', 0, 0) : null,
   pgBossWorkers: envInt('BENCH_PGBOSS_WORKERS', 4, 4),
   pgBossBatch: envInt('BENCH_PGBOSS_BATCH', 500, 500),
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -106,7 +107,6 @@ const SUBSCRIPTION_VARIABLES = { filter: { eventTypes: ['bench.*'] } };
 const started = performance.now();
 const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const here = (file: string) => new URL(file, import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -130,7 +130,7 @@ const tmpRoot = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 const children: Child[] = [];
 
 async function spawn(name: string, file: string): Promise<Child> {
-  const child = await startChild(name, here(file), { env: { NODE_ENV: 'production' } });
+  const child = await startChild(name, compiledChild(file), { env: { NODE_ENV: 'production' } });
   children.push(child);
   return child;
 }
@@ -313,6 +313,23 @@ results.cpu = cpuBySection;
 
 let receiver!: Child;
 let receiverUrl = '';
+/** (1)'s warm-up rate: how fast this machine delivers today, to size the fixed-count figures by */
+let e2eWarmRate: number | null = null;
+
+/**
+ * Deliveries a round of (6) or (7) when the knob leaves it open: what (1)'s warm-up delivered in
+ * `seconds`, within [min, max]. On a machine running at half its usual speed fixed counts took the
+ * run past its deadline; a figure's rounds stay about as long as their own noise needs.
+ */
+function roundSize(fixed: number | null, seconds: number, min: number, max: number): number {
+  if (fixed !== null) return fixed;
+  if (config.quick) return min;
+  if (e2eWarmRate === null || !Number.isFinite(e2eWarmRate)) return max;
+  return Math.min(max, Math.max(min, Math.round((e2eWarmRate * seconds) / 1000) * 1000));
+}
+
+/** A warm-up round (JIT, connections, caches): half a measured round is enough, and it is not counted. */
+const warmUpSize = (n: number) => Math.max(1_000, Math.round(n / 2 / 1000) * 1000);
 let serverA: { child: Child; url: string } | null = null;
 let tenantsA: { tenantIds: string[]; endpointUrls: string[] } | null = null;
 let e2eMax = NaN;
@@ -379,6 +396,7 @@ async function figureE2E() {
   await switchyardRound(3_000);
   const warm = await switchyardRound(5_000);
   const warmRate = (warm.drained.succeeded * 1000) / warm.drained.ms;
+  e2eWarmRate = warmRate;
   const n = config.e2eDeliveries ?? Math.min(30_000, Math.max(5_000, Math.round((warmRate * config.e2eRoundTargetMs) / 1000 / 1000) * 1000));
   log(`  warm-up ${fmtNum(warmRate)}/s → ${fmtNum(n)} deliveries per round (raw ${fmtNum(rawN)})`);
   const bares: number[] = [];
@@ -585,21 +603,21 @@ async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
 
 /** (6) peers: the same job done with BullMQ and with pg-boss, against Switchyard on SQLite and on PostgreSQL. */
 async function figurePeers() {
-  log(`(6) peers: ${fmtNum(config.peerDeliveries)} deliveries a round, ${config.peerRounds} rounds each`);
-  const n = config.peerDeliveries;
-  const jobArgs = (urls: string[]) => ({ n, urls, type: EVENT_TYPE, payload: PAYLOAD });
+  const n = roundSize(config.peerDeliveries, 2, 3_000, 10_000);
+  log(`(6) peers: ${fmtNum(n)} deliveries a round, ${config.peerRounds} rounds each`);
+  const jobArgs = (count: number, urls: string[]) => ({ n: count, urls, type: EVENT_TYPE, payload: PAYLOAD });
   const drainTimeout = Math.max(60_000, n * 2);
-  const switchyardRound = (server: { child: Child }, tenants: { tenantIds: string[] }) => async () => {
-    await server.child.call('insertEvents', { n, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
-    const drained = await server.child.call<{ ms: number; succeeded: number; timedOut: boolean }>('drain', { expected: n, timeoutMs: drainTimeout }, drainTimeout + 30_000);
+  const switchyardRound = (server: { child: Child }, tenants: { tenantIds: string[] }) => async (count = n) => {
+    await server.child.call('insertEvents', { n: count, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
+    const drained = await server.child.call<{ ms: number; succeeded: number; timedOut: boolean }>('drain', { expected: count, timeoutMs: drainTimeout }, drainTimeout + 30_000);
     return { ms: drained.ms, delivered: drained.succeeded, timedOut: drained.timedOut };
   };
   const figures: Record<string, PeerFigure | string> = {};
 
   const { server, tenants } = await ensureServerA();
   if (config.peers.has('sqlite')) {
-    await switchyardRound(server, tenants)(); // warm-up
-    figures.sqlite = await measurePeer('Switchyard on SQLite', config.peerRounds, switchyardRound(server, tenants), () => [server.child.pid], []);
+    await switchyardRound(server, tenants)(warmUpSize(n));
+    figures.sqlite = await measurePeer('Switchyard on SQLite', config.peerRounds, () => switchyardRound(server, tenants)(), () => [server.child.pid], []);
   }
 
   const endpointUrls = tenants.endpointUrls;
@@ -609,9 +627,9 @@ async function figurePeers() {
       log('  Switchyard on PostgreSQL started');
       const pgTenants = await setupTenants(onPg.url, receiverUrl);
       log('  Switchyard on PostgreSQL set up; warming up');
-      await switchyardRound(onPg, pgTenants)();
+      await switchyardRound(onPg, pgTenants)(warmUpSize(n));
       figures.postgres = await withProfile(onPg.child, 'peers', 'peers-postgres', () =>
-        measurePeer('Switchyard on PostgreSQL', config.peerRounds, switchyardRound(onPg, pgTenants), () => [onPg.child.pid], ['postgres']),
+        measurePeer('Switchyard on PostgreSQL', config.peerRounds, () => switchyardRound(onPg, pgTenants)(), () => [onPg.child.pid], ['postgres']),
       );
     } finally {
       await onPg.child.exit(15_000);
@@ -624,13 +642,13 @@ async function figurePeers() {
   const peer = async (name: string, file: string, enqueueArgs: Record<string, unknown>, runArgs: Record<string, unknown>, commands: string[]) => {
     const child = await spawn(name, file);
     try {
-      const round = async () => {
-        await child.call('enqueue', { ...enqueueArgs, ...jobArgs(endpointUrls) }, 120_000);
+      const round = async (count = n) => {
+        await child.call('enqueue', { ...enqueueArgs, ...jobArgs(count, endpointUrls) }, 120_000);
         const ran = await child.call<{ ms: number; completed: number; timedOut: boolean }>('run', { ...runArgs, timeoutMs: drainTimeout }, drainTimeout + 30_000);
         return { ms: ran.ms, delivered: ran.completed, timedOut: ran.timedOut };
       };
-      await round(); // warm-up
-      return await measurePeer(name, config.peerRounds, round, () => [child.pid], commands);
+      await round(warmUpSize(n));
+      return await measurePeer(name, config.peerRounds, () => round(), () => [child.pid], commands);
     } catch (error) {
       return `not measured: ${(error as Error).message.split('\n')[0]}`;
     } finally {
@@ -674,7 +692,7 @@ async function figurePeers() {
  * workers' attempts reach it over Redis).
  */
 async function figureScaleOut() {
-  const n = config.scaleOutDeliveries;
+  const n = roundSize(config.scaleOutDeliveries, 1.2, 3_000, 6_000);
   log(`(7) scale-out on PostgreSQL + Redis: ${fmtNum(n)} deliveries a round, 1 then 2 workers`);
   const schema = `bench_scaleout_${process.pid}`;
   const admin = new pg.Client({ connectionString: config.databaseUrl });
@@ -707,7 +725,8 @@ async function figureScaleOut() {
       while (workers.length < count) workers.push((await startProcess(`scale-worker-${workers.length + 1}`)).child);
       const figure = { workers: count, rates: [] as number[], seen: 0, cpuUsPerDelivery: [] as number[] };
       for (let round = 0; round <= config.peerRounds; round++) {
-        await api.child.call('insertEvents', { n, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
+        const size = round === 0 ? warmUpSize(n) : n;
+        await api.child.call('insertEvents', { n: size, batch: config.batchSize, tenantIds: tenants.tenantIds, type: EVENT_TYPE, payload: PAYLOAD }, 120_000);
         const succeeded = new Set<string>();
         let allSeen!: () => void;
         const seen = new Promise<void>((resolve) => (allSeen = resolve));
@@ -717,7 +736,7 @@ async function figureScaleOut() {
           {
             next: ({ data }) => {
               if (data?.deliveryAttempts.outcome === 'SUCCEEDED') succeeded.add(data.deliveryAttempts.id);
-              if (succeeded.size >= n) allSeen();
+              if (succeeded.size >= size) allSeen();
             },
             error: () => allSeen(),
             complete: () => {},
@@ -729,18 +748,21 @@ async function figureScaleOut() {
         const before = processTicks(pids(), ['postgres', 'redis-server']);
         const started = performance.now();
         await Promise.all(workers.map((worker) => worker.call('dispatcher', { on: true })));
-        const timeout = sleep(Math.max(60_000, n * 2)).then(() => 'timeout');
+        // cleared once seen: a pending timer kept the run alive for its whole length after the table
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(60_000, size * 2))));
         const outcome = await Promise.race([seen.then(() => 'seen'), timeout]);
+        clearTimeout(timer);
         const ms = performance.now() - started;
         const cpuUs = ((processTicks(pids(), ['postgres', 'redis-server']) - before) / TICKS_PER_S) * 1e6;
         await Promise.all(workers.map((worker) => worker.call('dispatcher', { on: false }, 60_000)));
         stop();
         await client.dispose();
-        const rate = outcome === 'seen' ? (n * 1000) / ms : NaN;
-        log(`  ${count} worker(s), round ${round}${round === 0 ? ' (warm-up)' : ''}: ${fmtNum(rate)}/s, subscriber saw ${succeeded.size} of ${n}, ${fmtNum(cpuUs / n)} CPU µs per delivery`);
+        const rate = outcome === 'seen' ? (size * 1000) / ms : NaN;
+        log(`  ${count} worker(s), round ${round}${round === 0 ? ' (warm-up)' : ''}: ${fmtNum(rate)}/s, subscriber saw ${succeeded.size} of ${size}, ${fmtNum(cpuUs / size)} CPU µs per delivery`);
         if (round === 0) continue;
         figure.rates.push(rate);
-        figure.cpuUsPerDelivery.push(cpuUs / n);
+        figure.cpuUsPerDelivery.push(cpuUs / size);
         figure.seen = Math.min(figure.seen || Infinity, succeeded.size);
       }
       figures.push(figure);
@@ -1360,6 +1382,11 @@ async function cleanup() {
   await gqlAgent.close().catch(() => {});
   rmSync(tmpRoot, { recursive: true, force: true });
 }
+
+// Before the watchdog starts: compiling is not part of the run it bounds.
+const buildStarted = performance.now();
+buildChildren();
+log(`compiled the bench's processes in ${((performance.now() - buildStarted) / 1000).toFixed(1)} s`);
 
 const watchdog = setTimeout(() => {
   log(`watchdog: the run passed ${config.deadlineS} s; stopping with what it has`);

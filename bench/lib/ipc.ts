@@ -60,7 +60,8 @@ export async function startChild(
   options: { execArgv?: string[]; env?: Record<string, string>; readyTimeoutMs?: number } = {},
 ): Promise<Child> {
   const child = fork(fileURLToPath(moduleUrl), [], {
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    // compiled children (bench/lib/build.ts) run with plain node; a TypeScript one needs tsx
+    execArgv: [...(moduleUrl.pathname.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(options.execArgv ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
