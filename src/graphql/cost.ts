@@ -54,6 +54,17 @@ export function operationCost(
   variables: Record<string, unknown> | null | undefined,
   options: CostOptions,
 ): number {
+  return measureOperation(schema, document, operation, variables, options).cost;
+}
+
+/** operationCost, and whether it read a variable: a cost that read none is the operation's whatever the variables. */
+export function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+  options: CostOptions,
+): { cost: number; readsVariables: boolean } {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -64,7 +75,8 @@ export function operationCost(
       : operation.operation === 'mutation'
         ? schema.getMutationType()
         : schema.getSubscriptionType();
-  if (!rootType) return 0;
+  if (!rootType) return { cost: 0, readsVariables: false };
+  let readsVariables = false;
 
   // Cost of a fragment by (name, parent type): a fragment spread many times is counted once per
   // parent type and reused, so a fragment "bomb" costs a walk of its text, not of its expansion.
@@ -74,6 +86,8 @@ export function operationCost(
   const argumentValue = (field: FieldNode, name: string): unknown => {
     const argument = field.arguments?.find((a) => a.name.value === name);
     if (!argument) return undefined;
+    // only a whole argument given as a variable can change a count (a list's length is in the text)
+    if (argument.value.kind === Kind.VARIABLE) readsVariables = true;
     return valueFromASTUntyped(argument.value, variables ?? undefined);
   };
 
@@ -135,5 +149,6 @@ export function operationCost(
     return 1 + multiplier(field, resolved, parent) * selectionCost(field.selectionSet, named);
   };
 
-  return selectionCost(operation.selectionSet, rootType);
+  const cost = selectionCost(operation.selectionSet, rootType);
+  return { cost, readsVariables };
 }

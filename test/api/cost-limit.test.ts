@@ -64,6 +64,9 @@ for (const dialect of TEST_DIALECTS) {
       const answered = await t.gql(TWO_LEVELS, { n: 10 }, token);
       assert.equal(answered.errors, undefined, JSON.stringify(answered.errors));
       assert.equal(answered.data.endpoints.nodes.length, 10);
+      // the same document again: a cost that depends on a variable is never kept
+      const again = await t.gql(TWO_LEVELS, { n: 100 }, token);
+      assert.equal(again.errors?.[0]?.extensions?.code, 'COST_LIMIT_EXCEEDED');
     });
 
     test('over graphql-ws the refusal is an answer to that operation, and the socket lives on', async () => {

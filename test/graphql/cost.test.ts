@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'graphql';
-import { UNBOUNDED_LIST_SIZE, operationCost, selectedOperation } from '../../src/graphql/cost.js';
+import { UNBOUNDED_LIST_SIZE, measureOperation, operationCost, selectedOperation } from '../../src/graphql/cost.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 
 const schema = buildSchema();
@@ -47,6 +47,25 @@ describe('operationCost', () => {
     assert.equal(cost(query, {}, 'B'), 1 + 3 * 2);
     assert.equal(selectedOperation(parse(query)), null, 'two operations and no name: none to pick');
   });
+
+  // The cost limit keeps the cost of an operation that reads no variable (see useCostLimit): it
+  // must be told of every variable a count depends on, and of none that it does not.
+  const readsVariables: { query: string; reads: boolean }[] = [
+    { query: '{ endpoints(first: 3) { nodes { id } } }', reads: false },
+    { query: 'query($n: Int) { endpoints(first: $n) { nodes { id } } }', reads: true },
+    { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', reads: true },
+    { query: 'query($a: ID!, $b: ID!) { nodes(ids: [$a, $b]) { id } }', reads: false },
+    { query: 'query($n: Int) { ...F } fragment F on Query { endpoints(first: $n) { nodes { id } } }', reads: true },
+    { query: 'mutation($input: SendEventInput!) { sendEvent(input: $input) { __typename } }', reads: false },
+  ];
+  for (const { query, reads } of readsVariables) {
+    test(`reads a variable: ${reads} for ${query}`, () => {
+      const document = parse(query);
+      const operation = selectedOperation(document);
+      assert.ok(operation);
+      assert.equal(measureOperation(schema, document, operation, { n: 5, ids: ['a'], a: 'a', b: 'b' }, options).readsVariables, reads);
+    });
+  }
 
   test('a fragment bomb is counted without expanding it', () => {
     const levels = 40;
