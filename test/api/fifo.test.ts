@@ -167,6 +167,60 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(heldOrder, [0, 1, 2, 0]);
     });
 
+    test('a retry, a replay and recovering the endpoint wait their turn: never two requests of a FIFO hook at once', async () => {
+      let inFlight = 0;
+      let mostInFlight = 0;
+      let failing = false;
+      const arrived: number[] = [];
+      let openGate = () => {};
+      let gateOpen = Promise.resolve();
+      let waiting = 0;
+      // every request counts as in flight from its arrival, also while the gate holds it
+      receiver.setDefault(async (_req, res, body) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        waiting++;
+        await gateOpen;
+        waiting--;
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        arrived.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
+        inFlight--;
+        res.writeHead(failing ? 500 : 200).end();
+      });
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/manual`, { retryPolicy: { maxAttempts: 1 } });
+      await ensureEventType(t, 'fifo.manual');
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.manual'], ordering: 'FIFO' });
+      await sendInOrder(t, tenantId, 'fifo.manual', 2);
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 2, { timeoutMs: 20_000, intervalMs: 20, what: 'the first two delivered' });
+      const deliveries = await t.app.services.db.selectFrom('deliveries').select(['id', 'event_id']).where('hook_id', '=', hookId).orderBy('id').execute();
+
+      // the head (n = 2) is held at the receiver: a retry of n = 0 and a replay of n = 1 wait behind it
+      gateOpen = new Promise((resolve) => (openGate = resolve));
+      await t.ok(`mutation($t: ID!) { sendEvent(input: {tenantId: $t, type: "fifo.manual", payload: {n: 2}}) { __typename } }`, { t: tenantId });
+      await waitUntil(() => waiting === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the third request held' });
+      const retried = await t.ok(`mutation($id: ID!) { retryDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id: deliveries[0]!.id });
+      assert.equal(retried.retryDelivery.delivery.status, 'BLOCKED');
+      const replayed = await t.ok(`mutation($id: ID!) { replayEvent(input: {id: $id}) { ... on ReplayEventPayload { deliveries { status } } } }`, { id: deliveries[1]!.event_id });
+      assert.deepEqual(replayed.replayEvent.deliveries.map((d: { status: string }) => d.status), ['BLOCKED']);
+      openGate();
+      // four rows: the retried one is the same delivery again, the replay a new one
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 4, { timeoutMs: 20_000, intervalMs: 20, what: 'the retry and the replay delivered' });
+      // the retried delivery is the oldest, so it goes first; the replay's is the newest
+      assert.deepEqual(arrived, [0, 1, 2, 0, 1]);
+
+      // two fail for good (FIFO lets the next go), then recovering the endpoint resends them one at a time
+      failing = true;
+      await sendInOrder(t, tenantId, 'fifo.manual', 2);
+      await waitUntil(async () => (await countByStatus(t, hookId)).FAILED === 2, { timeoutMs: 20_000, intervalMs: 20, what: 'two FAILED' });
+      failing = false;
+      arrived.length = 0;
+      const recovered = await t.ok(`mutation($id: ID!) { recoverEndpoint(input: {id: $id, since: "2000-01-01T00:00:00Z"}) { ... on RecoverEndpointPayload { recovered } } }`, { id: endpointId });
+      assert.equal(recovered.recoverEndpoint.recovered, 2);
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 6, { timeoutMs: 20_000, intervalMs: 20, what: 'the recovered two delivered' });
+      assert.deepEqual(arrived, [0, 1], 'in event order');
+      assert.equal(mostInFlight, 1, 'never two requests of the hook at once');
+    });
+
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/mixed`);
       const other = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.go'] });

@@ -40,6 +40,16 @@ export async function fifoHooksBusy(db: Executor, hooks: readonly Pick<HookRow, 
 }
 
 /**
+ * Before routing an event to these hooks: locks the FIFO ones and answers those whose new delivery
+ * must wait (routeEvent's `fifoBusy`).
+ */
+export async function lockFifoQueues(db: Executor, hooks: readonly Pick<HookRow, 'id' | 'ordering'>[]): Promise<Set<string>> {
+  const fifoHooks = hooks.filter((hook) => isFifo(hook.ordering));
+  await lockFifoHooks(db, fifoHooks.map((hook) => hook.id));
+  return fifoHooksBusy(db, fifoHooks);
+}
+
+/**
  * After a delivery of a FIFO hook became final: the oldest one waiting behind it becomes due, unless
  * it FAILED under FIFO_HOLD, which holds the hook until that delivery is retried.
  */
@@ -56,10 +66,15 @@ export async function afterFifoDeliveryEnded(
     await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hook.id).execute();
     return;
   }
+  await releaseOldestWaiting(db, hook.id, now, log);
+}
+
+/** The hook's oldest waiting delivery becomes due. */
+async function releaseOldestWaiting(db: Executor, hookId: string, now: number, log: ChangeLog): Promise<void> {
   const next = await db
     .selectFrom('deliveries')
     .selectAll()
-    .where('hook_id', '=', hook.id)
+    .where('hook_id', '=', hookId)
     .where('status', '=', 'BLOCKED')
     .orderBy('id')
     .limit(1)
@@ -78,4 +93,44 @@ export async function releaseFifoHold(db: Executor, delivery: Pick<DeliveryRow, 
   if (!delivery.hook_id) return;
   await lockFifoHooks(db, [delivery.hook_id]);
   await db.updateTable('hooks').set({ fifo_held_by: null }).where('id', '=', delivery.hook_id).where('fifo_held_by', '=', delivery.id).execute();
+}
+
+/** Deliveries of FIFO hooks a manual action queues (see queueManually). */
+const HEAD: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
+
+/** How a delivery a user retries or recovers waits in its FIFO hook's queue, until queueManually releases it. */
+export function waitingInQueue(now: number) {
+  return { status: 'BLOCKED' as const, due_at: null, next_attempt_at: null, status_reason: FIFO_WAITING_REASON, finished_at: null, updated_at: now };
+}
+
+/**
+ * After a user made deliveries of these FIFO hooks wait (a retry, recovering an endpoint): sent at
+ * once, they would be a second request of the hook in flight. Each hook that has nothing due or in
+ * flight and is not held releases its oldest waiting delivery; the others go as their turn comes.
+ */
+export async function queueManually(db: Executor, hookIds: readonly string[], now: number, log: ChangeLog): Promise<void> {
+  if (hookIds.length === 0) return;
+  const ids = [...new Set(hookIds)];
+  await lockFifoHooks(db, ids);
+  const held = await db.selectFrom('hooks').select('id').where('id', 'in', ids).where('fifo_held_by', 'is not', null).execute();
+  const headed = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...HEAD]).execute();
+  const busy = new Set([...held.map((row) => row.id), ...headed.map((row) => row.hook_id)]);
+  for (const hookId of ids) if (!busy.has(hookId)) await releaseOldestWaiting(db, hookId, now, log);
+}
+
+/** The endpoint's FIFO hooks. */
+export async function fifoHooksOfEndpoint(db: Executor, endpointId: string): Promise<string[]> {
+  const rows = await db.selectFrom('hooks').select('id').where('endpoint_id', '=', endpointId).where('ordering', '!=', 'UNORDERED').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Lifts the hold of those FIFO_HOLD hooks whose holder now waits in the queue again (it was recovered). */
+export async function liftHoldsOfWaiting(db: Executor, hookIds: readonly string[]): Promise<void> {
+  if (hookIds.length === 0) return;
+  await db
+    .updateTable('hooks')
+    .set({ fifo_held_by: null })
+    .where('id', 'in', [...hookIds])
+    .where('fifo_held_by', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('hook_id', 'in', [...hookIds]).where('status', '=', 'BLOCKED'))
+    .execute();
 }

@@ -15,7 +15,7 @@ const DeliveryPayload = builder.objectRef<{ delivery: DeliveryRow }>('DeliveryPa
 });
 
 defineMutation('retryDelivery', {
-  description: 'Makes a manual attempt due now, also for a delivery that already succeeded or failed.',
+  description: "Makes a manual attempt due now, also for a delivery that already succeeded or failed. A FIFO hook's delivery goes next: it waits (BLOCKED) while another of the hook is due or in flight.",
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The delivery.' }) }),
   payload: DeliveryPayload,
@@ -39,7 +39,7 @@ const RecoverEndpointPayload = builder.objectRef<{ count: number; endpoint: Endp
 });
 
 defineMutation('recoverEndpoint', {
-  description: 'Resends every FAILED delivery of an endpoint created in [since, until) — e.g. after an outage.',
+  description: 'Resends every FAILED delivery of an endpoint created in [since, until) — e.g. after an outage. Those of a FIFO hook go one at a time, in order, as its queue allows.',
   authScopes: MANAGE_SCOPES,
   input: (t) => ({
     id: t.id({ required: true, description: 'The endpoint.' }),
@@ -64,7 +64,7 @@ const ReplayEventPayload = builder.objectRef<{ event: EventRow; deliveries: Deli
 });
 
 defineMutation('replayEvent', {
-  description: 'Delivers an event again to the hooks that match it now (new deliveries, manual attempts).',
+  description: 'Delivers an event again to the hooks that match it now (new deliveries, manual attempts); a FIFO hook sends it after the deliveries it already has open.',
   authScopes: MANAGE_SCOPES,
   input: (t) => ({ id: t.id({ required: true, description: 'The event (`msg_…`).' }) }),
   payload: ReplayEventPayload,

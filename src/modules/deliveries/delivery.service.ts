@@ -15,7 +15,7 @@ import { newEventRow, routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
-import { afterFifoDeliveryEnded, releaseFifoHold } from './delivery.fifo.js';
+import { afterFifoDeliveryEnded, fifoHooksOfEndpoint, isFifo, liftHoldsOfWaiting, lockFifoHooks, lockFifoQueues, queueManually, releaseFifoHold, waitingInQueue } from './delivery.fifo.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 const CANCELLABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'BLOCKED', 'SENDING'];
@@ -38,25 +38,37 @@ function manualChanges(now: number) {
   };
 }
 
-/** Makes a manual attempt due now, whatever the delivery's state (not while one is in flight). */
+/**
+ * Makes a manual attempt due now, whatever the delivery's state (not while one is in flight). A
+ * FIFO hook's delivery joins the hook's queue instead (in id order, so it goes next), unless nothing
+ * of the hook is due or in flight.
+ */
 export async function retryDelivery(services: Services, actor: Actor, id: string): Promise<DeliveryRow> {
   const delivery = await visibleDelivery(services, actor, id);
   if (delivery.status === 'SENDING') throw new ConflictError(`delivery ${id} has an attempt in flight; retry it when it ends`);
   if (delivery.status === 'BLOCKED') throw new ConflictError(`delivery ${id} is waiting: ${delivery.status_reason ?? 'for its runAfter hooks'}`);
   const endpoint = await findEndpointById(services.db, delivery.endpoint_id);
   if (!endpoint?.enabled) throw new ConflictError(`endpoint ${delivery.endpoint_id} is disabled; enable it first`);
+  const hook = delivery.hook_id ? await findHookById(services.db, delivery.hook_id) : undefined;
+  const queued = hook !== undefined && isFifo(hook.ordering);
   const now = services.clock.now();
-  const changes = manualChanges(now);
+  const changes = queued ? { ...waitingInQueue(now), next_trigger: 'MANUAL' as AttemptTrigger } : manualChanges(now);
+  const log = newChangeLog();
   const updated = await services.db.transaction().execute(async (trx) => {
+    if (queued) await lockFifoHooks(trx, [hook.id]);
     const result = await trx.updateTable('deliveries').set(changes).where('id', '=', id).where('status', 'in', RETRYABLE as DeliveryStatus[]).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return result;
     // the delivery a FIFO_HOLD hook was held by is the head of its queue again
-    if (Number(result.numUpdatedRows) > 0) await releaseFifoHold(trx, delivery);
+    await releaseFifoHold(trx, delivery);
+    if (queued) await queueManually(trx, [hook.id], now, log);
     return result;
   });
   if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
-  const result = { ...delivery, ...changes };
+  // released at once (nothing of its FIFO hook due or in flight), it never shows as waiting
+  const result = log.deliveries.find((change) => change.delivery.id === id)?.delivery ?? { ...delivery, ...changes };
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
-  services.signals.deliveriesDue();
+  for (const change of log.deliveries) if (change.delivery.id !== id) services.bus.publish('delivery', change);
+  if (!queued || log.due) services.signals.deliveriesDue();
   return result;
 }
 
@@ -99,7 +111,10 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
   return result;
 }
 
-/** Makes every FAILED delivery of an endpoint created in [since, until) due again now; returns how many. */
+/**
+ * Makes every FAILED delivery of an endpoint created in [since, until) due again now; returns how
+ * many. Those of a FIFO hook join its queue, in id order (a hold they were the cause of is lifted).
+ */
 export async function recoverEndpoint(
   services: Services,
   actor: Actor,
@@ -116,22 +131,38 @@ export async function recoverEndpoint(
   if (end <= since.getTime()) problems.add(['input', 'until'], 'must be after since');
   problems.throwIfAny();
   if (!endpoint.enabled) throw new ConflictError(`endpoint ${endpointId} is disabled; enable it before recovering`);
-  const result = await services.db
-    .updateTable('deliveries')
-    .set(manualChanges(now))
-    .where('endpoint_id', '=', endpointId)
-    .where('status', '=', 'FAILED')
-    // test deliveries are one-off probes, not traffic to recover
-    .where('next_trigger', '!=', 'TEST')
-    .where('id', '>=', idFloor('delivery', since.getTime()))
-    .where('id', '<', idFloor('delivery', end))
-    .executeTakeFirst();
-  const count = Number(result.numUpdatedRows);
+  const log = newChangeLog();
+  const count = await services.db.transaction().execute(async (trx) => {
+    const fifoHookIds = await fifoHooksOfEndpoint(trx, endpointId);
+    // the hooks first, as routing and a delivery's end take them: no two transactions wait on each other
+    await lockFifoHooks(trx, fifoHookIds);
+    const failed = trx
+      .updateTable('deliveries')
+      .where('endpoint_id', '=', endpointId)
+      .where('status', '=', 'FAILED')
+      // test deliveries are one-off probes, not traffic to recover
+      .where('next_trigger', '!=', 'TEST')
+      .where('id', '>=', idFloor('delivery', since.getTime()))
+      .where('id', '<', idFloor('delivery', end));
+    if (fifoHookIds.length === 0) return Number((await failed.set(manualChanges(now)).executeTakeFirst()).numUpdatedRows);
+    const unordered = await failed
+      .set(manualChanges(now))
+      .where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', fifoHookIds)]))
+      .executeTakeFirst();
+    const queued = await failed
+      .set({ ...waitingInQueue(now), next_trigger: 'MANUAL' })
+      .where('hook_id', 'in', fifoHookIds)
+      .executeTakeFirst();
+    await liftHoldsOfWaiting(trx, fifoHookIds);
+    await queueManually(trx, fifoHookIds, now, log);
+    return Number(unordered.numUpdatedRows) + Number(queued.numUpdatedRows);
+  });
+  for (const change of log.deliveries) services.bus.publish('delivery', change);
   if (count > 0) services.signals.deliveriesDue();
   return count;
 }
 
-/** Delivers an event again: new deliveries to the hooks that match it now (manual attempts). */
+/** Delivers an event again: new deliveries to the hooks that match it now (manual attempts); a FIFO hook's joins the back of its queue. */
 export async function replayEvent(services: Services, actor: Actor, eventId: string): Promise<{ event: EventRow; deliveries: DeliveryRow[] }> {
   const event = await findEventById(services.db, eventId);
   if (!event || !canSee(actor, event.tenant_id)) throw new NotFoundError('Event', eventId);
@@ -139,7 +170,7 @@ export async function replayEvent(services: Services, actor: Actor, eventId: str
   const deliveries = await services.db.transaction().execute(async (trx) => {
     const hooks = await findRoutableHooks(trx, event.tenant_id);
     const dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
-    const rows = routeEvent(event, parseJson(event.payload), hooks, dependencies, now, 'MANUAL');
+    const rows = routeEvent(event, parseJson(event.payload), hooks, dependencies, now, 'MANUAL', await lockFifoQueues(trx, hooks));
     await insertDeliveries(trx, rows);
     return rows;
   });

@@ -5,7 +5,7 @@ import { parseJson } from '../../db/json.js';
 import type { DeliveryRow, DeliveryStatus, Executor } from '../../db/schema.js';
 import type { JsonSchemaCache } from '../../json-schema.js';
 import { MAX_CAPTURE_CHAIN } from '../../webhook/capture.js';
-import { fifoHooksBusy, isFifo, lockFifoHooks } from '../deliveries/delivery.fifo.js';
+import { lockFifoQueues } from '../deliveries/delivery.fifo.js';
 import { findEventTypeByName } from '../event-types/event-type.repository.js';
 import { schemaKey } from '../event-types/event-type.service.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
@@ -50,9 +50,7 @@ export async function sendCaptureEvent(
   log: CaptureEventLog,
 ): Promise<void> {
   const hooks = await findRoutableHooks(db, input.tenantId);
-  const fifoHooks = hooks.filter((hook) => isFifo(hook.ordering));
-  await lockFifoHooks(db, fifoHooks.map((hook) => hook.id));
-  const fifoBusy = await fifoHooksBusy(db, fifoHooks);
+  const fifoBusy = await lockFifoQueues(db, hooks);
   const event = newEventRow(
     { tenantId: input.tenantId, type: input.type, payloadJson: input.payloadJson, captureDepth: input.depth, traceparent: input.traceparent },
     now,
