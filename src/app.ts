@@ -209,7 +209,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
       if (!actor) throw unauthenticated();
       tokenLimits.admitRequest(actor);
-      return { actor, services, holdSubscription, ...(socket ? { socket } : {}) };
+      const traceparent = request?.headers.get('traceparent') ?? null;
+      return { actor, services, holdSubscription, traceparent, ...(socket ? { socket } : {}) };
     },
   });
 

@@ -1,7 +1,7 @@
 // OpenTelemetry through @opentelemetry/api only: every span here is a no-op until the process
 // registers an SDK's tracer provider (e.g. with `node --import` of an OTel setup file). The
 // producer's W3C `traceparent` is parsed and written by hand, so carrying it needs no propagator.
-import { ROOT_CONTEXT, SpanStatusCode, isSpanContextValid, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, context, isSpanContextValid, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 
 /** A proxy: it follows whatever tracer provider is registered, also one registered after this import. */
 export const tracer = trace.getTracer('switchyard');
@@ -24,6 +24,16 @@ export function formatTraceparent(context: SpanContext): string {
 export function contextOf(traceparent: string | null): Context {
   const parent = traceparent === null ? null : parseTraceparent(traceparent);
   return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+}
+
+/**
+ * The context a request's spans start in: a child of the `traceparent` header it came with (the
+ * producer's trace goes on through Switchyard), else whatever is active (an SDK's own HTTP
+ * instrumentation, or nothing). A malformed header is ignored, as W3C Trace Context asks.
+ */
+export function requestContext(traceparent: string | null): Context {
+  const parent = traceparent === null ? null : parseTraceparent(traceparent);
+  return parent ? trace.setSpanContext(context.active(), parent) : context.active();
 }
 
 /** The `traceparent` of a span when it has a valid context (an SDK records it, or it continues one), else null. */

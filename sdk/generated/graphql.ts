@@ -429,7 +429,7 @@ export type EventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
-  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. Without it, the event continues the trace of the request (its own `traceparent` header). */
   traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;
@@ -568,7 +568,7 @@ export type SendEventInput = {
   payload: unknown;
   /** The tenant to send to (a tenant token with SEND_EVENTS may omit it). */
   tenantId?: string | number | null | undefined;
-  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. */
+  /** W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. Without it, the event continues the trace of the request (its own `traceparent` header). */
   traceparent?: string | null | undefined;
   /** An existing, non-archived event type name. */
   type: string;

@@ -21,6 +21,8 @@ export interface GraphQLContext {
   holdSubscription: (actor: Actor) => () => void;
   /** present on WebSocket connections only */
   socket?: SocketCapabilities;
+  /** the W3C `traceparent` header the request came with (HTTP and SSE), parent of the spans its resolvers start */
+  traceparent: string | null;
 }
 
 /** What a WebSocket connection offers the subscription it runs. */

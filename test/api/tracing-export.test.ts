@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { parseTraceparent } from '../../src/tracing.js';
-import { TEST_DIALECTS } from '../helpers/app.js';
+import { ADMIN_TOKEN, TEST_DIALECTS } from '../helpers/app.js';
 import { sendEvent, setup, waitForDelivery, waitUntil } from '../helpers/fixtures.js';
 import { appWithReceiver } from '../helpers/app-with-receiver.js';
 
@@ -50,6 +50,30 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(attempt.attributes['switchyard.outcome'], 'succeeded');
       const commit = spans.find((span) => span.name === 'switchyard.commit')!;
       assert.equal(commit.attributes['switchyard.outcomes'], 1);
+    });
+
+    test('the sendEvent span continues the trace of the request\'s traceparent header', async () => {
+      const { t, receiver } = suite;
+      exporter.reset();
+      const s = await setup(t, `${receiver.url}/from-header`);
+      const before = receiver.requests.length;
+      const response = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, traceparent: TRACEPARENT },
+        body: JSON.stringify({
+          query: 'mutation($t: ID!) { sendEvent(input: {tenantId: $t, type: "invoice.paid", payload: {}}) { ... on SendEventPayload { event { traceparent } } } }',
+          variables: { t: s.tenantId },
+        }),
+      });
+      const body = (await response.json()) as { data: { sendEvent: { event: { traceparent: string } } } };
+      const span = exporter.getFinishedSpans().find((finished) => finished.name === 'switchyard.sendEvent');
+      assert.ok(span, 'a sendEvent span');
+      assert.equal(span.spanContext().traceId, PRODUCER_TRACE_ID);
+      assert.equal(span.parentSpanContext?.spanId, '00f067aa0ba902b7');
+      // the event keeps the sendEvent span's context, so its attempts are in the producer's trace too
+      assert.equal(parseTraceparent(body.data.sendEvent.event.traceparent)?.spanId, span.spanContext().spanId);
+      const [request] = (await receiver.waitFor(before + 1)).slice(before);
+      assert.equal(parseTraceparent(request!.headers.traceparent ?? '')?.traceId, PRODUCER_TRACE_ID);
     });
   });
 }

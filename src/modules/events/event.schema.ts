@@ -105,7 +105,7 @@ const sendEventFields = (t: InputFieldBuilder<SchemaTypes, 'InputObject'>) => ({
   idempotencyKey: t.string({ description: 'Repeating a key within 24 h returns the first event instead of a new one.' }),
   occurredAt: t.field({ type: 'DateTime', description: 'When it happened (default: now).' }),
   traceparent: t.string({
-    description: "W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request.",
+    description: "W3C trace context (`00-<trace id>-<span id>-<flags>`) of the producer's trace: kept with the event and sent as `traceparent` on every delivery request. Without it, the event continues the trace of the request (its own `traceparent` header).",
   }),
 });
 
@@ -120,10 +120,7 @@ defineMutation('sendEvent', {
   input: sendEventFields,
   payload: SendEventPayload,
   resolve: (input, context) =>
-    sendEvent(context.services, context.actor, {
-      ...input,
-      tenantId: idOrNull(input.tenantId),
-    }),
+    sendEvent(context.services, context.actor, { ...input, tenantId: idOrNull(input.tenantId) }, context.traceparent),
 });
 
 const SendEventsPayload = builder.objectRef<{ results: SentEvent[] }>('SendEventsPayload').implement({
@@ -143,6 +140,7 @@ defineMutation('sendEvents', {
       context.services,
       context.actor,
       events.map((event) => ({ ...event, tenantId: idOrNull(event.tenantId) })),
+      { requestTraceparent: context.traceparent },
     ),
   }),
 });

@@ -12,10 +12,10 @@ import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js
 import { compileHookMatcher } from '../hooks/hook.matching.js';
 import type { Executor } from '../../db/schema.js';
 import { isReservedEventType } from '../operations/operational-kinds.js';
-import { endWithError, parseTraceparent, traceparentOf, tracer } from '../../tracing.js';
+import { endWithError, parseTraceparent, requestContext, traceparentOf, tracer } from '../../tracing.js';
 import { catalogOf, type Catalog } from './catalog-cache.js';
 import { findEventByIdempotencyKey, insertDeliveries, insertEvents, releaseIdempotencyKey } from './event.repository.js';
-import { FIFO_WAITING_REASON, fifoHooksBusy, isFifo, lockFifoHooks } from '../deliveries/delivery.fifo.js';
+import { FIFO_WAITING_REASON, isFifo, lockFifoQueues } from '../deliveries/delivery.fifo.js';
 
 export const MAX_BATCH = 100;
 const MAX_CHANNELS = 10;
@@ -112,8 +112,7 @@ async function checkEvent(
  * Routes one checked event inside the transaction: one delivery per matching active hook on an
  * enabled endpoint. A hook whose runAfter hooks also match this event starts BLOCKED; dependencies
  * that do not match the event impose nothing (there is nothing to wait for). A FIFO hook's delivery
- * starts BLOCKED behind the hook's earlier ones while `fifoBusy` names the hook, and names it after
- * (replays pass none: they go out at once, outside the hook's queue).
+ * starts BLOCKED behind the hook's earlier ones while `fifoBusy` names the hook, and names it after.
  */
 export function routeEvent(
   event: EventRow,
@@ -177,14 +176,17 @@ export function newEventRow(
   };
 }
 
+export interface SendOptions {
+  /** where a problem with event `index` sits in the input */
+  prefix?: (index: number) => string[];
+  /** the `traceparent` header of the request that sends them: the sendEvent span continues its trace */
+  requestTraceparent?: string | null;
+}
+
 /** Sends a batch atomically: every event is valid and written with its deliveries, or nothing is. */
-export function sendEvents(
-  services: Services,
-  actor: Actor,
-  inputs: readonly SendEventInput[],
-  prefix: (index: number) => string[] = (index) => ['input', 'events', String(index)],
-): Promise<SentEvent[]> {
-  return tracer.startActiveSpan('switchyard.sendEvent', async (span) => {
+export function sendEvents(services: Services, actor: Actor, inputs: readonly SendEventInput[], options: SendOptions = {}): Promise<SentEvent[]> {
+  const prefix = options.prefix ?? ((index: number) => ['input', 'events', String(index)]);
+  return tracer.startActiveSpan('switchyard.sendEvent', {}, requestContext(options.requestTraceparent ?? null), async (span) => {
     try {
       const results = await acceptEvents(services, actor, inputs, prefix, traceparentOf(span));
       span.end();
@@ -358,9 +360,7 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
     if (!routing) {
       const hooks = await findRoutableHooks(trx, item.tenantId);
       const dependencies = await findDependencies(trx, hooks.map((hook) => hook.id));
-      const fifoHooks = hooks.filter((hook) => isFifo(hook.ordering));
-      await lockFifoHooks(trx, fifoHooks.map((hook) => hook.id));
-      const fifoBusy = await fifoHooksBusy(trx, fifoHooks);
+      const fifoBusy = await lockFifoQueues(trx, hooks);
       routing = { hooks, hookById: new Map(hooks.map((hook) => [hook.id, hook])), dependencies, waitedFor: new Set([...dependencies.values()].flat()), fifoBusy };
       routingByTenant.set(item.tenantId, routing);
     }
@@ -395,8 +395,8 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
 }
 
 /** One event; problems are reported under ['input', …]. */
-export async function sendEvent(services: Services, actor: Actor, input: SendEventInput): Promise<SentEvent> {
-  const [result] = await sendEvents(services, actor, [input], () => ['input']);
+export async function sendEvent(services: Services, actor: Actor, input: SendEventInput, requestTraceparent: string | null = null): Promise<SentEvent> {
+  const [result] = await sendEvents(services, actor, [input], { prefix: () => ['input'], requestTraceparent });
   if (!result) throw new Error('sendEvents returned no result');
   return result;
 }
