@@ -95,7 +95,7 @@ export async function releaseFifoHold(db: Executor, delivery: Pick<DeliveryRow, 
   await db.updateTable('hooks').set({ fifo_held_by: null }).where('id', '=', delivery.hook_id).where('fifo_held_by', '=', delivery.id).execute();
 }
 
-/** Deliveries of FIFO hooks a manual action queues (see queueManually). */
+/** A FIFO hook's delivery in one of these is the head of its queue: due, or in flight. */
 const HEAD: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
 
 /** How a delivery a user retries or recovers waits in its FIFO hook's queue, until queueManually releases it. */
