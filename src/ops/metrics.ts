@@ -41,7 +41,7 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 
-const QUEUED_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
+const QUEUED_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING', 'BLOCKED'];
 /** How old the queue's count may be when a scrape reads it. */
 export const QUEUED_COUNT_MAX_AGE_MS = 15_000;
 
@@ -133,7 +133,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; now?: () => n
   );
   new Gauge({
     name: 'switchyard_queued_deliveries',
-    help: `Deliveries waiting in the queue, by status (pending, retrying, sending), as counted at most every ${QUEUED_COUNT_MAX_AGE_MS / 1000} s.`,
+    help: `Deliveries waiting in the queue, by status (pending, retrying, sending, and blocked: waiting for runAfter hooks or a FIFO hook's turn), as counted at most every ${QUEUED_COUNT_MAX_AGE_MS / 1000} s.`,
     labelNames: ['status'] as const,
     registers,
     async collect() {

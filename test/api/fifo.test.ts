@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createHook, createTenant, ensureEventType, waitUntil } from '../helpers/fixtures.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { countQueuedByStatus } from '../../src/modules/deliveries/delivery.repository.js';
 
 const EVENTS = 500;
 /** quick retries, so a test waits milliseconds on each failure, not the default schedule's seconds */
@@ -202,6 +203,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(retried.retryDelivery.delivery.status, 'BLOCKED');
       const replayed = await t.ok(`mutation($id: ID!) { replayEvent(input: {id: $id}) { ... on ReplayEventPayload { deliveries { status } } } }`, { id: deliveries[1]!.event_id });
       assert.deepEqual(replayed.replayEvent.deliveries.map((d: { status: string }) => d.status), ['BLOCKED']);
+      assert.equal((await countQueuedByStatus(t.app.services.db)).get('BLOCKED'), 2, 'the queue gauge counts the waiting ones');
       openGate();
       // four rows: the retried one is the same delivery again, the replay a new one
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 4, { timeoutMs: 20_000, intervalMs: 20, what: 'the retry and the replay delivered' });

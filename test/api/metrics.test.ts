@@ -113,6 +113,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'retrying' }), 1);
       assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'pending' }), 0);
       assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'sending' }), 0);
+      assert.equal(value(all, 'switchyard_queued_deliveries', { status: 'blocked' }), 0);
 
       // The queue is counted at most every QUEUED_COUNT_MAX_AGE_MS: a scrape within it reuses the count.
       const sentAnother = await sendEvent(t, failing.tenantId, { n: 4 });

@@ -13,6 +13,7 @@ import * as m0010 from './0010_event_traceparent.js';
 import * as m0011 from './0011_response_capture.js';
 import * as m0012 from './0012_failing_window_marks.js';
 import * as m0013 from './0013_drop_redundant_hook_index.js';
+import * as m0014 from './0014_waiting_deliveries_index.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0011_response_capture': m0011,
   '0012_failing_window_marks': m0012,
   '0013_drop_redundant_hook_index': m0013,
+  '0014_waiting_deliveries_index': m0014,
 };
 
 export const migrationProvider: MigrationProvider = {

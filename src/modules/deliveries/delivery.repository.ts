@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
 import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { idFloor } from '../../db/ids.js';
@@ -20,7 +21,16 @@ export async function countQueuedByStatus(db: Executor): Promise<Map<DeliverySta
     .where('due_at', 'is not', null)
     .groupBy('status')
     .execute();
-  return new Map(rows.map((row) => [row.status, Number(row.count)]));
+  // the status as text, not a parameter: only then may the planner read the partial index
+  // (deliveries_waiting) that holds exactly these rows
+  const waiting = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where(sql<boolean>`status = 'BLOCKED'`)
+    .executeTakeFirstOrThrow();
+  const counts = new Map(rows.map((row) => [row.status, Number(row.count)]));
+  counts.set('BLOCKED', Number(waiting.count));
+  return counts;
 }
 
 export function findDeliveryById(db: Executor, id: string): Promise<DeliveryRow | undefined> {
