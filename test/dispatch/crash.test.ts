@@ -182,14 +182,16 @@ async function requestOutlastsLease(dialect: TestDialect): Promise<void> {
     receiver.setDefault(delayed(1_600, ok));
     const s = await setup(t, `${receiver.url}/slow`, { endpoint: { timeoutMs: 3_000 } });
     const sent = await sendEvent(t, s.tenantId, { id: 'in_1' });
-    // One request takes 1.6 s; allow it a margin to be recorded.
-    const ended = await waitForDelivery(t, (d) => d.event_id === sent.event.id, ['SUCCEEDED', 'RETRYING', 'FAILED'], 3_000).catch(() => null);
+    // One request takes 1.6 s; allow it a margin to be recorded. The margin only bounds the wait:
+    // this suite runs its scenarios side by side, and on a loaded machine recording took past 3 s
+    // with everything right. What matters is checked below: one request, one attempt.
+    const ended = await waitForDelivery(t, (d) => d.event_id === sent.event.id, ['SUCCEEDED', 'RETRYING', 'FAILED'], 8_000).catch(() => null);
     const [row] = await t.app.services.db.selectFrom('deliveries').select('id').where('event_id', '=', sent.event.id).execute();
     const delivery = await readDelivery(t, row!.id);
     const attempts = JSON.stringify(delivery.attempts.nodes.map((a) => [a.number, a.outcome]));
     assert.ok(
       ended,
-      `not recorded after 3 s: status ${delivery.status}, attemptCount ${delivery.attemptCount}, ` +
+      `not recorded after 8 s: status ${delivery.status}, attemptCount ${delivery.attemptCount}, ` +
         `${receiver.requests.length} requests at the receiver, attempts ${attempts}`,
     );
     await waitUntil(() => t.app.dispatcher.load === 0, { timeoutMs: 5_000, what: 'dispatcher idle' });
