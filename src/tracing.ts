@@ -20,10 +20,10 @@ export function formatTraceparent(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** The context to start a span in: a child of the stored `traceparent`, or a new trace. */
-export function contextOf(traceparent: string | null): Context {
+/** The context to start a span in: a child of the stored `traceparent`, or of `base` (a new trace by default). */
+export function contextOf(traceparent: string | null, base: Context = ROOT_CONTEXT): Context {
   const parent = traceparent === null ? null : parseTraceparent(traceparent);
-  return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  return parent ? trace.setSpanContext(base, parent) : base;
 }
 
 /**
@@ -32,8 +32,7 @@ export function contextOf(traceparent: string | null): Context {
  * instrumentation, or nothing). A malformed header is ignored, as W3C Trace Context asks.
  */
 export function requestContext(traceparent: string | null): Context {
-  const parent = traceparent === null ? null : parseTraceparent(traceparent);
-  return parent ? trace.setSpanContext(context.active(), parent) : context.active();
+  return contextOf(traceparent, context.active());
 }
 
 /** The `traceparent` of a span when it has a valid context (an SDK records it, or it continues one), else null. */

@@ -24,29 +24,26 @@ export async function lockFifoHooks(db: Executor, hookIds: readonly string[]): P
   await db.selectFrom('hooks').select('id').where('id', 'in', [...hookIds].sort()).orderBy('id').forUpdate().execute();
 }
 
-/**
- * Of these FIFO hooks, the ones a new event's delivery must wait in: some delivery of theirs is not
- * final yet, or a FIFO_HOLD failure holds them. Call with their rows locked (lockFifoHooks).
- */
-export async function fifoHooksBusy(db: Executor, hooks: readonly Pick<HookRow, 'id'>[]): Promise<Set<string>> {
+/** Of these FIFO hooks, those held by a FIFO_HOLD failure or with a delivery in one of these statuses. */
+async function heldOrHaving(db: Executor, hookIds: readonly string[], statuses: readonly DeliveryStatus[]): Promise<Set<string>> {
   const busy = new Set<string>();
-  if (hooks.length === 0) return busy;
-  const ids = hooks.map((hook) => hook.id);
+  if (hookIds.length === 0) return busy;
+  const ids = [...hookIds];
   const held = await db.selectFrom('hooks').select('id').where('id', 'in', ids).where('fifo_held_by', 'is not', null).execute();
   for (const row of held) busy.add(row.id);
-  const open = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...OPEN]).execute();
-  for (const row of open) if (row.hook_id) busy.add(row.hook_id);
+  const having = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...statuses]).execute();
+  for (const row of having) if (row.hook_id) busy.add(row.hook_id);
   return busy;
 }
 
 /**
  * Before routing an event to these hooks: locks the FIFO ones and answers those whose new delivery
- * must wait (routeEvent's `fifoBusy`).
+ * must wait (routeEvent's `fifoBusy`): some delivery of theirs is not final yet, or a hold stops them.
  */
 export async function lockFifoQueues(db: Executor, hooks: readonly Pick<HookRow, 'id' | 'ordering'>[]): Promise<Set<string>> {
-  const fifoHooks = hooks.filter((hook) => isFifo(hook.ordering));
-  await lockFifoHooks(db, fifoHooks.map((hook) => hook.id));
-  return fifoHooksBusy(db, fifoHooks);
+  const fifoHookIds = hooks.filter((hook) => isFifo(hook.ordering)).map((hook) => hook.id);
+  await lockFifoHooks(db, fifoHookIds);
+  return heldOrHaving(db, fifoHookIds, OPEN);
 }
 
 /**
@@ -107,14 +104,11 @@ export function waitingInQueue(now: number) {
  * After a user made deliveries of these FIFO hooks wait (a retry, recovering an endpoint): sent at
  * once, they would be a second request of the hook in flight. Each hook that has nothing due or in
  * flight and is not held releases its oldest waiting delivery; the others go as their turn comes.
+ * Call with the hooks' rows locked (lockFifoHooks), taken before their deliveries were made to wait.
  */
 export async function queueManually(db: Executor, hookIds: readonly string[], now: number, log: ChangeLog): Promise<void> {
-  if (hookIds.length === 0) return;
   const ids = [...new Set(hookIds)];
-  await lockFifoHooks(db, ids);
-  const held = await db.selectFrom('hooks').select('id').where('id', 'in', ids).where('fifo_held_by', 'is not', null).execute();
-  const headed = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...HEAD]).execute();
-  const busy = new Set([...held.map((row) => row.id), ...headed.map((row) => row.hook_id)]);
+  const busy = await heldOrHaving(db, ids, HEAD);
   for (const hookId of ids) if (!busy.has(hookId)) await releaseOldestWaiting(db, hookId, now, log);
 }
 

@@ -120,7 +120,7 @@ defineMutation('sendEvent', {
   input: sendEventFields,
   payload: SendEventPayload,
   resolve: (input, context) =>
-    sendEvent(context.services, context.actor, { ...input, tenantId: idOrNull(input.tenantId) }, context.traceparent),
+    sendEvent(context.services, context.actor, { ...input, tenantId: idOrNull(input.tenantId) }, { requestTraceparent: context.traceparent }),
 });
 
 const SendEventsPayload = builder.objectRef<{ results: SentEvent[] }>('SendEventsPayload').implement({

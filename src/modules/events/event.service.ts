@@ -395,8 +395,13 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
 }
 
 /** One event; problems are reported under ['input', …]. */
-export async function sendEvent(services: Services, actor: Actor, input: SendEventInput, requestTraceparent: string | null = null): Promise<SentEvent> {
-  const [result] = await sendEvents(services, actor, [input], { prefix: () => ['input'], requestTraceparent });
+export async function sendEvent(
+  services: Services,
+  actor: Actor,
+  input: SendEventInput,
+  options: Pick<SendOptions, 'requestTraceparent'> = {},
+): Promise<SentEvent> {
+  const [result] = await sendEvents(services, actor, [input], { ...options, prefix: () => ['input'] });
   if (!result) throw new Error('sendEvents returned no result');
   return result;
 }
