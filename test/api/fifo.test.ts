@@ -223,6 +223,52 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(mostInFlight, 1, 'never two requests of the hook at once');
     });
 
+    test('operational events to a FIFO operations hook wait their turn: one request at a time, in the order raised', async () => {
+      // a tenant of its own, so no other test's operational events reach this hook
+      const opsTenant = await createTenant(t, 'Ordered operations');
+      await ensureEventType(t, 'fifo.exhausted');
+      const target = await startReceiver();
+      const ops = await startReceiver();
+      try {
+        target.setDefault((_req, res) => void res.writeHead(503).end('down'));
+        const { endpointId } = await createEndpoint(t, opsTenant, `${target.url}/down`, { retryPolicy: { maxAttempts: 1 } });
+        await createHook(t, opsTenant, endpointId, { eventTypes: ['fifo.exhausted'] });
+        let inFlight = 0;
+        let mostInFlight = 0;
+        let held = 0;
+        let openGate = () => {};
+        const gateOpen = new Promise<void>((resolve) => (openGate = resolve));
+        const arrived: string[] = [];
+        ops.setDefault(async (_req, res, body) => {
+          inFlight++;
+          mostInFlight = Math.max(mostInFlight, inFlight);
+          held++;
+          await gateOpen;
+          held--;
+          arrived.push((JSON.parse(body.toString('utf8')) as { data: { id: string } }).data.id);
+          inFlight--;
+          res.writeHead(204).end();
+        });
+        const { endpointId: opsEndpointId } = await createEndpoint(t, opsTenant, `${ops.url}/ops`);
+        const opsHookId = await createHook(t, opsTenant, opsEndpointId, { eventTypes: ['switchyard.delivery.exhausted'], ordering: 'FIFO' });
+
+        // three deliveries fail for good: three delivery.exhausted events; the first is held at the receiver
+        await sendInOrder(t, opsTenant, 'fifo.exhausted', 3);
+        await waitUntil(async () => held === 1 && (await countByStatus(t, opsHookId)).BLOCKED === 2, {
+          timeoutMs: 20_000,
+          intervalMs: 10,
+          what: 'the first operational event held at the receiver, the other two waiting behind it',
+        });
+        openGate();
+        await waitUntil(async () => (await countByStatus(t, opsHookId)).SUCCEEDED === 3, { timeoutMs: 20_000, intervalMs: 20, what: 'all three delivered' });
+        const raised = await t.app.services.db.selectFrom('operational_events').select('id').where('tenant_id', '=', opsTenant).where('kind', '=', 'delivery.exhausted').orderBy('id').execute();
+        assert.deepEqual(arrived, raised.map((row) => row.id), 'in the order they were raised');
+        assert.equal(mostInFlight, 1, 'never two requests of the hook at once');
+      } finally {
+        await Promise.all([target.close(), ops.close()]);
+      }
+    });
+
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/mixed`);
       const other = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.go'] });

@@ -1,6 +1,11 @@
 // Raising an operational event, inside the transaction that made the change it reports: the row,
 // and a `switchyard.<kind>` event routed to the tenant's hooks that name reserved types, so it is
-// delivered, signed and retried like any other event. What changed is published after the commit.
+// delivered, signed and retried like any other event; a FIFO operations hook queues it behind the
+// ones before it, as sendEvent would. What changed is published after the commit.
+//
+// Raised inside an outcome unit, the FIFO hooks are locked mid-transaction, as a captured event's
+// and a delivery's end lock them: on PostgreSQL a deadlock between two units then fails one of them,
+// whose deliveries keep their leases and are attempted again (late, never lost).
 import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
 import type { DeliveryRow, DeliveryStatus, Executor, OperationalEventRow } from '../../db/schema.js';
@@ -8,6 +13,7 @@ import type { Services } from '../../services.js';
 import { newEventRow, routeEvent } from '../events/event.service.js';
 import { insertDeliveries, insertEvents } from '../events/event.repository.js';
 import { findDependencies, findRoutableHooks } from '../hooks/hook.repository.js';
+import { lockFifoQueues } from '../deliveries/delivery.fifo.js';
 import { insertOperationalEvent } from './operational-event.repository.js';
 import { eventTypeOf, isReservedEventType, type OperationalKind } from './operational-kinds.js';
 
@@ -48,7 +54,8 @@ export async function raiseOperationalEvent(db: Executor, input: RaiseInput, now
   let eventId: string | null = null;
   if (hooks.length > 0) {
     const event = newEventRow({ tenantId: input.tenantId, type: eventTypeOf(input.kind), payloadJson: JSON.stringify(payload) }, now);
-    const deliveries = routeEvent(event, payload, hooks, await findDependencies(db, hooks.map((hook) => hook.id)), now);
+    const fifoBusy = await lockFifoQueues(db, hooks);
+    const deliveries = routeEvent(event, payload, hooks, await findDependencies(db, hooks.map((hook) => hook.id)), now, 'SCHEDULED', fifoBusy);
     if (deliveries.length > 0) {
       await insertEvents(db, [event]);
       await insertDeliveries(db, deliveries);
