@@ -1,7 +1,7 @@
 // Endpoints: the list with health and recent attempts, creating one, and one endpoint's page (edit,
-// enable/disable, secrets, recover, delete).
+// signatures, enable/disable, secrets and signing keys, recover, delete).
 import { useEffect, useState } from 'react';
-import type { DeliveryAttemptFieldsFragment, EndpointAuthInput, EndpointAuthType, EndpointFieldsFragment, RetryPolicyInput } from './sdk.js';
+import type { DeliveryAttemptFieldsFragment, EndpointAuthInput, EndpointAuthType, EndpointFieldsFragment, EndpointQuery, RetryPolicyInput, SignatureScheme } from './sdk.js';
 import {
   actionRunner, attempt, Field, FormProblem, go, intOrNull, parseObject, pretty, problemsOf, when, type Problems, type Session,
 } from './ui.js';
@@ -106,8 +106,18 @@ function Secret({ secret, testId = 'secret' }: { secret: string; testId?: string
 
 const AUTH_TYPES: EndpointAuthType[] = ['NONE', 'BASIC', 'BEARER', 'API_KEY'];
 
+/** The schemes in the order the API lists them, with what each puts on a request. */
+const SIGNATURE_SCHEMES: { scheme: SignatureScheme; label: string }[] = [
+  { scheme: 'V1', label: 'Standard Webhooks v1 (HMAC-SHA256 with the signing secret)' },
+  { scheme: 'V1A', label: 'Standard Webhooks v1a (ed25519; receivers verify with the public key)' },
+  { scheme: 'GITHUB_SHA256', label: 'GitHub X-Hub-Signature-256 (beside v1 or v1a)' },
+];
+
+/** One endpoint as its page reads it: with its v1a public keys. */
+type EndpointDetail = NonNullable<EndpointQuery['endpoint']>;
+
 function EndpointPage({ session, id }: { session: Session; id: string }) {
-  const [ep, setEp] = useState<EndpointFieldsFragment | null | undefined>(undefined);
+  const [ep, setEp] = useState<EndpointDetail | null | undefined>(undefined);
   const [recent, setRecent] = useState<DeliveryAttemptFieldsFragment[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
@@ -172,6 +182,17 @@ function EndpointPage({ session, id }: { session: Session; id: string }) {
         </div>
       </article>
 
+      {(ep.signatureSchemes.includes('V1A') || ep.signingPublicKeys.length > 0) && (
+        <article aria-labelledby="keys-h">
+          <h3 id="keys-h">Signing keys (v1a)</h3>
+          <div className="overflow-auto"><table data-testid="signing-keys">
+            <thead><tr><th>Key</th><th>Public key (ed25519)</th><th>Created</th><th>Stops signing</th></tr></thead>
+            <tbody>{ep.signingPublicKeys.map((k) => <tr key={k.id}><td>{k.current ? 'current' : 'previous'}</td><td className="wrap"><code>{k.publicKey}</code></td><td>{when(k.createdAt)}</td><td>{k.expiresAt ? when(k.expiresAt) : '–'}</td></tr>)}</tbody>
+          </table></div>
+          <button type="button" onClick={() => void act(() => session.client.rotateEndpointSigningKey({ input: { id } }).then((r) => r.rotateEndpointSigningKey), () => 'Signing key rotated; the previous one keeps signing during its overlap.')}>Rotate signing key</button>
+        </article>
+      )}
+
       <article aria-labelledby="recover-h">
         <h3 id="recover-h">Recover failed deliveries</h3>
         <form onSubmit={(e) => {
@@ -213,6 +234,7 @@ function EndpointForm({ session, ep, onSaved }: { session: Session; ep: Endpoint
     maxAttempts: rp?.maxAttempts?.toString() ?? '', initialDelayMs: rp?.initialDelayMs?.toString() ?? '', backoffMultiplier: rp?.backoffMultiplier?.toString() ?? '',
     maxDelayMs: rp?.maxDelayMs?.toString() ?? '', scheduleMs: rp?.scheduleMs?.join(', ') ?? '',
   });
+  const [schemes, setSchemes] = useState<SignatureScheme[]>(ep.signatureSchemes);
   const [problems, setProblems] = useState<Problems>({});
   const set = (key: keyof typeof f) => (e: { target: { value: string } }) => setF((old) => ({ ...old, [key]: e.target.value }));
   const input = (key: keyof typeof f, label: string, name: string = key, type = 'text', hint?: string) => (
@@ -241,6 +263,7 @@ function EndpointForm({ session, ep, onSaved }: { session: Session; ep: Endpoint
             timeoutMs: intOrNull(f.timeoutMs), rateLimitPerSecond: intOrNull(f.rateLimitPerSecond),
             headers: parseObject('headers', f.headers), metadata: parseObject('metadata', f.metadata, {}),
             retryPolicy: Object.keys(policy).length ? policy : null,
+            signatureSchemes: SIGNATURE_SCHEMES.map((s) => s.scheme).filter((scheme) => schemes.includes(scheme)),
             ...(auth ? { auth } : {}),
           } });
           if (result.__typename !== 'EndpointPayload') return problemsOf(result);
@@ -269,6 +292,15 @@ function EndpointForm({ session, ep, onSaved }: { session: Session; ep: Endpoint
           {f.authType === 'BASIC' && <div className="grid">{input('username', 'User name', 'auth.username')}{input('password', 'Password', 'auth.password', 'password')}</div>}
           {f.authType === 'BEARER' && input('token', 'Bearer token', 'auth.token', 'password')}
           {f.authType === 'API_KEY' && <div className="grid">{input('headerName', 'Header name', 'auth.headerName')}{input('key', 'Key', 'auth.key', 'password')}</div>}
+        </fieldset>
+        <fieldset aria-describedby="ep-signatureSchemes-problem">
+          <legend>Signatures (v1 or v1a at least)</legend>
+          {SIGNATURE_SCHEMES.map(({ scheme, label }) => (
+            <label key={scheme} htmlFor={`ep-scheme-${scheme}`}>
+              <input id={`ep-scheme-${scheme}`} type="checkbox" checked={schemes.includes(scheme)}
+                onChange={(e) => setSchemes((old) => e.target.checked ? [...old, scheme] : old.filter((s) => s !== scheme))} /> {label}
+            </label>))}
+          {problems.signatureSchemes && <small id="ep-signatureSchemes-problem" role="alert" data-field="signatureSchemes">{problems.signatureSchemes}</small>}
         </fieldset>
         <fieldset>
           <legend>Retry policy (blank = the server schedule)</legend>

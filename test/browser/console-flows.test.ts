@@ -105,6 +105,37 @@ describe('console pages in a browser', { skip }, () => {
     assert.equal(await page.getByRole('link', { name: `Manage ${receiver.url}/old` }).count(), 0);
   });
 
+  test('signatures through the UI: GitHub alone is refused at its field; v1a shows its public key, which rotates', async () => {
+    const made = await sdk.createEndpoint({ input: { tenantId, url: `${receiver.url}/signed` } });
+    assert.equal(made.createEndpoint.__typename, 'CreateEndpointPayload');
+    if (made.createEndpoint.__typename !== 'CreateEndpointPayload') return;
+    const endpointId = made.createEndpoint.endpoint.id;
+    await page.goto(`${t.url}/console/#/endpoints/${endpointId}`);
+    await page.getByRole('heading', { name: `${receiver.url}/signed` }).waitFor();
+    assert.equal(await page.getByTestId('signing-keys').count(), 0, 'no v1a keys while v1 alone signs');
+
+    await page.getByRole('checkbox', { name: /Standard Webhooks v1 \(/ }).uncheck();
+    await page.getByRole('checkbox', { name: /GitHub X-Hub-Signature-256/ }).check();
+    await page.getByRole('button', { name: 'Save endpoint' }).click();
+    await page.locator('[role=alert][data-field=signatureSchemes]').waitFor({ timeout: 5000 });
+
+    await page.getByRole('checkbox', { name: /Standard Webhooks v1a/ }).check();
+    await page.getByRole('button', { name: 'Save endpoint' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Endpoint saved.' }).waitFor({ timeout: 5000 });
+    const keys = page.getByTestId('signing-keys');
+    await keys.getByRole('cell', { name: 'current' }).waitFor({ timeout: 5000 });
+    const { endpoint } = await sdk.endpoint({ id: endpointId });
+    assert.deepEqual(endpoint?.signatureSchemes, ['V1A', 'GITHUB_SHA256']);
+    const shown = await keys.locator('code').first().textContent();
+    assert.equal(shown, endpoint?.signingPublicKeys[0]?.publicKey, 'the page shows the key receivers verify with');
+
+    await page.getByRole('button', { name: 'Rotate signing key' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Signing key rotated' }).waitFor({ timeout: 5000 });
+    await keys.getByRole('cell', { name: 'previous' }).waitFor({ timeout: 5000 });
+    assert.equal(await keys.locator('tbody tr').count(), 2);
+    await sdk.deleteEndpoint({ input: { id: endpointId } });
+  });
+
   test('create a hook through the UI, with problems at their fields, and send a test delivery', async () => {
     await nav('Hooks');
     await page.getByRole('button', { name: 'New hook' }).click();
