@@ -17,13 +17,18 @@ trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new Sim
 
 for (const dialect of TEST_DIALECTS) {
   describe(`spans exported (${dialect})`, () => {
-    const suite = appWithReceiver({ dialect });
+    /** the SQL the app ran, in order: when a claim and the look after it have run */
+    const queries: string[] = [];
+    const suite = appWithReceiver({ dialect, onQuery: (sql) => queries.push(sql) });
 
     test('sendEvent, claim, attempt and commit spans; the receiver continues the producer trace from the attempt span', async () => {
       const { t, receiver } = suite;
       exporter.reset();
       const s = await setup(t, `${receiver.url}/traced`);
+      // sent while the dispatcher is stopped, its delivery is taken by a claim (not leased in the commit that accepts it)
+      await t.app.dispatcher.stop();
       const sent = await sendEvent(t, s.tenantId, { n: 1 }, { traceparent: TRACEPARENT });
+      t.app.dispatcher.start();
       const delivery = await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'SUCCEEDED');
       const [request] = await receiver.waitFor(1);
       const received = parseTraceparent(request!.headers.traceparent ?? '');
@@ -48,8 +53,26 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(attempt.spanContext().spanId, received.spanId);
       assert.equal(attempt.attributes['switchyard.delivery_id'], delivery.id);
       assert.equal(attempt.attributes['switchyard.outcome'], 'succeeded');
+      assert.equal(spans.find((span) => span.name === 'switchyard.claim')?.attributes['switchyard.claimed'], 1);
       const commit = spans.find((span) => span.name === 'switchyard.commit')!;
       assert.equal(commit.attributes['switchyard.outcomes'], 1);
+    });
+
+    test('an idle dispatcher\'s look at the queue exports no claim span; a claim that took deliveries counts them', async () => {
+      const { t } = suite;
+      await waitUntil(() => t.app.dispatcher.load === 0, { what: 'the dispatcher idle' });
+      exporter.reset();
+      const from = queries.length;
+      t.app.dispatcher.wake();
+      // the claim, then the read of the next due time that follows every pump: the claim is over
+      await waitUntil(
+        () => {
+          const claim = queries.findIndex((sql, i) => i >= from && /set status = 'SENDING'/.test(sql));
+          return claim >= 0 && queries.slice(claim + 1).some((sql) => /min\("due_at"\)/.test(sql));
+        },
+        { what: 'an empty claim and the look after it' },
+      );
+      assert.deepEqual(exporter.getFinishedSpans().filter((span) => span.name === 'switchyard.claim'), []);
     });
 
     test('the sendEvent span continues the trace of the request\'s traceparent header', async () => {
