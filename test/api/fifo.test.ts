@@ -269,6 +269,41 @@ for (const dialect of TEST_DIALECTS) {
       }
     });
 
+    test('a FIFO hook made UNORDERED while deliveries wait in its queue lets them all go; made FIFO again, it queues again', async () => {
+      let held = 0;
+      let openGate = () => {};
+      let gateOpen = new Promise<void>((resolve) => (openGate = resolve));
+      receiver.setDefault(async (_req, res) => {
+        held++;
+        await gateOpen;
+        held--;
+        res.writeHead(200).end('ok');
+      });
+      await ensureEventType(t, 'fifo.switch');
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/switch`);
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.switch'], ordering: 'FIFO' });
+      const setOrdering = async (ordering: string) => {
+        const updated = await t.ok(`mutation($input: UpdateHookInput!) { updateHook(input: $input) { __typename } }`, { input: { id: hookId, ordering } });
+        assert.equal(updated.updateHook.__typename, 'HookPayload', JSON.stringify(updated));
+      };
+      await sendInOrder(t, tenantId, 'fifo.switch', 3);
+      await waitUntil(async () => held === 1 && (await countByStatus(t, hookId)).BLOCKED === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'one held, two waiting' });
+
+      await setOrdering('UNORDERED');
+      // no longer ordered: the two waiting go at once, beside the one still held
+      await waitUntil(() => held === 3, { timeoutMs: 20_000, intervalMs: 10, what: 'all three at the receiver' });
+      assert.equal((await countByStatus(t, hookId)).BLOCKED ?? 0, 0);
+      openGate();
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 3, { timeoutMs: 20_000, intervalMs: 20, what: 'all three delivered' });
+
+      gateOpen = new Promise<void>((resolve) => (openGate = resolve));
+      await setOrdering('FIFO');
+      await sendInOrder(t, tenantId, 'fifo.switch', 2);
+      await waitUntil(async () => held === 1 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: one held, one waiting' });
+      openGate();
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 5, { timeoutMs: 20_000, intervalMs: 20, what: 'all five delivered' });
+    });
+
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/mixed`);
       const other = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.go'] });

@@ -66,6 +66,9 @@ export async function afterFifoDeliveryEnded(
   await releaseOldestWaiting(db, hook.id, now, log);
 }
 
+/** What a waiting delivery becomes when its turn comes. */
+const dueNow = (now: number) => ({ status: 'PENDING' as const, due_at: now, next_attempt_at: now, status_reason: null, updated_at: now });
+
 /** The hook's oldest waiting delivery becomes due. */
 async function releaseOldestWaiting(db: Executor, hookId: string, now: number, log: ChangeLog): Promise<void> {
   const next = await db
@@ -77,11 +80,37 @@ async function releaseOldestWaiting(db: Executor, hookId: string, now: number, l
     .limit(1)
     .executeTakeFirst();
   if (!next) return;
-  const changes = { status: 'PENDING' as const, due_at: now, next_attempt_at: now, status_reason: null, updated_at: now };
+  const changes = dueNow(now);
   const updated = await db.updateTable('deliveries').set(changes).where('id', '=', next.id).where('status', '=', 'BLOCKED').executeTakeFirst();
   if (Number(updated.numUpdatedRows) > 0) {
     log.deliveries.push({ delivery: { ...next, ...changes }, previousStatus: 'BLOCKED' });
     log.due = true;
+  }
+}
+
+/**
+ * After updateHook changed a hook's ordering (its row updated, so locked, in this transaction).
+ * No longer FIFO: every delivery waiting in its queue is due at once, since no end of another would
+ * release it now (a FIFO hook has no runAfter hooks, so all it has BLOCKED wait for their turn).
+ * FIFO_HOLD to FIFO while held: the hold is gone, and the queue goes on with its oldest waiting one.
+ */
+export async function afterOrderingChanged(
+  db: Executor,
+  hook: Pick<HookRow, 'id' | 'ordering' | 'fifo_held_by'>,
+  ordering: HookOrdering,
+  now: number,
+  log: ChangeLog,
+): Promise<void> {
+  if (!isFifo(hook.ordering) || ordering === hook.ordering) return;
+  if (!isFifo(ordering)) {
+    const waiting = await db.selectFrom('deliveries').selectAll().where('hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
+    if (waiting.length === 0) return;
+    const changes = dueNow(now);
+    await db.updateTable('deliveries').set(changes).where('hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
+    for (const delivery of waiting) log.deliveries.push({ delivery: { ...delivery, ...changes }, previousStatus: 'BLOCKED' });
+    log.due = true;
+  } else if (hook.fifo_held_by !== null) {
+    await queueManually(db, [hook.id], now, log);
   }
 }
 

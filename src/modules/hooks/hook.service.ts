@@ -10,6 +10,9 @@ import { NotFoundError, ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
+import { afterOrderingChanged } from '../deliveries/delivery.fifo.js';
+import { newChangeLog } from '../deliveries/delivery.effects.js';
+import { publishRaised } from '../operations/operational-event.service.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
 import { cancelOpenDeliveriesOfHook, deleteHookRow, findDependencies, findHookById, insertHook, listHooks, lockTenantHookGraph, replaceDependencies, updateHookRow } from './hook.repository.js';
 import type { BodyTemplate } from '../../webhook/body-template.js';
@@ -153,7 +156,9 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
   if (!before || !canSee(actor, before.tenant_id)) throw new NotFoundError('Hook', id);
   // Before the transaction, as on create; what it read is checked against the row inside it.
   await dryRunUpdate(services, before, input, problems);
-  return services.db.transaction().execute(async (trx) => {
+  // the deliveries a change of ordering releases, published after the commit
+  const log = newChangeLog();
+  const updated = await services.db.transaction().execute(async (trx) => {
     const existing = await findHookById(trx, id);
     if (!existing || !canSee(actor, existing.tenant_id)) throw new NotFoundError('Hook', id);
     const settings = input.settings === undefined ? parseJson<Record<string, unknown>>(existing.settings) : (input.settings ?? {});
@@ -220,8 +225,11 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     }
     await updateHookRow(trx, id, changes);
     if (runAfter) await replaceDependencies(trx, id, runAfter);
+    if (changes.ordering) await afterOrderingChanged(trx, existing, changes.ordering, services.clock.now(), log);
     return { ...existing, ...changes };
   });
+  publishRaised(services, log);
+  return updated;
 }
 
 function effectiveBodyShaper(existing: HookRow, input: HookInput): { transform: string | null; template: BodyTemplate | null } {
