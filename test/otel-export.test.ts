@@ -124,8 +124,10 @@ for (const dialect of TEST_DIALECTS) {
       );
       assert.equal(attempt.spanId, received?.spanId);
       assert.equal(attempt.service, 'switchyard-otel-test');
-      await waitUntil(() => ['switchyard.sendEvent', 'switchyard.claim', 'switchyard.commit'].every((name) => collector.spans.some((span) => span.name === name)), {
-        what: 'sendEvent, claim and commit spans exported',
+      // on SQLite the commit that accepts the event leases its delivery: no claim, so no claim span
+      const names = ['switchyard.sendEvent', 'switchyard.commit', ...(dialect === 'postgres' ? ['switchyard.claim'] : [])];
+      await waitUntil(() => names.every((name) => collector.spans.some((span) => span.name === name)), {
+        what: `${names.join(', ')} exported`,
         timeoutMs: 20_000,
       });
     });
