@@ -303,6 +303,7 @@ async function publishAttempts(args: { rate: number; durationMs: number; tenantI
     status_reason: null,
     captured: null,
     capture_error: null,
+    fifo_hook_id: null,
     created_at: now,
     updated_at: now,
     finished_at: now,

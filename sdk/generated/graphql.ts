@@ -188,7 +188,7 @@ export type CreateHookInput = {
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. */
   name: string;
-  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. */
+  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Made FIFO, a hook orders the events sent from then on; made UNORDERED, what waits in its queue goes at once. */
   ordering?: HookOrdering | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.`, `hook.` or `captures.` (what the hooks it runs after captured). */
   path?: string | null | undefined;
@@ -674,7 +674,7 @@ export type UpdateHookInput = {
   method?: HttpMethod | null | undefined;
   /** Display name, 1–200 characters. Omitted = unchanged. */
   name?: string | null | undefined;
-  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Omitted = unchanged. */
+  /** UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Made FIFO, a hook orders the events sent from then on; made UNORDERED, what waits in its queue goes at once. Omitted = unchanged. */
   ordering?: HookOrdering | null | undefined;
   /** RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with `data.`, `event.`, `settings.`, `secrets.`, `tenant.`, `hook.` or `captures.` (what the hooks it runs after captured). Omitted = unchanged; null removes it. */
   path?: string | null | undefined;

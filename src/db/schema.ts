@@ -185,6 +185,8 @@ export interface DeliveriesTable {
   captured: string | null;
   /** why the hook's capture made nothing of the last 2xx response; null when it worked or there is none */
   capture_error: string | null;
+  /** the FIFO hook whose queue it is in (src/modules/deliveries/delivery.fifo.ts); null when it is in none */
+  fifo_hook_id: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;

@@ -9,7 +9,7 @@ import { findManyEventsById } from '../modules/events/event.repository.js';
 import { findHooksWaitedFor, findManyHooksById } from '../modules/hooks/hook.repository.js';
 import { findManyTenantsById } from '../modules/tenants/tenant.repository.js';
 import { skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
-import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
+import { afterFifoDeliveryEnded } from '../modules/deliveries/delivery.fifo.js';
 import type { WrittenDelivery } from '../services.js';
 
 export interface Job {
@@ -71,7 +71,7 @@ export async function prepareJobs(
             ? 'its event no longer exists'
             : null;
     if (refusal || !hook || !endpoint || !event || !tenant) {
-      await refuse(trx, delivery, hook, refusal ?? 'cannot be attempted', withDependents, now, log);
+      await refuse(trx, delivery, refusal ?? 'cannot be attempted', withDependents, now, log);
       continue;
     }
     const attempt = inFlightAttempt(delivery, hook, endpoint, now);
@@ -175,7 +175,6 @@ function inFlightAttempt(delivery: DeliveryRow, hook: HookRow | undefined, endpo
 async function refuse(
   trx: Executor,
   delivery: DeliveryRow,
-  hook: HookRow | undefined,
   reason: string,
   withDependents: ReadonlySet<string>,
   now: number,
@@ -194,6 +193,6 @@ async function refuse(
   const failed = { ...delivery, ...changes };
   log.deliveries.push({ delivery: failed, previousStatus: 'SENDING' });
   if (delivery.hook_id === null || withDependents.has(delivery.hook_id)) await skipDependents(trx, failed, now, log);
-  // the next of a FIFO hook's queue goes on (and is refused in turn while the hook stays inactive)
-  if (hook && isFifo(hook.ordering)) await afterFifoDeliveryEnded(trx, failed, { ...hook, ordering: 'FIFO' }, now, log);
+  // the next of its FIFO queue goes on (and is refused in turn while the hook stays inactive)
+  await afterFifoDeliveryEnded(trx, failed, 'FIFO', now, log);
 }

@@ -8,7 +8,7 @@ import {
   type AttemptOutcome,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
-import { afterFifoDeliveryEnded, isFifo } from '../modules/deliveries/delivery.fifo.js';
+import { afterFifoDeliveryEnded } from '../modules/deliveries/delivery.fifo.js';
 import { clearFailing } from '../modules/operations/operational-event.repository.js';
 import { isReservedEventType } from '../modules/operations/operational-kinds.js';
 import { raiseOperationalEvent } from '../modules/operations/operational-event.service.js';
@@ -113,7 +113,7 @@ export async function writeOutcomes(
 
     if (job.hasDependents && plan.status === 'SUCCEEDED') await releaseDependents(trx, delivery, now, log);
     if (job.hasDependents && plan.status === 'FAILED') await skipDependents(trx, delivery, now, log);
-    if (isFifo(job.hook.ordering) && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook, now, log);
+    if (delivery.fifo_hook_id !== null && (plan.status === 'SUCCEEDED' || plan.status === 'FAILED')) await afterFifoDeliveryEnded(trx, delivery, job.hook.ordering, now, log);
     if (!quiet) await raiseDeliveryEvents(trx, job, delivery, plan.status, now, log);
 
     const endpointId = job.endpoint.id;
@@ -159,7 +159,7 @@ function hasSequel(
   recovered: ReadonlySet<string>,
 ): boolean {
   const ended = plan.status === 'SUCCEEDED' || plan.status === 'FAILED';
-  if (ended && (job.hasDependents || isFifo(job.hook.ordering))) return true;
+  if (ended && (job.hasDependents || job.delivery.fifo_hook_id !== null)) return true;
   if (!quiet && raisesDeliveryEvent(job, plan.status)) return true;
   const endpointId = job.endpoint.id;
   if (plan.countsAsFailure) return !failingChecked.has(endpointId);

@@ -269,7 +269,7 @@ for (const dialect of TEST_DIALECTS) {
       }
     });
 
-    test('a FIFO hook made UNORDERED while deliveries wait in its queue lets them all go; made FIFO again, it queues again', async () => {
+    test('a FIFO hook made UNORDERED lets its waiting deliveries go; made FIFO again, it queues the events after the change', async () => {
       let held = 0;
       let openGate = () => {};
       let gateOpen = new Promise<void>((resolve) => (openGate = resolve));
@@ -296,12 +296,15 @@ for (const dialect of TEST_DIALECTS) {
       openGate();
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 3, { timeoutMs: 20_000, intervalMs: 20, what: 'all three delivered' });
 
+      // made FIFO while two unordered requests are held: those are in no queue; the events after the change are
       gateOpen = new Promise<void>((resolve) => (openGate = resolve));
+      await sendInOrder(t, tenantId, 'fifo.switch', 2);
+      await waitUntil(() => held === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'two unordered requests held' });
       await setOrdering('FIFO');
       await sendInOrder(t, tenantId, 'fifo.switch', 2);
-      await waitUntil(async () => held === 1 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: one held, one waiting' });
+      await waitUntil(async () => held === 3 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: the first new one held, the second waiting' });
       openGate();
-      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 5, { timeoutMs: 20_000, intervalMs: 20, what: 'all five delivered' });
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 7, { timeoutMs: 20_000, intervalMs: 20, what: 'all seven delivered, none left waiting' });
     });
 
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {

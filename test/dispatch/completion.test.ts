@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 const delivery: DeliveryRow = {
   id: 'dlv_1', tenant_id: 'ten_1', event_id: 'evt_1', hook_id: 'hook_1', endpoint_id: 'ep_1', event_type: 'invoice.paid',
   status: 'SENDING', attempt_count: 2, due_at: NOW + 30_000, next_attempt_at: null, lease_token: 7, next_trigger: 'SCHEDULED',
-  last_status_code: null, last_error: null, status_reason: null, captured: null, capture_error: null, created_at: NOW - 60_000, updated_at: NOW - 1_000, finished_at: null,
+  last_status_code: null, last_error: null, status_reason: null, captured: null, capture_error: null, fifo_hook_id: null, created_at: NOW - 60_000, updated_at: NOW - 1_000, finished_at: null,
 };
 
 const attempt: AttemptRow = {

@@ -14,6 +14,7 @@ import * as m0011 from './0011_response_capture.js';
 import * as m0012 from './0012_failing_window_marks.js';
 import * as m0013 from './0013_drop_redundant_hook_index.js';
 import * as m0014 from './0014_waiting_deliveries_index.js';
+import * as m0015 from './0015_fifo_queue_column.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012_failing_window_marks': m0012,
   '0013_drop_redundant_hook_index': m0013,
   '0014_waiting_deliveries_index': m0014,
+  '0015_fifo_queue_column': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

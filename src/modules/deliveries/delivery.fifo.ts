@@ -4,6 +4,11 @@
 // retried (FIFO_HOLD). The ordering belongs to the hook, not the endpoint: one receiver may take
 // several independent streams, and a slow or failing one must not hold the others back.
 //
+// A delivery is in a hook's queue when its `fifo_hook_id` names the hook: set when it is routed
+// (or retried, recovered) while the hook is FIFO, cleared when the hook stops being FIFO. Every
+// look-up here reads that column's partial index, which only queued deliveries are in; a delivery
+// that was open before its hook became FIFO is in no queue, and nothing waits for it.
+//
 // Accepting an event and finishing a delivery are different transactions. With several workers on
 // PostgreSQL both take the hook's row lock first, so an event is never routed BLOCKED behind a
 // delivery whose end (and release) is committing at that moment. SQLite has one writer.
@@ -24,6 +29,11 @@ export async function lockFifoHooks(db: Executor, hookIds: readonly string[]): P
   await db.selectFrom('hooks').select('id').where('id', 'in', [...hookIds].sort()).orderBy('id').forUpdate().execute();
 }
 
+/** The deliveries in these hooks' queues (the `is not null` lets the planner use the queue's partial index). */
+function inQueues(db: Executor, hookIds: readonly string[]) {
+  return db.selectFrom('deliveries').where('fifo_hook_id', 'is not', null).where('fifo_hook_id', 'in', [...hookIds]);
+}
+
 /** Of these FIFO hooks, those held by a FIFO_HOLD failure or with a delivery in one of these statuses. */
 async function heldOrHaving(db: Executor, hookIds: readonly string[], statuses: readonly DeliveryStatus[]): Promise<Set<string>> {
   const busy = new Set<string>();
@@ -31,8 +41,8 @@ async function heldOrHaving(db: Executor, hookIds: readonly string[], statuses: 
   const ids = [...hookIds];
   const held = await db.selectFrom('hooks').select('id').where('id', 'in', ids).where('fifo_held_by', 'is not', null).execute();
   for (const row of held) busy.add(row.id);
-  const having = await db.selectFrom('deliveries').select('hook_id').distinct().where('hook_id', 'in', ids).where('status', 'in', [...statuses]).execute();
-  for (const row of having) if (row.hook_id) busy.add(row.hook_id);
+  const having = await inQueues(db, ids).select('fifo_hook_id').distinct().where('status', 'in', [...statuses]).execute();
+  for (const row of having) if (row.fifo_hook_id) busy.add(row.fifo_hook_id);
   return busy;
 }
 
@@ -47,23 +57,19 @@ export async function lockFifoQueues(db: Executor, hooks: readonly Pick<HookRow,
 }
 
 /**
- * After a delivery of a FIFO hook became final: the oldest one waiting behind it becomes due, unless
- * it FAILED under FIFO_HOLD, which holds the hook until that delivery is retried.
+ * After a delivery in a FIFO hook's queue became final: the oldest one waiting behind it becomes
+ * due, unless it FAILED under FIFO_HOLD (`ordering`, as the hook was when it was claimed, and still
+ * is), which holds the hook until that delivery is retried.
  */
-export async function afterFifoDeliveryEnded(
-  db: Executor,
-  ended: DeliveryRow,
-  hook: Pick<HookRow, 'id' | 'ordering'>,
-  now: number,
-  log: ChangeLog,
-): Promise<void> {
-  if (!isFifo(hook.ordering)) return;
-  await lockFifoHooks(db, [hook.id]);
-  if (ended.status === 'FAILED' && hook.ordering === 'FIFO_HOLD') {
-    await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hook.id).execute();
-    return;
+export async function afterFifoDeliveryEnded(db: Executor, ended: DeliveryRow, ordering: HookOrdering, now: number, log: ChangeLog): Promise<void> {
+  const hookId = ended.fifo_hook_id;
+  if (hookId === null) return;
+  await lockFifoHooks(db, [hookId]);
+  if (ended.status === 'FAILED' && ordering === 'FIFO_HOLD') {
+    const held = await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hookId).where('ordering', '=', 'FIFO_HOLD').executeTakeFirst();
+    if (Number(held.numUpdatedRows) > 0) return;
   }
-  await releaseOldestWaiting(db, hook.id, now, log);
+  await releaseOldestWaiting(db, hookId, now, log);
 }
 
 /** What a waiting delivery becomes when its turn comes. */
@@ -71,14 +77,7 @@ const dueNow = (now: number) => ({ status: 'PENDING' as const, due_at: now, next
 
 /** The hook's oldest waiting delivery becomes due. */
 async function releaseOldestWaiting(db: Executor, hookId: string, now: number, log: ChangeLog): Promise<void> {
-  const next = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('hook_id', '=', hookId)
-    .where('status', '=', 'BLOCKED')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+  const next = await inQueues(db, [hookId]).selectAll().where('status', '=', 'BLOCKED').orderBy('id').limit(1).executeTakeFirst();
   if (!next) return;
   const changes = dueNow(now);
   const updated = await db.updateTable('deliveries').set(changes).where('id', '=', next.id).where('status', '=', 'BLOCKED').executeTakeFirst();
@@ -90,9 +89,10 @@ async function releaseOldestWaiting(db: Executor, hookId: string, now: number, l
 
 /**
  * After updateHook changed a hook's ordering (its row updated, so locked, in this transaction).
- * No longer FIFO: every delivery waiting in its queue is due at once, since no end of another would
- * release it now (a FIFO hook has no runAfter hooks, so all it has BLOCKED wait for their turn).
- * FIFO_HOLD to FIFO while held: the hold is gone, and the queue goes on with its oldest waiting one.
+ * No longer FIFO: the queue is gone; every delivery waiting in it is due at once, since no end of
+ * another would release it now. FIFO_HOLD to FIFO while held: the hold is gone, and the queue goes
+ * on with its oldest waiting delivery. Made FIFO: the queue starts with the next event; what is
+ * open already goes on as it was.
  */
 export async function afterOrderingChanged(
   db: Executor,
@@ -103,12 +103,12 @@ export async function afterOrderingChanged(
 ): Promise<void> {
   if (!isFifo(hook.ordering) || ordering === hook.ordering) return;
   if (!isFifo(ordering)) {
-    const waiting = await db.selectFrom('deliveries').selectAll().where('hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
-    if (waiting.length === 0) return;
-    const changes = dueNow(now);
-    await db.updateTable('deliveries').set(changes).where('hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
+    const waiting = await inQueues(db, [hook.id]).selectAll().where('status', '=', 'BLOCKED').execute();
+    const changes = { ...dueNow(now), fifo_hook_id: null };
+    await db.updateTable('deliveries').set(changes).where('fifo_hook_id', 'is not', null).where('fifo_hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
+    await db.updateTable('deliveries').set({ fifo_hook_id: null }).where('fifo_hook_id', 'is not', null).where('fifo_hook_id', '=', hook.id).where('status', 'in', [...OPEN]).execute();
     for (const delivery of waiting) log.deliveries.push({ delivery: { ...delivery, ...changes }, previousStatus: 'BLOCKED' });
-    log.due = true;
+    if (waiting.length > 0) log.due = true;
   } else if (hook.fifo_held_by !== null) {
     await queueManually(db, [hook.id], now, log);
   }
@@ -124,7 +124,7 @@ export async function releaseFifoHold(db: Executor, delivery: Pick<DeliveryRow, 
 /** A FIFO hook's delivery in one of these is the head of its queue: due, or in flight. */
 const HEAD: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SENDING'];
 
-/** How a delivery a user retries or recovers waits in its FIFO hook's queue, until queueManually releases it. */
+/** How a delivery a user retries or recovers waits in its FIFO hook's queue (with `fifo_hook_id` naming it), until queueManually releases it. */
 export function waitingInQueue(now: number) {
   return { status: 'BLOCKED' as const, due_at: null, next_attempt_at: null, status_reason: FIFO_WAITING_REASON, finished_at: null, updated_at: now };
 }
@@ -154,6 +154,6 @@ export async function liftHoldsOfWaiting(db: Executor, hookIds: readonly string[
     .updateTable('hooks')
     .set({ fifo_held_by: null })
     .where('id', 'in', [...hookIds])
-    .where('fifo_held_by', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('hook_id', 'in', [...hookIds]).where('status', '=', 'BLOCKED'))
+    .where('fifo_held_by', 'in', () => inQueues(db, hookIds).select('id').where('status', '=', 'BLOCKED'))
     .execute();
 }

@@ -26,8 +26,10 @@ async function visibleDelivery(services: Services, actor: Actor, id: string): Pr
   return delivery;
 }
 
+/** A manual attempt due now, outside any FIFO queue (its hook is not FIFO now, or it has none). */
 function manualChanges(now: number) {
   return {
+    fifo_hook_id: null,
     status: 'PENDING' as const,
     due_at: now,
     next_attempt_at: now,
@@ -52,7 +54,7 @@ export async function retryDelivery(services: Services, actor: Actor, id: string
   const hook = delivery.hook_id ? await findHookById(services.db, delivery.hook_id) : undefined;
   const queued = hook !== undefined && isFifo(hook.ordering);
   const now = services.clock.now();
-  const changes = queued ? { ...waitingInQueue(now), next_trigger: 'MANUAL' as AttemptTrigger } : manualChanges(now);
+  const changes = queued ? { ...waitingInQueue(now), fifo_hook_id: hook.id, next_trigger: 'MANUAL' as AttemptTrigger } : manualChanges(now);
   const log = newChangeLog();
   const updated = await services.db.transaction().execute(async (trx) => {
     if (queued) await lockFifoHooks(trx, [hook.id]);
@@ -101,8 +103,8 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
     if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
     const cancelled = { ...delivery, ...changes };
     await skipDependents(trx, cancelled, now, log);
-    const hook = cancelled.hook_id ? await findHookById(trx, cancelled.hook_id) : undefined;
-    if (hook) await afterFifoDeliveryEnded(trx, cancelled, hook, now, log);
+    // a cancelled delivery is final: the next of its FIFO queue goes, whatever the hook's ordering
+    await afterFifoDeliveryEnded(trx, cancelled, 'FIFO', now, log);
     return cancelled;
   });
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
@@ -150,7 +152,7 @@ export async function recoverEndpoint(
       .where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', fifoHookIds)]))
       .executeTakeFirst();
     const queued = await failed
-      .set({ ...waitingInQueue(now), next_trigger: 'MANUAL' })
+      .set((eb) => ({ ...waitingInQueue(now), fifo_hook_id: eb.ref('hook_id'), next_trigger: 'MANUAL' as const }))
       .where('hook_id', 'in', fifoHookIds)
       .executeTakeFirst();
     await liftHoldsOfWaiting(trx, fifoHookIds);
@@ -234,6 +236,7 @@ export async function testHook(services: Services, actor: Actor, hookId: string,
     status_reason: null,
     captured: null,
     capture_error: null,
+    fifo_hook_id: null,
     created_at: now,
     updated_at: now,
     finished_at: null,

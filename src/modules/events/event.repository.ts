@@ -12,7 +12,7 @@ const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'payload', 'channels', 'idempo
 const DELIVERY_COLUMNS = [
   'id', 'tenant_id', 'event_id', 'hook_id', 'endpoint_id', 'event_type', 'status', 'attempt_count', 'due_at', 'next_attempt_at',
   'lease_token', 'next_trigger', 'last_status_code', 'last_error', 'status_reason', 'captured', 'capture_error',
-  'created_at', 'updated_at', 'finished_at',
+  'fifo_hook_id', 'created_at', 'updated_at', 'finished_at',
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 const _everyColumn: [Missing<EventsTable, typeof EVENT_COLUMNS>, Missing<DeliveriesTable, typeof DELIVERY_COLUMNS>] extends [never, never] ? true : never = true;
 void _everyColumn;

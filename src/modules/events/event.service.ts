@@ -150,6 +150,7 @@ export function routeEvent(
       status_reason: behindEarlier ? FIFO_WAITING_REASON : waitsFor.length > 0 ? `waiting for ${waitsFor.join(', ')}` : null,
       captured: null,
       capture_error: null,
+      fifo_hook_id: queued ? hook.id : null,
       created_at: now,
       updated_at: now,
       finished_at: null,

@@ -294,7 +294,7 @@ function hookFields(t: InputFieldBuilder<SchemaTypes, 'InputObject'>, creating: 
     ordering: t.field({
       type: HookOrderingEnum,
       ...(creating ? { defaultValue: 'UNORDERED' as const } : {}),
-      description: `UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks.${keep}`,
+      description: `UNORDERED (default), FIFO or FIFO_HOLD; a FIFO hook cannot also runAfter other hooks. Made FIFO, a hook orders the events sent from then on; made UNORDERED, what waits in its queue goes at once.${keep}`,
     }),
     path: t.string({
       description: `RFC 6570 URI template appended to the endpoint url, at most 2048 characters; variables start with \`data.\`, \`event.\`, \`settings.\`, \`secrets.\`, \`tenant.\`, \`hook.\` or \`captures.\` (what the hooks it runs after captured).${clear}`,
