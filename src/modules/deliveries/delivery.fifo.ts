@@ -65,6 +65,10 @@ export async function afterFifoDeliveryEnded(db: Executor, ended: DeliveryRow, o
   const hookId = ended.fifo_hook_id;
   if (hookId === null) return;
   await lockFifoHooks(db, [hookId]);
+  // Read again under the lock: the hook may have stopped being FIFO (and left its queue) while this
+  // delivery was in flight, and then its end must not release the next of a newer queue.
+  const current = await db.selectFrom('deliveries').select('fifo_hook_id').where('id', '=', ended.id).executeTakeFirst();
+  if (current?.fifo_hook_id !== hookId) return;
   if (ended.status === 'FAILED' && ordering === 'FIFO_HOLD') {
     const held = await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hookId).where('ordering', '=', 'FIFO_HOLD').executeTakeFirst();
     if (Number(held.numUpdatedRows) > 0) return;
