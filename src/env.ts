@@ -19,6 +19,10 @@ const list = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+// OTLP over gRPC would need the gRPC exporter and its native HTTP/2 stack; collectors take both
+// HTTP encodings on the same port (4318).
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json (OTLP over HTTP; grpc is not supported)' });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   SWITCHYARD_HOST: z.string().default('0.0.0.0'),
@@ -66,6 +70,9 @@ const envSchema = z.object({
     .default('#4f46e5'),
   /** the standard OpenTelemetry variable; the SDK it loads reads the other OTEL_* variables itself */
   OTEL_TRACES_EXPORTER: list.pipe(z.array(z.enum(['otlp', 'console', 'none']))).default([]),
+  /** the standard OTLP encodings over HTTP; the traces' own variable wins over the general one */
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
 });
 
 export type Role = 'all' | 'api' | 'worker';
@@ -136,9 +143,12 @@ export interface Config {
   consoleAccent: string;
   /** where spans go (OTEL_TRACES_EXPORTER); empty: no SDK is loaded and every span is a no-op */
   traceExporters: TraceExporterName[];
+  /** how the otlp exporter encodes spans (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL; the specification's default, protobuf) */
+  otlpProtocol: OtlpProtocol;
 }
 
 export type TraceExporterName = 'otlp' | 'console';
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -212,5 +222,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     traceExporters: env.OTEL_TRACES_EXPORTER.includes('none')
       ? []
       : [...new Set(env.OTEL_TRACES_EXPORTER.filter((name): name is TraceExporterName => name !== 'none'))],
+    otlpProtocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
   };
 }

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     throw error;
   }
   // The SDK is loaded only when asked for: without it every span is a no-op and nothing of it is imported.
-  const tracing = config.traceExporters.length > 0 ? (await import('./ops/otel-setup.js')).startTracing(config.traceExporters) : null;
+  const tracing = config.traceExporters.length > 0 ? (await import('./ops/otel-setup.js')).startTracing(config.traceExporters, config.otlpProtocol) : null;
   const app = await buildApp({ config });
   await app.start();
   let stopping = false;

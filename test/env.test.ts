@@ -1,4 +1,4 @@
-// Configuration: SWITCHYARD_HTTP_THREAD and OTEL_TRACES_EXPORTER parsed, defaulted and refused clearly.
+// Configuration: SWITCHYARD_HTTP_THREAD, OTEL_TRACES_EXPORTER and the OTLP protocol parsed, defaulted and refused clearly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/env.js';
@@ -24,5 +24,20 @@ test('OTEL_TRACES_EXPORTER: unset or none loads no SDK; otlp and console (a list
   assert.throws(
     () => loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }),
     (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('OTEL_TRACES_EXPORTER')),
+  );
+});
+
+test('the OTLP encoding: protobuf by default (as the specification says), JSON on request, the traces variable first; grpc refused by name', () => {
+  const cases: [Record<string, string>, string][] = [
+    [{}, 'http/protobuf'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'http/json'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, 'http/protobuf'],
+  ];
+  for (const [env, protocol] of cases) assert.equal(loadConfig(env).otlpProtocol, protocol, JSON.stringify(env));
+  assert.throws(
+    () => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('OTEL_EXPORTER_OTLP_PROTOCOL') && problem.includes('grpc is not supported')),
   );
 });

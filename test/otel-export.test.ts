@@ -1,5 +1,6 @@
 // The real server (src/main.ts in a child process) with OTEL_TRACES_EXPORTER=otlp exports its spans
-// over OTLP/HTTP (JSON) to the endpoint the standard OTEL_* variables name: here a test collector.
+// over OTLP/HTTP, protobuf by default and JSON when OTEL_EXPORTER_OTLP_PROTOCOL asks, to the endpoint
+// the standard OTEL_* variables name: here a test collector that reads either.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { parseTraceparent } from '../src/tracing.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, createPgSchema, type TestApp } from './helpers/app.js';
 import { clientOf } from './helpers/child.js';
 import { sendEvent, setup, waitUntil } from './helpers/fixtures.js';
+import { decodeTraceRequest } from './helpers/otlp-protobuf.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const PRODUCER_TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -25,14 +27,22 @@ interface ExportedSpan {
   service: unknown;
 }
 
-/** An OTLP/HTTP traces endpoint that keeps every span it is sent (JSON encoding). */
-async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; close(): Promise<void> }> {
+/** An OTLP/HTTP traces endpoint that keeps every span it is sent, and the encodings they came in. */
+async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; contentTypes: Set<string>; close(): Promise<void> }> {
   const spans: ExportedSpan[] = [];
+  const contentTypes = new Set<string>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') {
+        contentTypes.add('application/x-protobuf');
+        spans.push(...decodeTraceRequest(Buffer.concat(chunks)));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       if (req.method === 'POST' && req.url === '/v1/traces') {
+        contentTypes.add(String(req.headers['content-type']));
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as any;
         for (const resourceSpans of body.resourceSpans ?? []) {
           const service = resourceSpans.resource?.attributes?.find((a: any) => a.key === 'service.name')?.value?.stringValue;
@@ -46,7 +56,7 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; c
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/traces`, spans, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://127.0.0.1:${port}/v1/traces`, spans, contentTypes, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** `node --import tsx src/main.ts` with `env`; resolves with its URL once it logs that it listens. */
@@ -68,8 +78,15 @@ function startMain(env: Record<string, string>): { child: ChildProcess; url: Pro
   return { child, url };
 }
 
-for (const dialect of TEST_DIALECTS) {
-  describe(`OTLP export from the real server (${dialect})`, () => {
+// both encodings on SQLite; the default one on PostgreSQL too
+const CASES = [
+  { dialect: 'sqlite', protocol: undefined },
+  { dialect: 'sqlite', protocol: 'http/json' },
+  ...TEST_DIALECTS.filter((dialect) => dialect === 'postgres').map((dialect) => ({ dialect, protocol: undefined })),
+] as const;
+
+for (const { dialect, protocol } of CASES) {
+  describe(`OTLP export from the real server (${dialect}, ${protocol ?? 'default protocol'})`, () => {
     let collector: Awaited<ReturnType<typeof startCollector>>;
     let receiver: Receiver;
     let child: ChildProcess;
@@ -91,10 +108,10 @@ for (const dialect of TEST_DIALECTS) {
         SWITCHYARD_ALLOW_PRIVATE_CIDRS: '127.0.0.1/32',
         ...(pgSchema ? { SWITCHYARD_DATABASE_URL: pgSchema.url } : {}),
         OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url,
         OTEL_BSP_SCHEDULE_DELAY: '20',
         OTEL_SERVICE_NAME: 'switchyard-otel-test',
+        ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}),
       });
       child = started.child;
       t = clientOf(await started.url);
@@ -130,6 +147,7 @@ for (const dialect of TEST_DIALECTS) {
         what: `${names.join(', ')} exported`,
         timeoutMs: 20_000,
       });
+      assert.deepEqual([...collector.contentTypes], [protocol === 'http/json' ? 'application/json' : 'application/x-protobuf']);
     });
   });
 }
