@@ -1,7 +1,7 @@
 // The live attempts view (filters by endpoint, hook, outcome) and one delivery's page.
 import { useEffect, useState } from 'react';
 import type { AttemptOutcome, DeliveryAttemptFieldsFragment, DeliveryFieldsFragment, EventFieldsFragment } from './sdk.js';
-import { actionRunner, attempt, AttemptDetail, describe, FormProblem, Json, problemsOf, when, type Problems, type Session } from './ui.js';
+import { actionRunner, AttemptDetail, describe, FormProblem, Json, when, type Problems, type Session } from './ui.js';
 
 const OUTCOMES: AttemptOutcome[] = ['SUCCEEDED', 'FAILED', 'IN_FLIGHT', 'INTERRUPTED'];
 

@@ -12,7 +12,7 @@
 // Nothing here is a library's: worker_threads gives a message port, not a request/response client.
 import { Worker } from 'node:worker_threads';
 import { storedResponse, type StoredResponse, type StoringHttpClient } from './deliverer.js';
-import type { HttpClient, OutboundRequest, OutboundResult } from './http-exchange.js';
+import type { OutboundRequest, OutboundResult } from './http-exchange.js';
 
 export interface ThreadedHttpClientOptions {
   /** CIDRs the SSRF guard allows besides public addresses (the policy is rebuilt on the thread from these). */
@@ -40,12 +40,6 @@ export interface ThreadedHttpClientOptions {
 
 /** What the thread's client is built from: plain data, since functions do not cross threads. */
 export type ThreadInit = Omit<ThreadedHttpClientOptions, 'threadEntry'>;
-
-interface WireCommon {
-  id: number;
-  timeoutMs: number | undefined;
-  key: string | undefined;
-}
 
 export interface WireRequest {
   id: number;

@@ -11,7 +11,7 @@ import { persistedDocumentId, persistedManifest } from '../../sdk/codegen/persis
 import { MANIFEST_URL, loadTrustedDocuments, trustedDocumentsOf } from '../../src/graphql/trusted-documents.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createTenant } from '../helpers/fixtures.js';
-import { runWs, serverSubscribed, wsClient, type WsResult } from '../helpers/ws.js';
+import { runWs, serverSubscribed, wsClient } from '../helpers/ws.js';
 
 const ARBITRARY = '{ endpoints { nodes { id url } } }';
 

@@ -12,7 +12,7 @@ import { openStore } from '../../src/db/connect.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, createPgSchema, startTestApp, type TestApp, type TestDialect } from '../helpers/app.js';
 import { readDelivery, sendEvent, setup, waitForDelivery, waitUntil } from '../helpers/fixtures.js';
 import { delayed, ok, startReceiver, type Behaviour } from '../helpers/receiver.js';
-import { clientOf, spawnChild, stopChild, type Child } from '../helpers/child.js';
+import { clientOf, spawnChild, stopChild } from '../helpers/child.js';
 
 const EVENTS = 50;
 const LEASE_MS = 1_500;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
-import type { AttemptOutcome, AttemptsTable, DeliveriesTable, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
+import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
 import { idFloor } from '../../db/ids.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { canSee, tenantFilter } from '../../auth/actor.js';
 import { fromFlag, parseJson, parseJsonOrNull } from '../../db/json.js';
 import type { AttemptOutcome, DeliveryStatus, AttemptRow, DeliveryRow } from '../../db/schema.js';
-import { MANAGE_SCOPES, READ_SCOPES, idOrNull } from '../../graphql/access.js';
+import { READ_SCOPES, idOrNull } from '../../graphql/access.js';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { LOADER_OPTIONS, requireRows } from '../../graphql/loadable.js';
 import { connectionOf, orderArg, pageArgs } from '../../graphql/connection.js';

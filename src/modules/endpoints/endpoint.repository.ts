@@ -1,5 +1,5 @@
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
-import type { EndpointSecretsTable, EndpointsTable, EndpointRow, EndpointSecretRow } from '../../db/schema.js';
+import type { EndpointRow, EndpointSecretRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';

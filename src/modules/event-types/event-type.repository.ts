@@ -1,4 +1,4 @@
-import type { EventTypesTable, EventTypeRow } from '../../db/schema.js';
+import type { EventTypeRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 

@@ -1,5 +1,5 @@
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
-import type { HooksTable, HookRow } from '../../db/schema.js';
+import type { HookRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 import { inIdOrder } from '../../db/by-id.js';

@@ -1,4 +1,4 @@
-import type { Executor, TenantsTable, TenantRow } from '../../db/schema.js';
+import type { Executor, TenantRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { inIdOrder } from '../../db/by-id.js';
 import { defineStatement } from '../../db/statement.js';

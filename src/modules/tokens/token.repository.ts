@@ -1,4 +1,4 @@
-import type { ApiTokensTable, TokenRow } from '../../db/schema.js';
+import type { TokenRow } from '../../db/schema.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import type { Executor } from '../../db/schema.js';
 
