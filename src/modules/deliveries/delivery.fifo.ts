@@ -107,12 +107,17 @@ export async function afterOrderingChanged(
 ): Promise<void> {
   if (!isFifo(hook.ordering) || ordering === hook.ordering) return;
   if (!isFifo(ordering)) {
-    const waiting = await inQueues(db, [hook.id]).selectAll().where('status', '=', 'BLOCKED').execute();
-    const changes = { ...dueNow(now), fifo_hook_id: null };
-    await db.updateTable('deliveries').set(changes).where('fifo_hook_id', 'is not', null).where('fifo_hook_id', '=', hook.id).where('status', '=', 'BLOCKED').execute();
+    // One statement however long the queue, and like recovering an endpoint not streamed delivery
+    // by delivery: a queue of a hundred thousand must not be read into memory to let it go.
+    const released = await db
+      .updateTable('deliveries')
+      .set({ ...dueNow(now), fifo_hook_id: null })
+      .where('fifo_hook_id', 'is not', null)
+      .where('fifo_hook_id', '=', hook.id)
+      .where('status', '=', 'BLOCKED')
+      .executeTakeFirst();
     await db.updateTable('deliveries').set({ fifo_hook_id: null }).where('fifo_hook_id', 'is not', null).where('fifo_hook_id', '=', hook.id).where('status', 'in', [...OPEN]).execute();
-    for (const delivery of waiting) log.deliveries.push({ delivery: { ...delivery, ...changes }, previousStatus: 'BLOCKED' });
-    if (waiting.length > 0) log.due = true;
+    if (Number(released.numUpdatedRows) > 0) log.due = true;
   } else if (hook.fifo_held_by !== null) {
     await queueManually(db, [hook.id], now, log);
   }
