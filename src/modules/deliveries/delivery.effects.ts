@@ -1,6 +1,8 @@
 // State changes that ripple beyond one delivery, run inside the caller's transaction:
 // runAfter ordering (unblock / skip dependents) and disabling an endpoint.
+import { sql, type RawBuilder } from 'kysely';
 import type { DeliveryStatus, Executor, DeliveryRow, OperationalEventRow } from '../../db/schema.js';
+import { defineStatement, dialectOf } from '../../db/statement.js';
 
 /** Collects rows changed as side effects, so they can be published after the commit. */
 export interface ChangeLog {
@@ -107,13 +109,24 @@ export async function disableEndpoint(
   return true;
 }
 
+// An endpoint's open deliveries, read through the queue's index (PENDING and RETRYING carry a
+// due_at) and the waiting ones' (BLOCKED), never through the endpoint's history: a receiver that
+// answers 410 disables its endpoint inside an outcome unit, and reading the millions of deliveries
+// it once took would hold that commit, on SQLite every tenant's, for seconds. Without statistics
+// SQLite's planner would take the endpoint index, so INDEXED BY names the ones meant;
+// PostgreSQL's planner has statistics and finds them itself.
+const openOfEndpointSql = (indexed: (name: string) => RawBuilder<unknown>) =>
+  defineStatement<{ endpointId: string }, DeliveryRow>((_db, { value }) => sql<DeliveryRow>`
+    select * from deliveries ${indexed('deliveries_due')}
+     where due_at is not null and endpoint_id = ${value.endpointId} and status in ('PENDING', 'RETRYING')
+    union all
+    select * from deliveries ${indexed('deliveries_waiting')}
+     where status = 'BLOCKED' and endpoint_id = ${value.endpointId}`);
+const sqliteOpenOfEndpoint = openOfEndpointSql((name) => sql`indexed by ${sql.id(name)}`);
+const postgresOpenOfEndpoint = openOfEndpointSql(() => sql``);
+
 export async function failOpenDeliveries(db: Executor, endpointId: string, reason: string, now: number, log: ChangeLog): Promise<void> {
-  const open = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
-    .execute();
+  const open = await (dialectOf(db) === 'postgres' ? postgresOpenOfEndpoint : sqliteOpenOfEndpoint).rows(db, { endpointId });
   if (open.length === 0) return;
   const changes = { status: 'FAILED' as const, due_at: null, next_attempt_at: null, status_reason: reason, finished_at: now, updated_at: now };
   for (let start = 0; start < open.length; start += 500) {
