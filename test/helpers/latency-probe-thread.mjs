@@ -12,6 +12,7 @@ let slowestMs = 0;
 let probes = 0;
 const timings = [];
 for (let i = 0; i < WARM_UP_PROBES; i++) await (await fetch(workerData.url)).arrayBuffer();
+parentPort.postMessage('ready');
 while (!stopping) {
   const started = performance.now();
   const response = await fetch(workerData.url);

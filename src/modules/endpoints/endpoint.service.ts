@@ -12,6 +12,7 @@ import { toJson } from '../../db/json.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
+import { deleteDeliveriesOfEndpoint } from '../deliveries/delivery.purge.js';
 import { newOperationalLog, publishRaised, raiseOperationalEvent } from '../operations/operational-event.service.js';
 import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow, type EndpointFilter } from './endpoint.repository.js';
 import { ensureSigningKey } from './endpoint.signing-keys.js';
@@ -175,13 +176,22 @@ export async function updateEndpoint(services: Services, actor: Actor, id: strin
 }
 
 /** Deletes the endpoint; the foreign keys take its hooks, secrets, deliveries and attempts with it. */
+/**
+ * Deletes an endpoint with its hooks and deliveries. It is disabled first, so nothing new is routed
+ * to it and the dispatcher attempts none of its deliveries; they are deleted a batch at a time (see
+ * delivery.purge.ts), then the row with its hooks and secrets. Stopped half way, the endpoint is
+ * left disabled, and deleting it again goes on.
+ */
 export async function deleteEndpoint(services: Services, actor: Actor, id: string): Promise<EndpointRow> {
-  return services.db.transaction().execute(async (trx) => {
-    const endpoint = await findEndpointById(trx, id);
-    if (!endpoint || !canSee(actor, endpoint.tenant_id)) throw new NotFoundError('Endpoint', id);
-    await deleteEndpointRow(trx, id);
-    return endpoint;
+  const endpoint = await services.db.transaction().execute(async (trx) => {
+    const found = await findEndpointById(trx, id);
+    if (!found || !canSee(actor, found.tenant_id)) throw new NotFoundError('Endpoint', id);
+    await updateEndpointRow(trx, id, { enabled: 0, updated_at: services.clock.now() });
+    return found;
   });
+  await deleteDeliveriesOfEndpoint(services.db, id);
+  await deleteEndpointRow(services.db, id);
+  return endpoint;
 }
 
 /** Enables the endpoint and forgets why it was disabled and since when it was failing. */

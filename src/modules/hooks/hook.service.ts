@@ -11,6 +11,7 @@ import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { afterOrderingChanged } from '../deliveries/delivery.fifo.js';
+import { detachDeliveriesOfHook } from '../deliveries/delivery.purge.js';
 import { newChangeLog } from '../deliveries/delivery.effects.js';
 import { publishRaised } from '../operations/operational-event.service.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
@@ -267,15 +268,22 @@ async function dryRunUpdate(services: Services, existing: HookRow, input: HookIn
   );
 }
 
-/** Deletes a hook; its deliveries still waiting are cancelled first, in the same transaction. */
+/**
+ * Deletes a hook. First, in one transaction, it stops routing and its deliveries still waiting are
+ * cancelled (while they are still attributed to it); then its deliveries let go of it a batch at a
+ * time, and the row goes. Stopped half way, the hook is left inactive, and deleting it again goes on.
+ */
 export async function deleteHook(services: Services, actor: Actor, id: string): Promise<HookRow> {
-  return services.db.transaction().execute(async (trx) => {
-    const hook = await findHookById(trx, id);
-    if (!hook || !canSee(actor, hook.tenant_id)) throw new NotFoundError('Hook', id);
-    // Before the delete: ON DELETE SET NULL would leave them unattributable to the hook.
-    await cancelOpenDeliveriesOfHook(trx, id, HOOK_DELETED_REASON, services.clock.now());
-    await deleteHookRow(trx, id);
-    return hook;
+  const hook = await services.db.transaction().execute(async (trx) => {
+    const found = await findHookById(trx, id);
+    if (!found || !canSee(actor, found.tenant_id)) throw new NotFoundError('Hook', id);
+    const now = services.clock.now();
+    await updateHookRow(trx, id, { active: 0, updated_at: Math.max(now, found.updated_at + 1) });
+    await cancelOpenDeliveriesOfHook(trx, id, HOOK_DELETED_REASON, now);
+    return found;
   });
+  await detachDeliveriesOfHook(services.db, id);
+  await deleteHookRow(services.db, id);
+  return hook;
 }
 

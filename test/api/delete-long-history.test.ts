@@ -1,0 +1,77 @@
+// Deleting a hook or an endpoint with a long history does not hold the server: its deliveries let
+// go of it (or are deleted) a batch per transaction, so other requests are answered meanwhile.
+// SQLite only: there one writer on the event loop would otherwise do it all in one transaction.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createEndpoint, createHook, sendEvent, setup, type Setup } from '../helpers/fixtures.js';
+import { startLatencyProbe } from '../helpers/latency-probe.js';
+
+/** Enough finished deliveries that doing it all in one transaction held the event loop for hundreds of milliseconds. */
+const HISTORY = 200_000;
+
+/** Copies of one real delivery row of the endpoint, finished, written straight into the store (no API makes 200,000 quickly). */
+function addHistory(t: TestApp, endpointId: string, prefix: string): void {
+  const db = new Database(`${t.config.dataDir}/switchyard.db`);
+  try {
+    const row = db.prepare('select * from deliveries where endpoint_id = ? limit 1').get(endpointId) as Record<string, unknown>;
+    const columns = Object.keys(row);
+    const insert = db.prepare(`insert into deliveries (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+    db.transaction(() => {
+      for (let i = 0; i < HISTORY; i++) {
+        insert.run(...columns.map((column) => (column === 'id' ? `dlv_${prefix}${String(i).padStart(8, '0')}` : column === 'status' ? 'SUCCEEDED' : column === 'due_at' ? null : row[column])));
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+describe('deleting what has a long history (sqlite)', { timeout: 120_000 }, () => {
+  let t: TestApp;
+  let s: Setup;
+  before(async () => {
+    t = await startTestApp({ env: { SWITCHYARD_ROLE: 'api' } });
+    s = await setup(t, 'http://127.0.0.1:9/history');
+  });
+  after(() => t.stop());
+
+  async function whileProbed(run: () => Promise<void>): Promise<void> {
+    const probe = startLatencyProbe(`${t.url}/healthz`);
+    await probe.ready;
+    await run();
+    const { slowestMs, probes } = await probe.stop();
+    console.log(`# /healthz while deleting: slowest ${slowestMs.toFixed(1)} ms over ${probes} probes`);
+    assert.ok(probes >= 5, `the probe ran while deleting (${probes} probes)`);
+    assert.ok(slowestMs < 250, `/healthz waited ${slowestMs.toFixed(1)} ms`);
+  }
+
+  test(`a hook with ${HISTORY.toLocaleString('en')} deliveries: deleted, the deliveries kept without it, the server answering meanwhile`, async () => {
+    await sendEvent(t, s.tenantId, { n: 0 });
+    addHistory(t, s.endpointId, 'hook');
+    await whileProbed(async () => {
+      const deleted = await t.ok(`mutation($id: ID!) { deleteHook(input: {id: $id}) { __typename } }`, { id: s.hookId });
+      assert.equal(deleted.deleteHook.__typename, 'HookPayload');
+    });
+    const { db } = t.app.services;
+    assert.equal((await db.selectFrom('hooks').select('id').where('id', '=', s.hookId).execute()).length, 0);
+    const kept = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('endpoint_id', '=', s.endpointId).where('hook_id', 'is', null).executeTakeFirstOrThrow();
+    assert.equal(Number(kept.n), HISTORY + 1);
+  });
+
+  test(`an endpoint with ${HISTORY.toLocaleString('en')} deliveries: deleted with them and its hooks, the server answering meanwhile`, async () => {
+    const { endpointId } = await createEndpoint(t, s.tenantId, 'http://127.0.0.1:9/gone-soon');
+    const hookId = await createHook(t, s.tenantId, endpointId);
+    await sendEvent(t, s.tenantId, { n: 1 });
+    addHistory(t, endpointId, 'ep');
+    await whileProbed(async () => {
+      const deleted = await t.ok(`mutation($id: ID!) { deleteEndpoint(input: {id: $id}) { __typename } }`, { id: endpointId });
+      assert.equal(deleted.deleteEndpoint.__typename, 'EndpointPayload');
+    });
+    const { db } = t.app.services;
+    assert.equal((await db.selectFrom('endpoints').select('id').where('id', '=', endpointId).execute()).length, 0);
+    assert.equal((await db.selectFrom('hooks').select('id').where('id', '=', hookId).execute()).length, 0);
+    assert.equal((await db.selectFrom('deliveries').select('id').where('endpoint_id', '=', endpointId).limit(1).execute()).length, 0);
+  });
+});
