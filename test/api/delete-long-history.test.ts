@@ -1,11 +1,11 @@
-// Deleting a hook or an endpoint with a long history does not hold the server: its deliveries let
-// go of it (or are deleted) a batch per transaction, so other requests are answered meanwhile.
+// Deleting a hook, an endpoint or a tenant with a long history does not hold the server: its
+// deliveries let go of it (or are deleted) a batch per transaction, so other requests are answered meanwhile.
 // SQLite only: there one writer on the event loop would otherwise do it all in one transaction.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createEndpoint, createHook, sendEvent, setup, type Setup } from '../helpers/fixtures.js';
+import { createEndpoint, createHook, createTenant, sendEvent, setup, type Setup } from '../helpers/fixtures.js';
 import { startLatencyProbe } from '../helpers/latency-probe.js';
 
 /** Enough finished deliveries that doing it all in one transaction held the event loop for hundreds of milliseconds. */
@@ -73,5 +73,25 @@ describe('deleting what has a long history (sqlite)', { timeout: 120_000 }, () =
     assert.equal((await db.selectFrom('endpoints').select('id').where('id', '=', endpointId).execute()).length, 0);
     assert.equal((await db.selectFrom('hooks').select('id').where('id', '=', hookId).execute()).length, 0);
     assert.equal((await db.selectFrom('deliveries').select('id').where('endpoint_id', '=', endpointId).limit(1).execute()).length, 0);
+  });
+
+  test(`a tenant with ${HISTORY.toLocaleString('en')} deliveries: deleted with all it has, the server answering meanwhile`, async () => {
+    const tenantId = await createTenant(t, 'Leaving');
+    const { endpointId } = await createEndpoint(t, tenantId, 'http://127.0.0.1:9/leaving');
+    await createHook(t, tenantId, endpointId);
+    const sent = await sendEvent(t, tenantId, { n: 2 });
+    addHistory(t, endpointId, 'tenant');
+    await whileProbed(async () => {
+      const deleted = await t.ok(`mutation($id: ID!) { deleteTenant(input: {id: $id, force: true}) { __typename } }`, { id: tenantId });
+      assert.equal(deleted.deleteTenant.__typename, 'TenantPayload');
+    });
+    const { db } = t.app.services;
+    for (const table of ['tenants', 'endpoints', 'hooks', 'events', 'deliveries', 'api_tokens'] as const) {
+      const column = table === 'tenants' ? 'id' : 'tenant_id';
+      assert.equal((await db.selectFrom(table).select(column).where(column, '=', tenantId).limit(1).execute()).length, 0, `nothing of the tenant left in ${table}`);
+    }
+    assert.equal((await db.selectFrom('attempts').select('id').where('event_id', '=', sent.event.id).limit(1).execute()).length, 0);
+    // the other tenant is untouched
+    assert.equal((await db.selectFrom('tenants').select('id').where('id', '=', s.tenantId).execute()).length, 1);
   });
 });

@@ -12,7 +12,7 @@ import { toJson } from '../../db/json.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { deleteDeliveriesOfEndpoint } from '../deliveries/delivery.purge.js';
+import { deleteDeliveriesOf } from '../deliveries/delivery.purge.js';
 import { newOperationalLog, publishRaised, raiseOperationalEvent } from '../operations/operational-event.service.js';
 import { deleteEndpointRow, deleteExpiredSecrets, expireSecrets, findCurrentSecret, findEndpointById, findValidSecrets, insertEndpoint, insertSecret, listEndpoints, markSecretRevealed, updateEndpointRow, type EndpointFilter } from './endpoint.repository.js';
 import { ensureSigningKey } from './endpoint.signing-keys.js';
@@ -189,7 +189,7 @@ export async function deleteEndpoint(services: Services, actor: Actor, id: strin
     await updateEndpointRow(trx, id, { enabled: 0, updated_at: services.clock.now() });
     return found;
   });
-  await deleteDeliveriesOfEndpoint(services.db, id);
+  await deleteDeliveriesOf(services.db, { endpointId: id });
   await deleteEndpointRow(services.db, id);
   return endpoint;
 }

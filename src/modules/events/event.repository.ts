@@ -1,5 +1,7 @@
 import { NO_TENANT, type TenantScope } from '../../auth/actor.js';
-import type { DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../db/schema.js';
+import type { Kysely } from 'kysely';
+import { BATCH_ROWS, inBatches } from '../../db/batches.js';
+import type { Database, DeliveriesTable, EventsTable, DeliveryRow, EventRow } from '../../db/schema.js';
 import { emptyPage, paginate, type PageArgs } from '../../db/pagination.js';
 import { idFloor } from '../../db/ids.js';
 import type { Executor } from '../../db/schema.js';
@@ -63,3 +65,11 @@ export function listEvents(db: Executor, filter: EventFilter, args: PageArgs) {
 export const insertEvents: (db: Executor, rows: readonly EventRow[]) => Promise<void> = defineInsert('events', EVENT_COLUMNS);
 
 export const insertDeliveries: (db: Executor, rows: readonly DeliveryRow[]) => Promise<void> = defineInsert('deliveries', DELIVERY_COLUMNS);
+
+/** Deletes the tenant's events a batch per transaction (src/db/batches.ts); delete their deliveries first (delivery.purge.ts). */
+export function deleteEventsOfTenant(db: Kysely<Database>, tenantId: string): Promise<void> {
+  return inBatches(async () => {
+    const batch = db.selectFrom('events').select('id').where('tenant_id', '=', tenantId).limit(BATCH_ROWS);
+    return (await db.deleteFrom('events').where('id', 'in', batch).executeTakeFirst()).numDeletedRows;
+  });
+}

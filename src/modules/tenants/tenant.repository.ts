@@ -31,6 +31,12 @@ export async function updateTenantRow(db: Executor, id: string, changes: Partial
   await db.updateTable('tenants').set(changes).where('id', '=', id).execute();
 }
 
+/** What a tenant being deleted stops first: its tokens send nothing more, its endpoints take nothing more. */
+export async function silenceTenant(db: Executor, id: string, now: number): Promise<void> {
+  await db.deleteFrom('api_tokens').where('tenant_id', '=', id).execute();
+  await db.updateTable('endpoints').set({ enabled: 0, updated_at: now }).where('tenant_id', '=', id).execute();
+}
+
 export async function deleteTenantRow(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('tenants').where('id', '=', id).execute();
 }

@@ -6,7 +6,9 @@ import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import { invalidateCatalog } from '../events/catalog-cache.js';
 import type { Services } from '../../services.js';
-import { countTenantEndpoints, deleteTenantRow, findTenantById, findTenantByUid, insertTenant, listTenants, updateTenantRow } from './tenant.repository.js';
+import { deleteDeliveriesOf } from '../deliveries/delivery.purge.js';
+import { deleteEventsOfTenant } from '../events/event.repository.js';
+import { countTenantEndpoints, deleteTenantRow, findTenantById, findTenantByUid, insertTenant, listTenants, silenceTenant, updateTenantRow } from './tenant.repository.js';
 
 const UID_PATTERN = /^[a-zA-Z0-9._-]{1,128}$/;
 
@@ -70,6 +72,12 @@ export async function updateTenant(services: Services, actor: Actor, id: string,
 }
 
 /** Refused while the tenant has endpoints, unless `force` (then everything of the tenant goes). */
+/**
+ * Deletes a tenant with everything it has. One short transaction checks and silences it (its
+ * tokens gone, its endpoints disabled); its deliveries and events then go a batch per transaction
+ * (a tenant's history in one would hold the SQLite writer, and every other tenant, for all of it),
+ * and the row with the rest. Stopped half way, deleting it again goes on.
+ */
 export async function deleteTenant(services: Services, actor: Actor, id: string, force: boolean): Promise<TenantRow> {
   const deleted = await services.db.transaction().execute(async (trx) => {
     const tenant = await findTenantById(trx, id);
@@ -78,9 +86,12 @@ export async function deleteTenant(services: Services, actor: Actor, id: string,
     if (endpoints > 0 && !force) {
       throw new ConflictError(`tenant ${id} still has ${endpoints} endpoint(s); delete them first or pass force: true`);
     }
-    await deleteTenantRow(trx, id);
+    await silenceTenant(trx, id, services.clock.now());
     return tenant;
   });
+  await deleteDeliveriesOf(services.db, { tenantId: id });
+  await deleteEventsOfTenant(services.db, id);
+  await deleteTenantRow(services.db, id);
   invalidateCatalog(services);
   return deleted;
 }
