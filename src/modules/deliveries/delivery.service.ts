@@ -4,7 +4,8 @@ import { canSee, type Actor } from '../../auth/actor.js';
 import { newChangeLog, skipDependents } from './delivery.effects.js';
 import { idFloor, newId } from '../../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../../db/json.js';
-import type { AttemptTrigger, DeliveryStatus, AttemptRow, DeliveryRow, EventRow } from '../../db/schema.js';
+import { BATCH_ROWS, inBatches } from '../../db/batches.js';
+import type { AttemptTrigger, DeliveryStatus, AttemptRow, DeliveryRow, EventRow, Executor } from '../../db/schema.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
@@ -115,7 +116,8 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
 
 /**
  * Makes every FAILED delivery of an endpoint created in [since, until) due again now; returns how
- * many. Those of a FIFO hook join its queue, in id order (a hold they were the cause of is lifted).
+ * many. Those of a FIFO hook join its queue, in id order (a hold they were the cause of is lifted);
+ * the others are made due a batch at a time, so the first go out while the rest are still read.
  */
 export async function recoverEndpoint(
   services: Services,
@@ -134,31 +136,47 @@ export async function recoverEndpoint(
   problems.throwIfAny();
   if (!endpoint.enabled) throw new ConflictError(`endpoint ${endpointId} is disabled; enable it before recovering`);
   const log = newChangeLog();
-  const count = await services.db.transaction().execute(async (trx) => {
-    const fifoHookIds = await fifoHooksOfEndpoint(trx, endpointId);
-    // the hooks first, as routing and a delivery's end take them: no two transactions wait on each other
-    await lockFifoHooks(trx, fifoHookIds);
-    const failed = trx
-      .updateTable('deliveries')
+  const from = idFloor('delivery', since.getTime());
+  const to = idFloor('delivery', end);
+  const failedOfEndpoint = (db: Executor) =>
+    db
+      .selectFrom('deliveries')
       .where('endpoint_id', '=', endpointId)
       .where('status', '=', 'FAILED')
       // test deliveries are one-off probes, not traffic to recover
       .where('next_trigger', '!=', 'TEST')
-      .where('id', '>=', idFloor('delivery', since.getTime()))
-      .where('id', '<', idFloor('delivery', end));
-    if (fifoHookIds.length === 0) return Number((await failed.set(manualChanges(now)).executeTakeFirst()).numUpdatedRows);
-    const unordered = await failed
-      .set(manualChanges(now))
-      .where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', fifoHookIds)]))
-      .executeTakeFirst();
-    const queued = await failed
+      .where('id', '<', to);
+  // Those of FIFO hooks join their queues in one transaction: the hooks' locks and their order need it.
+  const { fifoHookIds, queued } = await services.db.transaction().execute(async (trx) => {
+    const hookIds = await fifoHooksOfEndpoint(trx, endpointId);
+    if (hookIds.length === 0) return { fifoHookIds: hookIds, queued: 0 };
+    // the hooks first, as routing and a delivery's end take them: no two transactions wait on each other
+    await lockFifoHooks(trx, hookIds);
+    const ids = failedOfEndpoint(trx).select('id').where('id', '>=', from).where('hook_id', 'in', hookIds);
+    const result = await trx
+      .updateTable('deliveries')
       .set((eb) => ({ ...waitingInQueue(now), fifo_hook_id: eb.ref('hook_id'), next_trigger: 'MANUAL' as const }))
-      .where('hook_id', 'in', fifoHookIds)
+      .where('id', 'in', ids)
       .executeTakeFirst();
-    await liftHoldsOfWaiting(trx, fifoHookIds);
-    await queueManually(trx, fifoHookIds, now, log);
-    return Number(unordered.numUpdatedRows) + Number(queued.numUpdatedRows);
+    await liftHoldsOfWaiting(trx, hookIds);
+    await queueManually(trx, hookIds, now, log);
+    return { fifoHookIds: hookIds, queued: Number(result.numUpdatedRows) };
   });
+  // The rest, however long the outage was, a batch per transaction in id order (src/db/batches.ts).
+  let recovered = queued;
+  let after: string | null = null;
+  await inBatches(async () => {
+    let batch = failedOfEndpoint(services.db).select('id');
+    batch = after === null ? batch.where('id', '>=', from) : batch.where('id', '>', after);
+    if (fifoHookIds.length > 0) batch = batch.where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', fifoHookIds)]));
+    const ids = (await batch.orderBy('id').limit(BATCH_ROWS).execute()).map((row) => row.id);
+    if (ids.length === 0) return 0;
+    after = ids.at(-1)!;
+    const result = await services.db.updateTable('deliveries').set(manualChanges(now)).where('id', 'in', ids).where('status', '=', 'FAILED').executeTakeFirst();
+    recovered += Number(result.numUpdatedRows);
+    return ids.length;
+  });
+  const count = recovered;
   for (const change of log.deliveries) services.bus.publish('delivery', change);
   if (count > 0) services.signals.deliveriesDue();
   return count;
