@@ -109,14 +109,13 @@ export async function afterOrderingChanged(
   if (!isFifo(ordering)) {
     // One statement however long the queue, and like recovering an endpoint not streamed delivery
     // by delivery: a queue of a hundred thousand must not be read into memory to let it go.
+    const queue = inQueues(db, [hook.id]).select('id');
     const released = await db
       .updateTable('deliveries')
       .set({ ...dueNow(now), fifo_hook_id: null })
-      .where('fifo_hook_id', 'is not', null)
-      .where('fifo_hook_id', '=', hook.id)
-      .where('status', '=', 'BLOCKED')
+      .where('id', 'in', queue.where('status', '=', 'BLOCKED'))
       .executeTakeFirst();
-    await db.updateTable('deliveries').set({ fifo_hook_id: null }).where('fifo_hook_id', 'is not', null).where('fifo_hook_id', '=', hook.id).where('status', 'in', [...OPEN]).execute();
+    await db.updateTable('deliveries').set({ fifo_hook_id: null }).where('id', 'in', queue.where('status', 'in', [...OPEN])).execute();
     if (Number(released.numUpdatedRows) > 0) log.due = true;
   } else if (hook.fifo_held_by !== null) {
     await queueManually(db, [hook.id], now, log);

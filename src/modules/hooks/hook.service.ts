@@ -150,6 +150,9 @@ export async function createHook(services: Services, actor: Actor, input: HookIn
   });
 }
 
+/** A changed hook's updated_at: strictly increasing, so the compiled-matcher cache key changes even within one millisecond. */
+const nextVersion = (hook: Pick<HookRow, 'updated_at'>, now: number): number => Math.max(now, hook.updated_at + 1);
+
 /** Omitted fields stay; null clears the nullable ones (and empties channels, runAfter, settings, description). */
 export async function updateHook(services: Services, actor: Actor, id: string, input: HookInput): Promise<HookRow> {
   const problems = new ProblemList();
@@ -197,10 +200,7 @@ export async function updateHook(services: Services, actor: Actor, id: string, i
     }
     problems.throwIfAny();
 
-    const changes: Partial<HookRow> = {
-      // strictly increasing, so the compiled-matcher cache key changes even within one millisecond
-      updated_at: Math.max(services.clock.now(), existing.updated_at + 1),
-    };
+    const changes: Partial<HookRow> = { updated_at: nextVersion(existing, services.clock.now()) };
     if (input.endpointId) changes.endpoint_id = input.endpointId;
     if (input.name !== undefined && input.name !== null) changes.name = input.name.trim();
     if (input.description !== undefined) changes.description = input.description ?? '';
@@ -278,7 +278,7 @@ export async function deleteHook(services: Services, actor: Actor, id: string): 
     const found = await findHookById(trx, id);
     if (!found || !canSee(actor, found.tenant_id)) throw new NotFoundError('Hook', id);
     const now = services.clock.now();
-    await updateHookRow(trx, id, { active: 0, updated_at: Math.max(now, found.updated_at + 1) });
+    await updateHookRow(trx, id, { active: 0, updated_at: nextVersion(found, now) });
     await cancelOpenDeliveriesOfHook(trx, id, HOOK_DELETED_REASON, now);
     return found;
   });
