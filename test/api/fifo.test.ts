@@ -27,6 +27,39 @@ function oneInFiveFails(accepted: number[]) {
   };
 }
 
+/**
+ * A receiver behaviour that holds each request at a gate (closed at first unless `open` is passed),
+ * counting the requests in flight (from arrival, also while held), the most at once and those held
+ * now; once through, `respond` reads the body and answers with the status to send.
+ */
+function gated(respond: (body: Buffer) => number | Promise<number>, { open = false } = {}) {
+  let release = () => {};
+  let gate: Promise<void> = Promise.resolve();
+  const receiver = {
+    inFlight: 0,
+    mostInFlight: 0,
+    held: 0,
+    close() {
+      gate = new Promise<void>((resolve) => (release = resolve));
+    },
+    open() {
+      release();
+    },
+    behaviour: async (_req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+      receiver.inFlight++;
+      receiver.mostInFlight = Math.max(receiver.mostInFlight, receiver.inFlight);
+      receiver.held++;
+      await gate;
+      receiver.held--;
+      const status = await respond(body);
+      receiver.inFlight--;
+      res.writeHead(status).end();
+    },
+  };
+  if (!open) receiver.close();
+  return receiver;
+}
+
 async function sendInOrder(t: TestApp, tenantId: string, type: string, count: number): Promise<void> {
   for (let start = 0; start < count; start += 100) {
     const events = Array.from({ length: Math.min(100, count - start) }, (_, i) => ({ tenantId, type, payload: { n: start + i } }));
@@ -169,25 +202,17 @@ for (const dialect of TEST_DIALECTS) {
     });
 
     test('a retry, a replay and recovering the endpoint wait their turn: never two requests of a FIFO hook at once', async () => {
-      let inFlight = 0;
-      let mostInFlight = 0;
       let failing = false;
       const arrived: number[] = [];
-      let openGate = () => {};
-      let gateOpen = Promise.resolve();
-      let waiting = 0;
-      // every request counts as in flight from its arrival, also while the gate holds it
-      receiver.setDefault(async (_req, res, body) => {
-        inFlight++;
-        mostInFlight = Math.max(mostInFlight, inFlight);
-        waiting++;
-        await gateOpen;
-        waiting--;
-        await new Promise((resolve) => setTimeout(resolve, 15));
-        arrived.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
-        inFlight--;
-        res.writeHead(failing ? 500 : 200).end();
-      });
+      const gate = gated(
+        async (body) => {
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          arrived.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
+          return failing ? 500 : 200;
+        },
+        { open: true },
+      );
+      receiver.setDefault(gate.behaviour);
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/manual`, { retryPolicy: { maxAttempts: 1 } });
       await ensureEventType(t, 'fifo.manual');
       const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.manual'], ordering: 'FIFO' });
@@ -196,15 +221,15 @@ for (const dialect of TEST_DIALECTS) {
       const deliveries = await t.app.services.db.selectFrom('deliveries').select(['id', 'event_id']).where('hook_id', '=', hookId).orderBy('id').execute();
 
       // the head (n = 2) is held at the receiver: a retry of n = 0 and a replay of n = 1 wait behind it
-      gateOpen = new Promise((resolve) => (openGate = resolve));
+      gate.close();
       await t.ok(`mutation($t: ID!) { sendEvent(input: {tenantId: $t, type: "fifo.manual", payload: {n: 2}}) { __typename } }`, { t: tenantId });
-      await waitUntil(() => waiting === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the third request held' });
+      await waitUntil(() => gate.held === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the third request held' });
       const retried = await t.ok(`mutation($id: ID!) { retryDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id: deliveries[0]!.id });
       assert.equal(retried.retryDelivery.delivery.status, 'BLOCKED');
       const replayed = await t.ok(`mutation($id: ID!) { replayEvent(input: {id: $id}) { ... on ReplayEventPayload { deliveries { status } } } }`, { id: deliveries[1]!.event_id });
       assert.deepEqual(replayed.replayEvent.deliveries.map((d: { status: string }) => d.status), ['BLOCKED']);
       assert.equal((await countQueuedByStatus(t.app.services.db)).get('BLOCKED'), 2, 'the queue gauge counts the waiting ones');
-      openGate();
+      gate.open();
       // four rows: the retried one is the same delivery again, the replay a new one
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 4, { timeoutMs: 20_000, intervalMs: 20, what: 'the retry and the replay delivered' });
       // the retried delivery is the oldest, so it goes first; the replay's is the newest
@@ -220,7 +245,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(recovered.recoverEndpoint.recovered, 2);
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 6, { timeoutMs: 20_000, intervalMs: 20, what: 'the recovered two delivered' });
       assert.deepEqual(arrived, [0, 1], 'in event order');
-      assert.equal(mostInFlight, 1, 'never two requests of the hook at once');
+      assert.equal(gate.mostInFlight, 1, 'never two requests of the hook at once');
     });
 
     test('operational events to a FIFO operations hook wait their turn: one request at a time, in the order raised', async () => {
@@ -233,52 +258,35 @@ for (const dialect of TEST_DIALECTS) {
         target.setDefault((_req, res) => void res.writeHead(503).end('down'));
         const { endpointId } = await createEndpoint(t, opsTenant, `${target.url}/down`, { retryPolicy: { maxAttempts: 1 } });
         await createHook(t, opsTenant, endpointId, { eventTypes: ['fifo.exhausted'] });
-        let inFlight = 0;
-        let mostInFlight = 0;
-        let held = 0;
-        let openGate = () => {};
-        const gateOpen = new Promise<void>((resolve) => (openGate = resolve));
         const arrived: string[] = [];
-        ops.setDefault(async (_req, res, body) => {
-          inFlight++;
-          mostInFlight = Math.max(mostInFlight, inFlight);
-          held++;
-          await gateOpen;
-          held--;
+        const gate = gated((body) => {
           arrived.push((JSON.parse(body.toString('utf8')) as { data: { id: string } }).data.id);
-          inFlight--;
-          res.writeHead(204).end();
+          return 204;
         });
+        ops.setDefault(gate.behaviour);
         const { endpointId: opsEndpointId } = await createEndpoint(t, opsTenant, `${ops.url}/ops`);
         const opsHookId = await createHook(t, opsTenant, opsEndpointId, { eventTypes: ['switchyard.delivery.exhausted'], ordering: 'FIFO' });
 
         // three deliveries fail for good: three delivery.exhausted events; the first is held at the receiver
         await sendInOrder(t, opsTenant, 'fifo.exhausted', 3);
-        await waitUntil(async () => held === 1 && (await countByStatus(t, opsHookId)).BLOCKED === 2, {
+        await waitUntil(async () => gate.held === 1 && (await countByStatus(t, opsHookId)).BLOCKED === 2, {
           timeoutMs: 20_000,
           intervalMs: 10,
           what: 'the first operational event held at the receiver, the other two waiting behind it',
         });
-        openGate();
+        gate.open();
         await waitUntil(async () => (await countByStatus(t, opsHookId)).SUCCEEDED === 3, { timeoutMs: 20_000, intervalMs: 20, what: 'all three delivered' });
         const raised = await t.app.services.db.selectFrom('operational_events').select('id').where('tenant_id', '=', opsTenant).where('kind', '=', 'delivery.exhausted').orderBy('id').execute();
         assert.deepEqual(arrived, raised.map((row) => row.id), 'in the order they were raised');
-        assert.equal(mostInFlight, 1, 'never two requests of the hook at once');
+        assert.equal(gate.mostInFlight, 1, 'never two requests of the hook at once');
       } finally {
         await Promise.all([target.close(), ops.close()]);
       }
     });
 
     test('a FIFO hook made UNORDERED lets its waiting deliveries go; made FIFO again, it queues the events after the change', async () => {
-      let held = 0;
-      let openGate = () => {};
-      let gateOpen = new Promise<void>((resolve) => (openGate = resolve));
-      receiver.setDefault(async (_req, res) => {
-        held++;
-        await gateOpen;
-        held--;
-        res.writeHead(200).end('ok');
-      });
+      const gate = gated(() => 200);
+      receiver.setDefault(gate.behaviour);
       await ensureEventType(t, 'fifo.switch');
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/switch`);
       const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.switch'], ordering: 'FIFO' });
@@ -287,23 +295,23 @@ for (const dialect of TEST_DIALECTS) {
         assert.equal(updated.updateHook.__typename, 'HookPayload', JSON.stringify(updated));
       };
       await sendInOrder(t, tenantId, 'fifo.switch', 3);
-      await waitUntil(async () => held === 1 && (await countByStatus(t, hookId)).BLOCKED === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'one held, two waiting' });
+      await waitUntil(async () => gate.held === 1 && (await countByStatus(t, hookId)).BLOCKED === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'one held, two waiting' });
 
       await setOrdering('UNORDERED');
       // no longer ordered: the two waiting go at once, beside the one still held
-      await waitUntil(() => held === 3, { timeoutMs: 20_000, intervalMs: 10, what: 'all three at the receiver' });
+      await waitUntil(() => gate.held === 3, { timeoutMs: 20_000, intervalMs: 10, what: 'all three at the receiver' });
       assert.equal((await countByStatus(t, hookId)).BLOCKED ?? 0, 0);
-      openGate();
+      gate.open();
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 3, { timeoutMs: 20_000, intervalMs: 20, what: 'all three delivered' });
 
       // made FIFO while two unordered requests are held: those are in no queue; the events after the change are
-      gateOpen = new Promise<void>((resolve) => (openGate = resolve));
+      gate.close();
       await sendInOrder(t, tenantId, 'fifo.switch', 2);
-      await waitUntil(() => held === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'two unordered requests held' });
+      await waitUntil(() => gate.held === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'two unordered requests held' });
       await setOrdering('FIFO');
       await sendInOrder(t, tenantId, 'fifo.switch', 2);
-      await waitUntil(async () => held === 3 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: the first new one held, the second waiting' });
-      openGate();
+      await waitUntil(async () => gate.held === 3 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: the first new one held, the second waiting' });
+      gate.open();
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 7, { timeoutMs: 20_000, intervalMs: 20, what: 'all seven delivered, none left waiting' });
     });
 
