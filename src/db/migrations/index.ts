@@ -15,6 +15,7 @@ import * as m0012 from './0012_failing_window_marks.js';
 import * as m0013 from './0013_drop_redundant_hook_index.js';
 import * as m0014 from './0014_waiting_deliveries_index.js';
 import * as m0015 from './0015_fifo_queue_column.js';
+import * as m0016 from './0016_partial_idempotency_index.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0013_drop_redundant_hook_index': m0013,
   '0014_waiting_deliveries_index': m0014,
   '0015_fifo_queue_column': m0015,
+  '0016_partial_idempotency_index': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {
