@@ -8,7 +8,7 @@ import {
   type AttemptOutcome,
 } from '../modules/deliveries/attempt.repository.js';
 import { disableEndpoint, newChangeLog, releaseDependents, skipDependents, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
-import { afterFifoDeliveryEnded } from '../modules/deliveries/delivery.fifo.js';
+import { afterCancelledRequestEnded, afterFifoDeliveryEnded } from '../modules/deliveries/delivery.fifo.js';
 import { clearFailing } from '../modules/operations/operational-event.repository.js';
 import { isReservedEventType } from '../modules/operations/operational-kinds.js';
 import { raiseOperationalEvent } from '../modules/operations/operational-event.service.js';
@@ -36,6 +36,8 @@ export async function writeOutcomes(
   const finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
   const failingChecked = new Set<string>();
   const recovered = new Set<string>();
+  /** FIFO hooks of deliveries whose lease this batch found gone (cancelled, or taken over) */
+  const queuesOfLostLeases = new Set<string>();
   // Another transaction (a worker elsewhere, or this one's next batch) may be disabling an endpoint
   // this batch is about to retry on: on PostgreSQL, lock the rows this batch may read or change.
   const enabled =
@@ -67,8 +69,10 @@ export async function writeOutcomes(
   /** the delivery as this outcome left it, or null when the lease was taken over */
   const settle = ({ job }: Completion, plan: CompletionPlan, { attempt }: AttemptOutcome, held: boolean): DeliveryRow | null => {
     if (!held) {
-      // Our lease was taken over (we were too slow); the new holder owns the delivery now.
+      // Our lease was taken over (we were too slow), or a user cancelled the delivery meanwhile; the
+      // new holder owns the delivery now. Either way this request has ended.
       finished.push({ attempt, delivery: job.delivery });
+      if (job.delivery.fifo_hook_id !== null) queuesOfLostLeases.add(job.delivery.fifo_hook_id);
       return null;
     }
     const delivery: DeliveryRow = { ...job.delivery, ...plan.deliveryChanges, ...plan.captureChanges };
@@ -147,6 +151,7 @@ export async function writeOutcomes(
     }
   }
   await writePlain();
+  for (const hookId of queuesOfLostLeases) await afterCancelledRequestEnded(trx, hookId, now, log);
   return finished;
 }
 

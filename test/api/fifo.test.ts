@@ -8,6 +8,7 @@ import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createHook, createTenant, ensureEventType, waitUntil } from '../helpers/fixtures.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { countQueuedByStatus } from '../../src/modules/deliveries/delivery.repository.js';
+import { AFTER_CANCELLED_REQUEST_REASON } from '../../src/modules/deliveries/delivery.fifo.js';
 
 const EVENTS = 500;
 /** quick retries, so a test waits milliseconds on each failure, not the default schedule's seconds */
@@ -313,6 +314,43 @@ for (const dialect of TEST_DIALECTS) {
       await waitUntil(async () => gate.held === 3 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'FIFO again: the first new one held, the second waiting' });
       gate.open();
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 7, { timeoutMs: 20_000, intervalMs: 20, what: 'all seven delivered, none left waiting' });
+    });
+
+    test('cancelling a delivery whose request is in flight: the next waits for that request to end, then goes', async () => {
+      const arrived: number[] = [];
+      const gate = gated((body) => {
+        arrived.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
+        return 200;
+      });
+      receiver.setDefault(gate.behaviour);
+      await ensureEventType(t, 'fifo.cancel');
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/cancel`);
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.cancel'], ordering: 'FIFO' });
+      await sendInOrder(t, tenantId, 'fifo.cancel', 2);
+      await waitUntil(async () => gate.held === 1 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the first held, the second waiting' });
+      const [first, second] = await t.app.services.db.selectFrom('deliveries').select(['id', 'status']).where('hook_id', '=', hookId).orderBy('id').execute();
+      assert.equal(first!.status, 'SENDING');
+
+      const cancelled = await t.ok(`mutation($id: ID!) { cancelDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id: first!.id });
+      assert.equal(cancelled.cancelDelivery.delivery.status, 'CANCELLED');
+      // the first request is still at the receiver: the next is due only when that attempt's lease ends
+      const next = await t.app.services.db.selectFrom('deliveries').selectAll().where('id', '=', second!.id).executeTakeFirstOrThrow();
+      assert.equal(next.status, 'PENDING');
+      assert.equal(next.status_reason, AFTER_CANCELLED_REQUEST_REASON);
+      assert.ok(next.due_at !== null && next.due_at > Date.now() + t.config.leaseMs / 2, `due at the lease's end, not now (${next.due_at})`);
+      assert.equal(gate.inFlight, 1);
+
+      // the cancelled request ends: its attempt is recorded, and the next goes at once (long before the lease's end)
+      const startedAt = Date.now();
+      gate.open();
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 1, { timeoutMs: 20_000, intervalMs: 20, what: 'the next delivered' });
+      assert.ok(Date.now() - startedAt < t.config.leaseMs / 2, 'not by waiting for the lease');
+      assert.deepEqual(arrived, [0, 1]);
+      assert.equal(gate.mostInFlight, 1, 'never two requests of the hook at once');
+      const attempts = await t.app.services.db.selectFrom('attempts').select('outcome').where('delivery_id', '=', first!.id).execute();
+      assert.deepEqual(attempts.map((a) => a.outcome), ['SUCCEEDED'], "the cancelled delivery's attempt is recorded as it ended");
+      const firstNow = await t.app.services.db.selectFrom('deliveries').select('status').where('id', '=', first!.id).executeTakeFirstOrThrow();
+      assert.equal(firstNow.status, 'CANCELLED');
     });
 
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {

@@ -61,7 +61,7 @@ export async function lockFifoQueues(db: Executor, hooks: readonly Pick<HookRow,
  * due, unless it FAILED under FIFO_HOLD (`ordering`, as the hook was when it was claimed, and still
  * is), which holds the hook until that delivery is retried.
  */
-export async function afterFifoDeliveryEnded(db: Executor, ended: DeliveryRow, ordering: HookOrdering, now: number, log: ChangeLog): Promise<void> {
+export async function afterFifoDeliveryEnded(db: Executor, ended: DeliveryRow, ordering: HookOrdering, now: number, log: ChangeLog, nextDueAt = now): Promise<void> {
   const hookId = ended.fifo_hook_id;
   if (hookId === null) return;
   await lockFifoHooks(db, [hookId]);
@@ -73,20 +73,62 @@ export async function afterFifoDeliveryEnded(db: Executor, ended: DeliveryRow, o
     const held = await db.updateTable('hooks').set({ fifo_held_by: ended.id }).where('id', '=', hookId).where('ordering', '=', 'FIFO_HOLD').executeTakeFirst();
     if (Number(held.numUpdatedRows) > 0) return;
   }
-  await releaseOldestWaiting(db, hookId, now, log);
+  await releaseOldestWaiting(db, hookId, now, log, nextDueAt);
+}
+
+/** The status reason of a queue's next delivery while the request of a cancelled one before it may still be in flight. */
+export const AFTER_CANCELLED_REQUEST_REASON = "waiting for the request of a cancelled delivery before it to end (at the latest when that attempt's lease ends)";
+
+/**
+ * When the next of a queue may go after a user cancelled this delivery: at once, unless its request
+ * was in flight. That request goes on to its end, so the next waits for it: for the end of the
+ * cancelled attempt's lease (the latest its outcome can come, and all a worker that died leaves
+ * behind), or until that outcome is recorded (afterCancelledRequestEnded), whichever is first.
+ */
+export function nextDueAfterCancel(cancelled: Pick<DeliveryRow, 'status' | 'due_at'>, now: number): number {
+  return cancelled.status === 'SENDING' && cancelled.due_at !== null ? Math.max(now, cancelled.due_at) : now;
 }
 
 /** What a waiting delivery becomes when its turn comes. */
-const dueNow = (now: number) => ({ status: 'PENDING' as const, due_at: now, next_attempt_at: now, status_reason: null, updated_at: now });
+const dueAt = (at: number, now: number) => ({
+  status: 'PENDING' as const,
+  due_at: at,
+  next_attempt_at: at,
+  status_reason: at > now ? AFTER_CANCELLED_REQUEST_REASON : null,
+  updated_at: now,
+});
+const dueNow = (now: number) => dueAt(now, now);
 
-/** The hook's oldest waiting delivery becomes due. */
-async function releaseOldestWaiting(db: Executor, hookId: string, now: number, log: ChangeLog): Promise<void> {
+/** The hook's oldest waiting delivery becomes due (at `at`, now unless it waits for a cancelled request). */
+async function releaseOldestWaiting(db: Executor, hookId: string, now: number, log: ChangeLog, at = now): Promise<void> {
   const next = await inQueues(db, [hookId]).selectAll().where('status', '=', 'BLOCKED').orderBy('id').limit(1).executeTakeFirst();
   if (!next) return;
-  const changes = dueNow(now);
+  const changes = dueAt(at, now);
   const updated = await db.updateTable('deliveries').set(changes).where('id', '=', next.id).where('status', '=', 'BLOCKED').executeTakeFirst();
   if (Number(updated.numUpdatedRows) > 0) {
     log.deliveries.push({ delivery: { ...next, ...changes }, previousStatus: 'BLOCKED' });
+    if (at > now) log.retryAt = Math.min(log.retryAt ?? Infinity, at);
+    else log.due = true;
+  }
+}
+
+/**
+ * The request of a cancelled delivery of this FIFO hook has ended (its outcome found the lease gone):
+ * the next of the queue, waiting for that end (nextDueAfterCancel), is due now.
+ */
+export async function afterCancelledRequestEnded(db: Executor, hookId: string, now: number, log: ChangeLog): Promise<void> {
+  await lockFifoHooks(db, [hookId]);
+  const waiting = await inQueues(db, [hookId])
+    .selectAll()
+    .where('status', '=', 'PENDING')
+    .where('status_reason', '=', AFTER_CANCELLED_REQUEST_REASON)
+    .where('due_at', '>', now)
+    .execute();
+  for (const next of waiting) {
+    const changes = dueNow(now);
+    const updated = await db.updateTable('deliveries').set(changes).where('id', '=', next.id).where('status', '=', 'PENDING').where('lease_token', '=', next.lease_token).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) continue;
+    log.deliveries.push({ delivery: { ...next, ...changes }, previousStatus: 'PENDING' });
     log.due = true;
   }
 }

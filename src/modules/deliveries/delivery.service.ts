@@ -16,7 +16,7 @@ import { newEventRow, routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
 import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
-import { afterFifoDeliveryEnded, fifoHooksOfEndpoint, isFifo, liftHoldsOfWaiting, lockFifoHooks, lockFifoQueues, queueManually, releaseFifoHold, waitingInQueue } from './delivery.fifo.js';
+import { afterFifoDeliveryEnded, fifoHooksOfEndpoint, nextDueAfterCancel, isFifo, liftHoldsOfWaiting, lockFifoHooks, lockFifoQueues, queueManually, releaseFifoHold, waitingInQueue } from './delivery.fifo.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 const CANCELLABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'BLOCKED', 'SENDING'];
@@ -104,8 +104,9 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
     if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
     const cancelled = { ...delivery, ...changes };
     await skipDependents(trx, cancelled, now, log);
-    // a cancelled delivery is final: the next of its FIFO queue goes, whatever the hook's ordering
-    await afterFifoDeliveryEnded(trx, cancelled, 'FIFO', now, log);
+    // a cancelled delivery is final: the next of its FIFO queue goes, whatever the hook's ordering,
+    // once a request of the cancelled one still in flight has ended
+    await afterFifoDeliveryEnded(trx, cancelled, 'FIFO', now, log, nextDueAfterCancel(delivery, now));
     return cancelled;
   });
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
