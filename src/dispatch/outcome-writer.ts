@@ -20,6 +20,7 @@ import { parseJson } from '../db/json.js';
 import type { JsonSchemaCache } from '../json-schema.js';
 import { captureEventProblem, sendCaptureEvent } from '../modules/events/capture-event.service.js';
 import { tracedCommit } from './attempt-telemetry.js';
+import { retryingConflicts } from '../db/conflicts.js';
 
 export interface OutcomeStore {
   trx: Executor;
@@ -260,25 +261,23 @@ export class OutcomeRecorder<J extends Completion['job']> {
     const { services, publisher } = this.options;
     const { store } = services;
     const now = services.clock.now();
-    const log = newChangeLog();
-    let finished: { attempt: AttemptRow; delivery: DeliveryRow }[] = [];
-    const publish = () => {
+    const publish = ({ finished, log }: { finished: { attempt: AttemptRow; delivery: DeliveryRow }[]; log: ChangeLog }) => {
       for (const { attempt, delivery } of finished) publisher.publish('attempt', { phase: 'finished', attempt, delivery });
       this.options.publishChanges(log);
     };
-    await tracedCommit(batch.length, () =>
-      store.writes.run(
-        async (trx) => {
-          finished = await writeOutcomes({ trx, dialect: store.dialect }, batch, {
-            now,
-            autoDisableAfterMs: services.config.autoDisableAfterMs,
-            failingAfterAttempts: services.config.failingAfterAttempts,
-            log,
-            schemas: services.jsonSchemas,
-          });
-        },
-        publish,
-        { mayWaitMs },
+    // On PostgreSQL a unit is a transaction of its own, which a deadlock may roll back: each run
+    // starts a change log of its own, so a rolled-back run publishes nothing.
+    const { finished } = await retryingConflicts(() =>
+      tracedCommit(batch.length, () =>
+        store.writes.run(
+          async (trx) => {
+            const log = newChangeLog();
+            const context = { now, autoDisableAfterMs: services.config.autoDisableAfterMs, failingAfterAttempts: services.config.failingAfterAttempts, log, schemas: services.jsonSchemas };
+            return { finished: await writeOutcomes({ trx, dialect: store.dialect }, batch, context), log };
+          },
+          publish,
+          { mayWaitMs },
+        ),
       ),
     );
     return finished.map((item) => item.attempt);

@@ -1,6 +1,7 @@
 // Accepting events: validate, then write the event and one delivery per matching hook in ONE
 // transaction, so an acknowledged event is never lost and never half-routed.
 import { targetTenant, type Actor } from '../../auth/actor.js';
+import { CONFLICT_ATTEMPTS, isTransientConflict } from '../../db/conflicts.js';
 import { newId } from '../../db/ids.js';
 import { parseJson } from '../../db/json.js';
 import type { DeliveryStatus, DeliveryRow, EventRow, EventTypeRow, HookRow } from '../../db/schema.js';
@@ -254,7 +255,7 @@ class EventWriter {
     while (this.queue.length > 0) {
       const group = this.takeGroup();
       try {
-        const { results, leased } = await writeWithRetryOnKeyRace(this.services, group.flatMap((item) => item.checked));
+        const { results, leased } = await writeRetryingRaces(this.services, group.flatMap((item) => item.checked));
         let offset = 0;
         for (const item of group) {
           item.resolve({ results: results.slice(offset, offset + item.checked.length), leased });
@@ -267,7 +268,7 @@ class EventWriter {
         }
         // One send's failure must not fail the others: write each alone.
         for (const item of group) {
-          await writeWithRetryOnKeyRace(this.services, item.checked).then(item.resolve, item.reject);
+          await writeRetryingRaces(this.services, item.checked).then(item.resolve, item.reject);
         }
       }
     }
@@ -304,8 +305,9 @@ function isUniqueViolation(error: unknown): boolean {
 /**
  * Two concurrent sends with one idempotency key: the second insert hits the unique index. Running
  * the transaction again finds the first event and answers it as a duplicate, as a serial run would.
+ * A deadlock over FIFO hooks' locks (PostgreSQL, src/db/conflicts.ts) is run again the same way.
  */
-async function writeWithRetryOnKeyRace(services: Services, checked: readonly CheckedEvent[]): Promise<Written> {
+async function writeRetryingRaces(services: Services, checked: readonly CheckedEvent[]): Promise<Written> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await services.store.writes.run(
@@ -318,7 +320,7 @@ async function writeWithRetryOnKeyRace(services: Services, checked: readonly Che
         },
       );
     } catch (error) {
-      if (attempt >= 3 || !isUniqueViolation(error)) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS || !(isUniqueViolation(error) || isTransientConflict(error))) throw error;
     }
   }
 }
