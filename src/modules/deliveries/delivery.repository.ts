@@ -138,3 +138,62 @@ export function recentEndpointAttempts(db: Executor, endpointId: string, limit: 
     .limit(limit)
     .execute();
 }
+
+/** What a user's action writes on a delivery (its retry, its cancel, recovering its endpoint). */
+export type ManualDeliveryChanges = Partial<Pick<DeliveryRow, 'status' | 'due_at' | 'next_attempt_at' | 'next_trigger' | 'status_reason' | 'finished_at' | 'updated_at' | 'lease_token' | 'fifo_hook_id'>>;
+
+/**
+ * Writes `changes` on the delivery if it is still in one of `statuses` (and, given one, still under
+ * this fencing token): whether it was, so the caller can tell a concurrent change from its own.
+ */
+export async function updateDeliveryIfStill(
+  db: Executor,
+  delivery: { id: string; statuses: readonly DeliveryStatus[]; leaseToken?: number },
+  changes: ManualDeliveryChanges,
+): Promise<boolean> {
+  let query = db.updateTable('deliveries').set(changes).where('id', '=', delivery.id).where('status', 'in', [...delivery.statuses]);
+  if (delivery.leaseToken !== undefined) query = query.where('lease_token', '=', delivery.leaseToken);
+  return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
+}
+
+/** An endpoint's FAILED deliveries created before `beforeId` (test deliveries are one-off probes, not traffic to recover). */
+function failedOfEndpoint(db: Executor, endpointId: string, beforeId: string) {
+  return db.selectFrom('deliveries').where('endpoint_id', '=', endpointId).where('status', '=', 'FAILED').where('next_trigger', '!=', 'TEST').where('id', '<', beforeId);
+}
+
+/** Recovering an endpoint: its FAILED deliveries in [fromId, beforeId) of these (FIFO) hooks wait in their hooks' queues; returns how many. */
+export async function queueFailedOfEndpoint(
+  db: Executor,
+  range: { endpointId: string; fromId: string; beforeId: string; hookIds: readonly string[] },
+  waiting: ManualDeliveryChanges,
+): Promise<number> {
+  const ids = failedOfEndpoint(db, range.endpointId, range.beforeId).select('id').where('id', '>=', range.fromId).where('hook_id', 'in', [...range.hookIds]);
+  const result = await db
+    .updateTable('deliveries')
+    .set((eb) => ({ ...waiting, fifo_hook_id: eb.ref('hook_id') }))
+    .where('id', 'in', ids)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Recovering an endpoint: the ids of the next `limit` of its FAILED deliveries in id order, from
+ * `fromId` or after `afterId`, before `beforeId`, but for those of `exceptHookIds` (recovered apart).
+ */
+export async function nextFailedOfEndpoint(
+  db: Executor,
+  range: { endpointId: string; fromId: string; afterId: string | null; beforeId: string; exceptHookIds: readonly string[]; limit: number },
+): Promise<string[]> {
+  let query = failedOfEndpoint(db, range.endpointId, range.beforeId).select('id');
+  query = range.afterId === null ? query.where('id', '>=', range.fromId) : query.where('id', '>', range.afterId);
+  const { exceptHookIds } = range;
+  if (exceptHookIds.length > 0) query = query.where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', [...exceptHookIds])]));
+  return (await query.orderBy('id').limit(range.limit).execute()).map((row) => row.id);
+}
+
+/** Writes `changes` on those of these deliveries still FAILED; returns how many. */
+export async function updateStillFailed(db: Executor, ids: readonly string[], changes: ManualDeliveryChanges): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db.updateTable('deliveries').set(changes).where('id', 'in', [...ids]).where('status', '=', 'FAILED').executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

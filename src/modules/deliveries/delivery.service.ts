@@ -5,7 +5,7 @@ import { newChangeLog, skipDependents } from './delivery.effects.js';
 import { idFloor, newId } from '../../db/ids.js';
 import { parseJson, parseJsonOrNull } from '../../db/json.js';
 import { BATCH_ROWS, inBatches } from '../../db/batches.js';
-import type { AttemptTrigger, DeliveryStatus, AttemptRow, DeliveryRow, EventRow, Executor } from '../../db/schema.js';
+import type { AttemptTrigger, DeliveryStatus, AttemptRow, DeliveryRow, EventRow } from '../../db/schema.js';
 import { ConflictError, NotFoundError, ProblemList, ValidationError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
@@ -15,7 +15,7 @@ import { findEventById, insertDeliveries, insertEvents } from '../events/event.r
 import { newEventRow, routeEvent } from '../events/event.service.js';
 import { findDependencies, findHookById, findRoutableHooks } from '../hooks/hook.repository.js';
 import { eventTypeMatcher } from '../../webhook/event-type-pattern.js';
-import { findDeliveryById, recentEndpointAttempts } from './delivery.repository.js';
+import { findDeliveryById, nextFailedOfEndpoint, queueFailedOfEndpoint, recentEndpointAttempts, updateDeliveryIfStill, updateStillFailed } from './delivery.repository.js';
 import { afterFifoDeliveryEnded, fifoHooksOfEndpoint, nextDueAfterCancel, isFifo, liftHoldsOfWaiting, lockFifoHooks, lockFifoQueues, queueManually, releaseFifoHold, waitingInQueue } from './delivery.fifo.js';
 
 const RETRYABLE: readonly DeliveryStatus[] = ['PENDING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
@@ -59,14 +59,13 @@ export async function retryDelivery(services: Services, actor: Actor, id: string
   const log = newChangeLog();
   const updated = await services.db.transaction().execute(async (trx) => {
     if (queued) await lockFifoHooks(trx, [hook.id]);
-    const result = await trx.updateTable('deliveries').set(changes).where('id', '=', id).where('status', 'in', RETRYABLE as DeliveryStatus[]).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) return result;
+    if (!(await updateDeliveryIfStill(trx, { id, statuses: RETRYABLE }, changes))) return false;
     // the delivery a FIFO_HOLD hook was held by is the head of its queue again
     await releaseFifoHold(trx, delivery);
     if (queued) await queueManually(trx, [hook.id], now, log);
-    return result;
+    return true;
   });
-  if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
+  if (!updated) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
   // released at once (nothing of its FIFO hook due or in flight), it never shows as waiting
   const result = log.deliveries.find((change) => change.delivery.id === id)?.delivery ?? { ...delivery, ...changes };
   services.bus.publish('delivery', { delivery: result, previousStatus: delivery.status });
@@ -94,14 +93,7 @@ export async function cancelDelivery(services: Services, actor: Actor, id: strin
       updated_at: now,
       lease_token: delivery.lease_token + 1,
     };
-    const updated = await trx
-      .updateTable('deliveries')
-      .set(changes)
-      .where('id', '=', id)
-      .where('lease_token', '=', delivery.lease_token)
-      .where('status', 'in', CANCELLABLE as DeliveryStatus[])
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
+    if (!(await updateDeliveryIfStill(trx, { id, statuses: CANCELLABLE, leaseToken: delivery.lease_token }, changes))) throw new ConflictError(`delivery ${id} changed meanwhile; try again`);
     const cancelled = { ...delivery, ...changes };
     await skipDependents(trx, cancelled, now, log);
     // a cancelled delivery is final: the next of its FIFO queue goes, whatever the hook's ordering,
@@ -139,42 +131,25 @@ export async function recoverEndpoint(
   const log = newChangeLog();
   const from = idFloor('delivery', since.getTime());
   const to = idFloor('delivery', end);
-  const failedOfEndpoint = (db: Executor) =>
-    db
-      .selectFrom('deliveries')
-      .where('endpoint_id', '=', endpointId)
-      .where('status', '=', 'FAILED')
-      // test deliveries are one-off probes, not traffic to recover
-      .where('next_trigger', '!=', 'TEST')
-      .where('id', '<', to);
   // Those of FIFO hooks join their queues in one transaction: the hooks' locks and their order need it.
   const { fifoHookIds, queued } = await services.db.transaction().execute(async (trx) => {
     const hookIds = await fifoHooksOfEndpoint(trx, endpointId);
     if (hookIds.length === 0) return { fifoHookIds: hookIds, queued: 0 };
     // the hooks first, as routing and a delivery's end take them: no two transactions wait on each other
     await lockFifoHooks(trx, hookIds);
-    const ids = failedOfEndpoint(trx).select('id').where('id', '>=', from).where('hook_id', 'in', hookIds);
-    const result = await trx
-      .updateTable('deliveries')
-      .set((eb) => ({ ...waitingInQueue(now), fifo_hook_id: eb.ref('hook_id'), next_trigger: 'MANUAL' as const }))
-      .where('id', 'in', ids)
-      .executeTakeFirst();
+    const waiting = await queueFailedOfEndpoint(trx, { endpointId, fromId: from, beforeId: to, hookIds }, { ...waitingInQueue(now), next_trigger: 'MANUAL' });
     await liftHoldsOfWaiting(trx, hookIds);
     await queueManually(trx, hookIds, now, log);
-    return { fifoHookIds: hookIds, queued: Number(result.numUpdatedRows) };
+    return { fifoHookIds: hookIds, queued: waiting };
   });
   // The rest, however long the outage was, a batch per transaction in id order (src/db/batches.ts).
   let recovered = queued;
   let after: string | null = null;
   await inBatches(async () => {
-    let batch = failedOfEndpoint(services.db).select('id');
-    batch = after === null ? batch.where('id', '>=', from) : batch.where('id', '>', after);
-    if (fifoHookIds.length > 0) batch = batch.where((eb) => eb.or([eb('hook_id', 'is', null), eb('hook_id', 'not in', fifoHookIds)]));
-    const ids = (await batch.orderBy('id').limit(BATCH_ROWS).execute()).map((row) => row.id);
+    const ids = await nextFailedOfEndpoint(services.db, { endpointId, fromId: from, afterId: after, beforeId: to, exceptHookIds: fifoHookIds, limit: BATCH_ROWS });
     if (ids.length === 0) return 0;
     after = ids.at(-1)!;
-    const result = await services.db.updateTable('deliveries').set(manualChanges(now)).where('id', 'in', ids).where('status', '=', 'FAILED').executeTakeFirst();
-    recovered += Number(result.numUpdatedRows);
+    recovered += await updateStillFailed(services.db, ids, manualChanges(now));
     return ids.length;
   });
   const count = recovered;
