@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { createEndpoint, createHook, createTenant, ensureEventType, waitUntil } from '../helpers/fixtures.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -351,6 +352,38 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(attempts.map((a) => a.outcome), ['SUCCEEDED'], "the cancelled delivery's attempt is recorded as it ended");
       const firstNow = await t.app.services.db.selectFrom('deliveries').select('status').where('id', '=', first!.id).executeTakeFirstOrThrow();
       assert.equal(firstNow.status, 'CANCELLED');
+    });
+
+    test("a delivery's end that deadlocks over its FIFO hook is run again at once, not left to its lease", { skip: dialect !== 'postgres' ? 'PostgreSQL only' : false }, async () => {
+      const gate = gated(() => 200);
+      receiver.setDefault(gate.behaviour);
+      await ensureEventType(t, 'fifo.deadlock');
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/deadlock`);
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.deadlock'], ordering: 'FIFO' });
+      await sendInOrder(t, tenantId, 'fifo.deadlock', 2);
+      await waitUntil(() => gate.held === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the first request held' });
+      const [first] = await t.app.services.db.selectFrom('deliveries').select('id').where('hook_id', '=', hookId).orderBy('id').execute();
+      const other = new pg.Client({ connectionString: t.config.databaseUrl });
+      await other.connect();
+      try {
+        // Another transaction holds the hook's row; the first delivery's end writes its own row, then waits for the hook's.
+        await other.query('begin');
+        await other.query('select id from hooks where id = $1 for update', [hookId]);
+        gate.open();
+        const waitingForUs = async () => (await other.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))')).rows[0]!.n;
+        await waitUntil(async () => (await waitingForUs()) > 0, { timeoutMs: 20_000, intervalMs: 10, what: "the delivery's end waiting for the hook's lock" });
+        // ...and now this one waits for the delivery's row: a deadlock, which the server ends by rolling the end back
+        await other.query('update deliveries set updated_at = updated_at where id = $1', [first!.id]);
+        await other.query('commit');
+      } finally {
+        await other.end();
+      }
+      const startedAt = Date.now();
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 2, { timeoutMs: 20_000, intervalMs: 20, what: 'both delivered' });
+      assert.ok(Date.now() - startedAt < t.config.leaseMs / 2, 'run again at once, not after the lease expired');
+      assert.equal(gate.mostInFlight, 1);
+      const attempts = await t.app.services.db.selectFrom('attempts').select('outcome').where('delivery_id', '=', first!.id).execute();
+      assert.deepEqual(attempts.map((a) => a.outcome), ['SUCCEEDED'], 'one attempt, recorded once');
     });
 
     test('a FIFO hook cannot also runAfter other hooks: a ValidationError at ordering', async () => {
