@@ -363,7 +363,9 @@ for (const dialect of TEST_DIALECTS) {
       await sendInOrder(t, tenantId, 'fifo.deadlock', 2);
       await waitUntil(() => gate.held === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the first request held' });
       const [first] = await t.app.services.db.selectFrom('deliveries').select('id').where('hook_id', '=', hookId).orderBy('id').execute();
-      const other = new pg.Client({ connectionString: t.config.databaseUrl });
+      const { databaseUrl } = t.config;
+      assert.ok(databaseUrl, 'on PostgreSQL');
+      const other = new pg.Client({ connectionString: databaseUrl });
       await other.connect();
       try {
         // Another transaction holds the hook's row; the first delivery's end writes its own row, then waits for the hook's.
