@@ -317,7 +317,7 @@ for (const dialect of TEST_DIALECTS) {
       await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 7, { timeoutMs: 20_000, intervalMs: 20, what: 'all seven delivered, none left waiting' });
     });
 
-    test('cancelling a delivery whose request is in flight: the next waits for that request to end, then goes', async () => {
+    test('cancelling a delivery whose request is in flight: the next waits for that request to end, also when it is cancelled in turn', async () => {
       const arrived: number[] = [];
       const gate = gated((body) => {
         arrived.push((JSON.parse(body.toString('utf8')) as { data: { n: number } }).data.n);
@@ -327,26 +327,35 @@ for (const dialect of TEST_DIALECTS) {
       await ensureEventType(t, 'fifo.cancel');
       const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/cancel`);
       const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.cancel'], ordering: 'FIFO' });
-      await sendInOrder(t, tenantId, 'fifo.cancel', 2);
-      await waitUntil(async () => gate.held === 1 && (await countByStatus(t, hookId)).BLOCKED === 1, { timeoutMs: 20_000, intervalMs: 10, what: 'the first held, the second waiting' });
-      const [first, second] = await t.app.services.db.selectFrom('deliveries').select(['id', 'status']).where('hook_id', '=', hookId).orderBy('id').execute();
+      await sendInOrder(t, tenantId, 'fifo.cancel', 3);
+      await waitUntil(async () => gate.held === 1 && (await countByStatus(t, hookId)).BLOCKED === 2, { timeoutMs: 20_000, intervalMs: 10, what: 'the first held, two waiting' });
+      const [first, second, third] = await t.app.services.db.selectFrom('deliveries').select(['id', 'status']).where('hook_id', '=', hookId).orderBy('id').execute();
       assert.equal(first!.status, 'SENDING');
+      const cancel = async (id: string) => {
+        const cancelled = await t.ok(`mutation($id: ID!) { cancelDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id });
+        assert.equal(cancelled.cancelDelivery.delivery.status, 'CANCELLED');
+      };
+      const waitingForTheRequest = async (id: string) => {
+        const next = await t.app.services.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        assert.equal(next.status, 'PENDING');
+        assert.equal(next.status_reason, AFTER_CANCELLED_REQUEST_REASON);
+        assert.ok(next.due_at !== null && next.due_at > Date.now() + t.config.leaseMs / 2, `due at the lease's end, not now (${next.due_at})`);
+      };
 
-      const cancelled = await t.ok(`mutation($id: ID!) { cancelDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id: first!.id });
-      assert.equal(cancelled.cancelDelivery.delivery.status, 'CANCELLED');
       // the first request is still at the receiver: the next is due only when that attempt's lease ends
-      const next = await t.app.services.db.selectFrom('deliveries').selectAll().where('id', '=', second!.id).executeTakeFirstOrThrow();
-      assert.equal(next.status, 'PENDING');
-      assert.equal(next.status_reason, AFTER_CANCELLED_REQUEST_REASON);
-      assert.ok(next.due_at !== null && next.due_at > Date.now() + t.config.leaseMs / 2, `due at the lease's end, not now (${next.due_at})`);
+      await cancel(first!.id);
+      await waitingForTheRequest(second!.id);
+      // cancelling that one too hands its wait on: the third does not go beside the first request either
+      await cancel(second!.id);
+      await waitingForTheRequest(third!.id);
       assert.equal(gate.inFlight, 1);
 
       // the cancelled request ends: its attempt is recorded, and the next goes at once (long before the lease's end)
       const startedAt = Date.now();
       gate.open();
-      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 1, { timeoutMs: 20_000, intervalMs: 20, what: 'the next delivered' });
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 1, { timeoutMs: 20_000, intervalMs: 20, what: 'the third delivered' });
       assert.ok(Date.now() - startedAt < t.config.leaseMs / 2, 'not by waiting for the lease');
-      assert.deepEqual(arrived, [0, 1]);
+      assert.deepEqual(arrived, [0, 2]);
       assert.equal(gate.mostInFlight, 1, 'never two requests of the hook at once');
       const attempts = await t.app.services.db.selectFrom('attempts').select('outcome').where('delivery_id', '=', first!.id).execute();
       assert.deepEqual(attempts.map((a) => a.outcome), ['SUCCEEDED'], "the cancelled delivery's attempt is recorded as it ended");

@@ -83,10 +83,12 @@ export const AFTER_CANCELLED_REQUEST_REASON = "waiting for the request of a canc
  * When the next of a queue may go after a user cancelled this delivery: at once, unless its request
  * was in flight. That request goes on to its end, so the next waits for it: for the end of the
  * cancelled attempt's lease (the latest its outcome can come, and all a worker that died leaves
- * behind), or until that outcome is recorded (afterCancelledRequestEnded), whichever is first.
+ * behind), or until that outcome is recorded (afterCancelledRequestEnded), whichever is first. A
+ * cancelled delivery that was itself waiting so hands its wait on to the next.
  */
-export function nextDueAfterCancel(cancelled: Pick<DeliveryRow, 'status' | 'due_at'>, now: number): number {
-  return cancelled.status === 'SENDING' && cancelled.due_at !== null ? Math.max(now, cancelled.due_at) : now;
+export function nextDueAfterCancel(cancelled: Pick<DeliveryRow, 'status' | 'due_at' | 'status_reason'>, now: number): number {
+  const waitedForRequest = cancelled.status === 'SENDING' || (cancelled.status === 'PENDING' && cancelled.status_reason === AFTER_CANCELLED_REQUEST_REASON);
+  return waitedForRequest && cancelled.due_at !== null ? Math.max(now, cancelled.due_at) : now;
 }
 
 /** What a waiting delivery becomes when its turn comes. */
