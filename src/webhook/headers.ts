@@ -78,6 +78,8 @@ export function addReceiverAuth(headers: Map<string, string>, auth: ReceiverAuth
 
 /** Adds the endpoint's static headers that do not collide with one Switchyard sets. */
 export function addStaticHeaders(headers: Map<string, string>, staticHeaders: Record<string, string>): void {
+  // Most endpoints and hooks have none: then no snapshot of the names below, on every request.
+  if (!hasOwnEntries(staticHeaders)) return;
   // Everything set so far is Switchyard's to decide (the receiver verifies it).
   const computed = new Set(headers.keys());
   for (const [rawName, value] of Object.entries(staticHeaders)) {
@@ -87,10 +89,26 @@ export function addStaticHeaders(headers: Map<string, string>, staticHeaders: Re
   }
 }
 
+function hasOwnEntries(record: Record<string, string>): boolean {
+  for (const name in record) if (Object.hasOwn(record, name)) return true;
+  return false;
+}
+
+/**
+ * The headers as a record, in their order. Built per attempt with forEach, which hands each pair
+ * over without the array per entry that iterating the Map (or Object.fromEntries) makes; a name
+ * like `__proto__` is defined as an own property, not assigned (which would set the prototype).
+ */
+export function headerRecord(headers: Map<string, string>, valueOf: (name: string, value: string) => string = (_name, value) => value): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name === '__proto__') Object.defineProperty(record, name, { value: valueOf(name, value), enumerable: true, writable: true, configurable: true });
+    else record[name] = valueOf(name, value);
+  });
+  return record;
+}
+
 /** The headers with credential values replaced by `[redacted]`, for the attempt log. */
 export function redactHeaders(headers: Map<string, string>, apiKeyHeader: string | null): Record<string, string> {
-  // once per attempt: a loop, without an array of pairs per header
-  const redacted: Record<string, string> = {};
-  for (const [name, value] of headers) redacted[name] = ALWAYS_REDACTED.has(name) || name === apiKeyHeader ? REDACTED : value;
-  return redacted;
+  return headerRecord(headers, (name, value) => (ALWAYS_REDACTED.has(name) || name === apiKeyHeader ? REDACTED : value));
 }

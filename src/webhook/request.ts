@@ -6,7 +6,7 @@
 import { fillBodyTemplate, type BodyTemplate } from './body-template.js';
 import { formatBody, formatTextBody, payloadText, type PayloadFormat } from './body-format.js';
 import { HOOK_SETTINGS_EXTENSION, binaryCloudEventHeaders, cloudEventsSource, type CloudEventAttributes } from './cloudevents.js';
-import { addReceiverAuth, addStaticHeaders, redactHeaders, type ReceiverAuth } from './headers.js';
+import { addReceiverAuth, addStaticHeaders, headerRecord, redactHeaders, type ReceiverAuth } from './headers.js';
 import { resolvePathTemplate } from './path-template.js';
 import { RequestBuildError } from './request-error.js';
 import { redactValues, secretValues } from './secret-redaction.js';
@@ -196,7 +196,7 @@ export async function buildRequest(context: RequestContext): Promise<BuiltReques
   return {
     method: hook.method,
     url,
-    headers: Object.fromEntries(headers),
+    headers: headerRecord(headers),
     redactedHeaders: secrets.length === 0 ? redacted : Object.fromEntries(Object.entries(redacted).map(([name, value]) => [name, redactValues(value, secrets)])),
     body,
     bodyText,
