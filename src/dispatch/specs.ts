@@ -27,6 +27,8 @@ export class SpecCache {
   private readonly hooks: LruCache<HookSpec>;
   /** numbers each load, so a reloaded spec has a new ref (the HTTP thread keys its copy by ref) */
   private endpointLoads = 0;
+  /** loads under way by id@updated_at: the requests that find a spec missing or expired together share one */
+  private readonly endpointsLoading = new Map<string, Promise<EndpointSpec>>();
 
   constructor(
     private readonly services: Services,
@@ -65,9 +67,23 @@ export class SpecCache {
     return loaded && loaded.key === endpointKey(endpoint) && now - loaded.loadedAt < CREDENTIALS_TTL_MS ? loaded.spec : undefined;
   }
 
-  /** The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS. */
-  async loadEndpoint(endpoint: EndpointRow, now: number): Promise<EndpointSpec> {
+  /**
+   * The endpoint with its decrypted credentials, loaded again after an update or CREDENTIALS_TTL_MS.
+   * Every request in flight to an endpoint finds its spec expired at the same moment: they wait for
+   * one load, instead of each reading and decrypting the secrets, and each sending the HTTP thread a
+   * spec of its own.
+   */
+  loadEndpoint(endpoint: EndpointRow, now: number): Promise<EndpointSpec> {
     const key = endpointKey(endpoint);
+    let loading = this.endpointsLoading.get(key);
+    if (loading === undefined) {
+      loading = this.load(endpoint, key, now).finally(() => this.endpointsLoading.delete(key));
+      this.endpointsLoading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async load(endpoint: EndpointRow, key: string, now: number): Promise<EndpointSpec> {
     const schemes = signatureSchemesOf(endpoint);
     const secrets = await loadSigningSecrets(this.services, endpoint.id, now);
     const loaded: LoadedEndpoint = {
