@@ -89,6 +89,8 @@ export function addStaticHeaders(headers: Map<string, string>, staticHeaders: Re
   }
 }
 
+const valueAsIs = (_name: string, value: string) => value;
+
 function hasOwnEntries(record: Record<string, string>): boolean {
   for (const name in record) if (Object.hasOwn(record, name)) return true;
   return false;
@@ -99,7 +101,7 @@ function hasOwnEntries(record: Record<string, string>): boolean {
  * over without the array per entry that iterating the Map (or Object.fromEntries) makes; a name
  * like `__proto__` is defined as an own property, not assigned (which would set the prototype).
  */
-export function headerRecord(headers: Map<string, string>, valueOf: (name: string, value: string) => string = (_name, value) => value): Record<string, string> {
+export function headerRecord(headers: Map<string, string>, valueOf: (name: string, value: string) => string = valueAsIs): Record<string, string> {
   const record: Record<string, string> = {};
   headers.forEach((value, name) => {
     if (name === '__proto__') Object.defineProperty(record, name, { value: valueOf(name, value), enumerable: true, writable: true, configurable: true });
