@@ -110,7 +110,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // With Redis, every node's dispatcher hears it (API nodes accept events, workers send them).
     deliveriesDue: () => (redisBus ? redisBus.announceDue() : wakeLocal()),
     // only a running dispatcher leases (the api role never starts one)
-    deliveriesWritten: (due) => dispatcher.leaseWritten(due),
+    leaseAsWritten: (due) => dispatcher.leaseAsWritten(due),
     eventsAccepted: metrics ? (count) => metrics.eventsAccepted(count) : () => undefined,
   };
   const addressPolicy = createAddressPolicy(config.allowPrivateCidrs);

@@ -15,16 +15,26 @@ export interface Signals {
   /** new deliveries are due now: wake the dispatcher instead of waiting for its next poll */
   deliveriesDue(): void;
   /**
-   * Called inside the write that just created these due deliveries, before it commits: a dispatcher
-   * in this process may lease them in the same commit. True if it took them all (then deliveriesDue
-   * is not needed).
+   * Called inside the write that is about to insert these due deliveries, before it does: a
+   * dispatcher in this process with room leases them as they are written (the write inserts the
+   * leased rows it hands back instead, so each row is written once). Null if it took none.
    */
-  deliveriesWritten(due: readonly WrittenDelivery[]): boolean;
+  leaseAsWritten(due: readonly WrittenDelivery[]): NewDeliveryLease | null;
   /** these many new events were accepted (committed); duplicates by idempotency key are not counted */
   eventsAccepted(count: number): void;
 }
 
-/** A due delivery just written, with the rows it was routed from (the dispatcher need not read them again). */
+/** What a dispatcher took of a write's new deliveries (Signals.leaseAsWritten). */
+export interface NewDeliveryLease {
+  /** it took every due delivery: nobody need wake it after the commit */
+  readonly tookAll: boolean;
+  /** by id, the rows to insert in place of those routed: SENDING, under its lease */
+  readonly leased: ReadonlyMap<string, DeliveryRow>;
+  /** the write has inserted the rows (call it in the same write): their requests start at its commit */
+  inserted(): void;
+}
+
+/** A due delivery about to be written, with the rows it was routed from (the dispatcher need not read them again). */
 export interface WrittenDelivery {
   delivery: DeliveryRow;
   event: EventRow;

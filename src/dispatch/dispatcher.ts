@@ -4,7 +4,7 @@
 // outcome (the attempt's one row + next delivery state + ripple effects) is written after its request, and everything is published only once committed. Claims
 // and outcomes are units of the store's group commit (src/db/group-commit.ts): on SQLite the claim
 // that refills freed slots shares one fsync with the outcomes that freed them, and a sent event's
-// deliveries are leased in the very commit that accepts the event (leaseWritten).
+// deliveries are written leased by the very commit that accepts the event (leaseAsWritten).
 //
 // Its parts: admission.ts (windows, queues, rate limits), job-preparation.ts (claimed rows to
 // jobs), specs.ts (hook and endpoint specs), completion.ts (the pure outcome step) and
@@ -12,11 +12,11 @@
 // and log line); the SQL is in modules/deliveries (attempt.repository.ts, delivery.claim.ts).
 import { setMaxListeners } from 'node:events';
 import type { AttemptRow } from '../db/schema.js';
-import { endpointsByIds, leaseForImmediateAttempt, leasePending, nextDueAt, renewLease } from '../modules/deliveries/attempt.repository.js';
+import { endpointsByIds, leaseForImmediateAttempt, leasedBeforeInsert, nextDueAt, renewLease } from '../modules/deliveries/attempt.repository.js';
 import { claimDue } from '../modules/deliveries/delivery.claim.js';
 import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.effects.js';
 import type { Publisher } from '../pubsub/topics.js';
-import type { Services, WrittenDelivery } from '../services.js';
+import type { NewDeliveryLease, Services, WrittenDelivery } from '../services.js';
 import { Admission } from './admission.js';
 import { decideAfter } from './completion.js';
 import { sendAttempt, type AttemptRequestDeps } from './attempt-request.js';
@@ -184,21 +184,26 @@ export class Dispatcher {
   }
 
   /**
-   * Called from inside the unit of the store's group commit that has just written these due
-   * deliveries: leases the ones this dispatcher has room for in a unit that joins the same group,
-   * so the commit that accepts an event also leases its deliveries and they go out as soon as it is
-   * durable (one fsync between sendEvent and the receiver, not two, and no scan of the queue).
-   * Returns true if it took them all; otherwise the caller wakes the dispatcher after the commit.
+   * Called from inside the unit of the store's group commit that is about to insert these due
+   * deliveries: takes the ones this dispatcher has room for, handing the writer their rows leased
+   * (SENDING, a fencing token, the first attempt counted) to insert instead, so each is written
+   * once and its request starts as soon as the commit is durable (one fsync between sendEvent and
+   * the receiver, and no scan of the queue). The jobs are prepared in a unit that joins the same
+   * group after the writer's, and only if the writer inserted the rows (a write that fails before
+   * that leases nothing). What is published is what was before: the delivery routed (PENDING) and
+   * leased (SENDING), both changes of that one commit.
    */
-  leaseWritten(due: readonly WrittenDelivery[]): boolean {
+  leaseAsWritten(due: readonly WrittenDelivery[]): NewDeliveryLease | null {
     const { services } = this;
     // With older deliveries still waiting, new ones must not overtake them: the claim takes them in order.
     // (Only SQLite's group commit is ever open: on PostgreSQL each unit is a transaction of its own.)
-    if (!this.started || !services.store.writes.open || this.backlog) return false;
+    if (!this.started || !services.store.writes.open || this.backlog) return null;
     const now = services.clock.now();
     const chosen = new Map(this.admission.roomFor(due, this.freeSlots, (written) => written.delivery.endpoint_id).map((written) => [written.delivery.id, written]));
-    if (chosen.size === 0) return false;
+    if (chosen.size === 0) return null;
+    const leased = new Map([...chosen.keys()].map((id) => [id, leasedBeforeInsert(chosen.get(id)!.delivery, now, now + this.leaseMs)]));
     const log = newChangeLog();
+    let inserted = false;
     this.reserved += chosen.size;
     let reservedHeld = true;
     const unreserve = () => {
@@ -207,10 +212,7 @@ export class Dispatcher {
     };
     void services.store.writes
       .run(
-        async (trx) => {
-          const leased = await leasePending(trx, [...chosen.keys()], now, now + this.leaseMs);
-          return leased.length === 0 ? [] : prepareJobs(trx, leased, now, log, chosen);
-        },
+        async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
         (jobs) => {
           unreserve();
           if (jobs.length > 0) this.onClaim(jobs.length);
@@ -231,7 +233,13 @@ export class Dispatcher {
         services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
         this.wake();
       });
-    return chosen.size === due.length;
+    return {
+      tookAll: chosen.size === due.length,
+      leased,
+      inserted: () => {
+        inserted = true;
+      },
+    };
   }
 
   /**

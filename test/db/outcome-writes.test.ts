@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '../../src/db/ids.js';
 import type { AttemptRow, DeliveryRow } from '../../src/db/schema.js';
-import { finishOutcomes, leasePending, type AttemptOutcome } from '../../src/modules/deliveries/attempt.repository.js';
+import { finishOutcomes, leaseForImmediateAttempt, type AttemptOutcome } from '../../src/modules/deliveries/attempt.repository.js';
 import { TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 import { sendEvent, setup } from '../helpers/fixtures.js';
 
@@ -24,7 +24,7 @@ for (const dialect of TEST_DIALECTS) {
       const { db } = t.app.services;
       const ids = (await db.selectFrom('deliveries').select('id').orderBy('id').execute()).map((row) => row.id);
       assert.equal(ids.length, 3);
-      leased = (await leasePending(db, ids, now, now + 30_000)).sort((a, b) => a.id.localeCompare(b.id));
+      leased = (await leaseForImmediateAttempt(db, ids, now, now + 30_000)).sort((a, b) => a.id.localeCompare(b.id));
       attempts = leased.map((delivery) => ({
         id: newId('attempt', now), delivery_id: delivery.id, tenant_id: delivery.tenant_id, event_id: delivery.event_id,
         endpoint_id: delivery.endpoint_id, hook_id: delivery.hook_id, number: delivery.attempt_count, trigger: 'SCHEDULED',

@@ -1,5 +1,6 @@
 // On SQLite, the commit that accepts an event also leases its deliveries when the dispatcher has
-// room: one fsync between sendEvent and the request, not two. Live subscribers still see the
+// room: one fsync between sendEvent and the request, not two, and each delivery's row is written
+// once, already leased (no update of the row it has just inserted). Live subscribers still see the
 // delivery PENDING before SENDING, and a full dispatcher leaves new deliveries to the queue.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,8 +11,15 @@ import { hang, startReceiver, type Receiver } from '../helpers/receiver.js';
 describe('leasing in the accepting commit (sqlite)', () => {
   let t: TestApp;
   let receiver: Receiver;
+  let logging = false;
+  const statements: string[] = [];
   before(async () => {
-    t = await startTestApp({ env: { SWITCHYARD_MAX_IN_FLIGHT: '1', SWITCHYARD_REQUEST_TIMEOUT_MS: '400' } });
+    t = await startTestApp({
+      env: { SWITCHYARD_MAX_IN_FLIGHT: '1', SWITCHYARD_REQUEST_TIMEOUT_MS: '400' },
+      onQuery: (sql) => {
+        if (logging) statements.push(sql);
+      },
+    });
     receiver = await startReceiver();
   });
   after(async () => {
@@ -32,7 +40,7 @@ describe('leasing in the accepting commit (sqlite)', () => {
     await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'SUCCEEDED');
     unsubscribe();
     assert.equal(afterAccept.commits - before.commits, 1, 'accepting and leasing took one commit');
-    assert.ok(afterAccept.units - before.units >= 2, 'the event and the lease were units of that commit');
+    assert.ok(afterAccept.units - before.units >= 2, 'the event and the preparation of its request were units of that commit');
     assert.deepEqual(seen, ['PENDING', 'SENDING', 'SUCCEEDED']);
   });
 
@@ -54,5 +62,26 @@ describe('leasing in the accepting commit (sqlite)', () => {
     // the hanging request times out (400 ms), freeing the slot for the waiting deliveries
     await waitForDelivery(t, (d) => d.event_id === second.event.id, 'SUCCEEDED');
     await waitForDelivery(t, (d) => d.event_id === third.event.id, 'SUCCEEDED');
+  });
+
+  test('the leased delivery is written once: inserted SENDING, not updated before its outcome', async () => {
+    const s = await setup(t, `${receiver.url}/held`);
+    const seenBefore = receiver.requests.length;
+    // held until the 400 ms timeout: no outcome is written while the statements are looked at
+    receiver.enqueue(hang);
+    statements.length = 0;
+    logging = true;
+    const sent = await sendEvent(t, s.tenantId, { n: 'held' });
+    await receiver.waitFor(seenBefore + 1);
+    logging = false;
+    const writes = statements.filter((sql) => /^\s*(insert into|update)\s+"deliveries"/i.test(sql)).map((sql) => sql.trim().split(/\s+/)[0]!.toLowerCase());
+    assert.deepEqual(writes, ['insert'], 'one insert of the delivery, no lease update');
+    const row = await t.app.services.db.selectFrom('deliveries').selectAll().where('event_id', '=', sent.event.id).executeTakeFirstOrThrow();
+    assert.equal(row.status, 'SENDING');
+    assert.equal(row.attempt_count, 1);
+    assert.equal(row.lease_token, 1);
+    assert.ok(row.due_at !== null && row.due_at > Date.now(), 'due again only when its lease ends');
+    // the timeout fails the attempt: it is recorded under the lease the insert wrote
+    await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'RETRYING');
   });
 });

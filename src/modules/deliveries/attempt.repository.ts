@@ -2,7 +2,7 @@
 // defined once (src/db/statement.ts) and run the same way on both dialects.
 import type { ExpressionBuilder } from 'kysely';
 import type { AttemptRow, AttemptsTable, Database, DeliveryRow, EndpointRow, Executor } from '../../db/schema.js';
-import { defineInsert, defineStatement, defineUpdateEach, type MaybePromise, type Missing } from '../../db/statement.js';
+import { defineInsert, defineStatement, defineUpdateEach, type Missing } from '../../db/statement.js';
 
 const ATTEMPT_COLUMNS = [
   'id', 'delivery_id', 'tenant_id', 'event_id', 'endpoint_id', 'hook_id', 'number', 'trigger', 'outcome', 'request_method',
@@ -73,18 +73,9 @@ export function leaseForImmediateAttempt(db: Executor, ids: readonly string[], n
     .execute();
 }
 
-const leasePendingStatement = defineStatement<{ ids: readonly string[]; now: number; leaseUntil: number }, DeliveryRow>((db, slots) =>
-  db
-    .updateTable('deliveries')
-    .set(leaseChanges(slots.value.now, slots.value.leaseUntil))
-    .where(slots.in('id', 'ids'))
-    .where('status', '=', 'PENDING')
-    .returningAll(),
-);
-
-/** Leases these deliveries if they are still PENDING (just written, not taken by a claim meanwhile). */
-export function leasePending(db: Executor, ids: readonly string[], now: number, leaseUntil: number): MaybePromise<DeliveryRow[]> {
-  return leasePendingStatement.rows(db, { ids, now, leaseUntil });
+/** leaseChanges on a row not yet inserted: a delivery leased as it is written goes in like this. */
+export function leasedBeforeInsert(row: DeliveryRow, now: number, leaseUntil: number): DeliveryRow {
+  return { ...row, status: 'SENDING', due_at: leaseUntil, lease_token: row.lease_token + 1, attempt_count: row.attempt_count + 1, updated_at: now };
 }
 
 const attemptNumbersStatement = defineStatement<{ deliveryIds: readonly string[] }, Pick<AttemptRow, 'delivery_id' | 'number'>>((db, slots) =>

@@ -312,7 +312,7 @@ async function writeRetryingRaces(services: Services, checked: readonly CheckedE
     try {
       return await services.store.writes.run(
         (trx) => writeEvents(services, trx, checked),
-        // published at the commit, so a claim in the same commit is published after the deliveries it leased
+        // published at the commit, so a lease in the same commit is published after the deliveries it leased
         ({ results }) => {
           for (const result of results) {
             for (const delivery of result.deliveries) services.bus.publish('delivery', { delivery, previousStatus: null });
@@ -325,7 +325,7 @@ async function writeRetryingRaces(services: Services, checked: readonly CheckedE
   }
 }
 
-/** What a write committed; `leased`: a local dispatcher claimed the new due deliveries in the same commit. */
+/** What a write committed; `leased`: a local dispatcher took every new due delivery, written leased. */
 interface Written {
   results: SentEvent[];
   leased: boolean;
@@ -392,9 +392,11 @@ async function writeEvents(services: Services, trx: Executor, checked: readonly 
     if (key !== null) keysInBatch.set(`${item.tenantId}\u0000${key}`, sent);
     results.push(sent);
   }
+  const lease = due.length > 0 ? services.signals.leaseAsWritten(due) : null;
   await insertEvents(trx, newEvents);
-  await insertDeliveries(trx, newDeliveries);
-  return { results, leased: due.length > 0 && services.signals.deliveriesWritten(due) };
+  await insertDeliveries(trx, lease ? newDeliveries.map((delivery) => lease.leased.get(delivery.id) ?? delivery) : newDeliveries);
+  lease?.inserted();
+  return { results, leased: lease?.tookAll ?? false };
 }
 
 /** One event; problems are reported under ['input', …]. */
