@@ -7,7 +7,7 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { systemClock, type Clock } from './clock.js';
 import { createCipher, resolveEncryptionKey } from './crypto.js';
-import { defaultSqlitePath, migrateToLatest, openStore, type Store } from './db/connect.js';
+import { defaultSqlitePath, migrateToLatest, openStore, type Store, type StoreOptions } from './db/connect.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './db/pagination.js';
 import { Dispatcher, USER_AGENT } from './dispatch/dispatcher.js';
 import { createAddressPolicy } from './webhook/address-policy.js';
@@ -53,6 +53,8 @@ export interface AppOptions {
   announce?: (message: string) => void;
   /** passed to the store: sees the SQL of every Kysely statement (tests count statements with it) */
   onQuery?: (sql: string) => void;
+  /** passed to the store: syncs SQLite's WAL file for the group commit (tests inject a failing disk) */
+  syncWal?: StoreOptions['syncWal'];
 }
 
 export interface App {
@@ -85,6 +87,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const store: Store = openStore({
     url: config.databaseUrl ?? defaultSqlitePath(config.dataDir),
     onQuery: options.onQuery,
+    ...(options.syncWal ? { syncWal: options.syncWal } : {}),
     onConnectionLost: (error) => log.warn('database connection lost; reconnecting on the next statement', { error: error.message }),
   });
   await migrateToLatest(store.db, store.dialect);

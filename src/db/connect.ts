@@ -6,7 +6,7 @@ import { LruCache } from '../lru-cache.js';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
-import { createGroupCommit, type GroupCommit } from './group-commit.js';
+import { createGroupCommit, type GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SearchPathPostgresDialect } from './pg-introspector.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -28,6 +28,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** Called with the SQL of each statement run through Kysely, after it ran: for tests that count the statements a request costs. */
   onQuery?: (sql: string) => void;
+  /** SQLite: the group commit's sync of the WAL file (default: node:fs fsync; tests inject a failing disk) */
+  syncWal?: GroupCommitOptions['fsyncWal'];
   /** PostgreSQL: an idle pooled connection failed (the server restarted or cut it); the pool drops it and opens a new one when needed. */
   onConnectionLost?: (error: Error) => void;
 }
@@ -86,7 +88,7 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('cache_size = -32768');
   sqlite.pragma('temp_store = MEMORY');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log });
-  const writes = createGroupCommit(db, sqlite, { onQuery });
+  const writes = createGroupCommit(db, sqlite, { onQuery, ...(options.syncWal ? { fsyncWal: options.syncWal } : {}) });
   return {
     db,
     dialect: 'sqlite',

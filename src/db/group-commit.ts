@@ -11,7 +11,8 @@
 //
 // The fsync itself runs off the event loop: the group commits with synchronous=NORMAL (SQLite writes
 // the WAL frames, no sync) and then fsyncs the WAL file on libuv's thread pool; only then do the
-// units resolve and their `committed` callbacks run. That is synchronous=FULL's guarantee for
+// units resolve and their `committed` callbacks run (a unit's `written` callback runs meanwhile, for
+// work that needs its rows but not their durability). That is synchronous=FULL's guarantee for
 // every acknowledged write (fsync flushes all of the file written so far, frames and header), while
 // the event loop serves requests during the sync instead of standing still for each commit.
 // Units queued meanwhile form the next group, which commits once this sync is done. Writes outside
@@ -36,7 +37,7 @@ export interface GroupCommit {
    * units ran: what they publish reaches subscribers in commit order. A unit must not await another
    * unit (it would wait for its own group's commit).
    */
-  run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions): Promise<T>;
+  run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions<T>): Promise<T>;
   /** Whether a group is open right now: a unit queued now joins it (and its commit). */
   readonly open: boolean;
   /** commits and units so far (the bench reports units per commit) */
@@ -55,17 +56,24 @@ export interface GroupCommitOptions {
   onQuery?: (sql: string) => void;
 }
 
-export interface RunOptions {
+export interface RunOptions<T> {
   /**
    * How long this unit may wait for others to share its commit (default 0: the next turn of the
    * event loop). A unit that may not wait (a claim, an accepted event) takes waiting ones along.
    */
   mayWaitMs?: number;
+  /**
+   * Runs once the transaction has committed, while its fsync is under way (before `committed`),
+   * for work that needs what the unit wrote but not its durability: the dispatcher builds the
+   * requests of the deliveries it leased, and sends them once the unit's promise resolves.
+   */
+  written?: (value: T) => void;
 }
 
 interface Queued {
   work: WriteUnit<unknown>;
   committed: ((value: unknown) => void) | undefined;
+  written: ((value: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -79,10 +87,11 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
   let pgListener: ((durationMs: number, units: number) => void) | null = null;
   if (!sqlite) {
     return {
-      run: async (work, committed, _options) => {
+      run: async (work, committed, options) => {
         const started = performance.now();
         const value = await db.transaction().execute((trx) => work(trx));
         pgListener?.(performance.now() - started, 1);
+        options?.written?.(value);
         committed?.(value);
         return value;
       },
@@ -128,6 +137,19 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
   let lastCommitEnd = -Infinity;
   let lastCommitMs = 0;
   let commitListener: ((durationMs: number, units: number) => void) | null = null;
+
+  const runAll = (settled: readonly { unit: Queued; ok: boolean; value: unknown }[], callback: 'written' | 'committed') => {
+    for (const { unit, ok, value } of settled) {
+      const call = unit[callback];
+      if (!ok || !call) continue;
+      try {
+        call(value);
+      } catch (error) {
+        // best effort (publishing, preparing requests); the write stands either way
+        reportCommittedError(error);
+      }
+    }
+  };
 
   const flush = async () => {
     // Kysely's SQLite driver guards its one connection with a mutex: holding it keeps other
@@ -179,7 +201,9 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
             commits++;
             units += settled.length;
             open = false;
-            if (fd !== null) await new Promise<void>((resolve, reject) => fsyncWal(fd, (error) => (error ? reject(error) : resolve())));
+            const synced = fd === null ? null : new Promise<void>((resolve, reject) => fsyncWal(fd, (error) => (error ? reject(error) : resolve())));
+            runAll(settled, 'written');
+            if (synced) await synced;
             commitListener?.(performance.now() - groupStarted, settled.length);
           } catch (error) {
             open = false;
@@ -191,15 +215,7 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
           } finally {
             open = false;
           }
-          for (const { unit, ok, value } of settled) {
-            if (!ok || !unit.committed) continue;
-            try {
-              unit.committed(value);
-            } catch (error) {
-              // publishing is best effort; the write is durable either way
-              reportCommittedError(error);
-            }
-          }
+          runAll(settled, 'committed');
           for (const { unit, ok, value } of settled) (ok ? unit.resolve : unit.reject)(value);
         }
         flushing = false;
@@ -242,11 +258,12 @@ export function createGroupCommit(db: Kysely<Database>, sqlite: SQLite.Database 
   };
 
   return {
-    run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions): Promise<T> {
+    run<T>(work: WriteUnit<T>, committed?: (value: T) => void, options?: RunOptions<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({
           work,
           committed: committed as ((value: unknown) => void) | undefined,
+          written: options?.written as ((value: unknown) => void) | undefined,
           resolve: resolve as (value: unknown) => void,
           reject,
         });

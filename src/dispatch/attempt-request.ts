@@ -54,7 +54,7 @@ export async function sendAttempt(
         traceparent,
         captures: job.captures,
       },
-      { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id },
+      { timeoutMs: job.hook.timeout_ms ?? job.endpoint.timeout_ms ?? services.config.requestTimeoutMs, key: job.endpoint.id, sendAfter: job.sendAfter },
       signal,
     );
     const summary = summarizeResponse(delivered.response);

@@ -174,11 +174,19 @@ export function planCompletion(
   return { decision, attemptChanges, status, deliveryChanges, captureChanges, endpointChange, countsAsFailure };
 }
 
+/** A request built while the commit that leased its delivery synced, and not sent: that sync failed. */
+export class LeaseNotDurableError extends Error {
+  constructor() {
+    super('the commit that leased this delivery could not be synced to disk; nothing was sent');
+  }
+}
+
 /**
  * A request that threw before any response: the dispatcher stopping, or a request that could not be
  * built (a transform or path error, the hook's; or something unexpected such as an undecryptable secret).
  */
 export function summarizeThrown(error: unknown, stopped: boolean): AttemptResultSummary {
+  if (error instanceof LeaseNotDurableError) return { status: null, errorClass: 'interrupted', errorMessage: error.message, retryAfter: null };
   if (stopped) return { status: null, errorClass: 'interrupted', errorMessage: 'the dispatcher stopped during this attempt', retryAfter: null };
   const message = error instanceof Error ? error.message : String(error);
   return { status: null, errorClass: 'transform', errorMessage: `could not build the request: ${message}`, retryAfter: null };

@@ -208,6 +208,8 @@ export interface DeliverOptions {
   timeoutMs: number;
   /** requests of one key count together against the client's per-key concurrency (the endpoint id) */
   key: string;
+  /** built now, sent once this resolves (Job.sendAfter); a rejection is thrown as it is, nothing sent */
+  sendAfter?: Promise<void> | null;
 }
 
 export interface Deliverer {
@@ -238,15 +240,11 @@ export function createDeliverer(http: HttpClient | StoringHttpClient): Deliverer
         timeoutMs: options.timeoutMs,
         key: options.key,
       };
-      return {
-        request: {
-          method: built.method,
-          url: built.loggedUrl,
-          redactedHeadersJson: JSON.stringify(built.redactedHeaders),
-          body: built.loggedBodyText,
-        },
-        response: storing ? await storing.sendAndStore(outbound, signal, built.bodyText) : storedResponse(await http.send(outbound, signal)),
-      };
+      if (options.sendAfter) await options.sendAfter;
+      const response = storing ? storing.sendAndStore(outbound, signal, built.bodyText) : http.send(outbound, signal).then(storedResponse);
+      // what the attempt log keeps of the request, made while it is on its way
+      const request = { method: built.method, url: built.loggedUrl, redactedHeadersJson: JSON.stringify(built.redactedHeaders), body: built.loggedBodyText };
+      return { request, response: await response };
     },
     ready: storing?.ready ?? Promise.resolve(),
     close: () => http.close(),

@@ -18,7 +18,7 @@ import { newChangeLog, type ChangeLog } from '../modules/deliveries/delivery.eff
 import type { Publisher } from '../pubsub/topics.js';
 import type { NewDeliveryLease, Services, WrittenDelivery } from '../services.js';
 import { Admission } from './admission.js';
-import { decideAfter } from './completion.js';
+import { decideAfter, LeaseNotDurableError } from './completion.js';
 import { sendAttempt, type AttemptRequestDeps } from './attempt-request.js';
 import { prepareJobs, type Job } from './job-preparation.js';
 import { OutcomeRecorder } from './outcome-writer.js';
@@ -190,8 +190,9 @@ export class Dispatcher {
    * once and its request starts as soon as the commit is durable (one fsync between sendEvent and
    * the receiver, and no scan of the queue). The jobs are prepared in a unit that joins the same
    * group after the writer's, and only if the writer inserted the rows (a write that fails before
-   * that leases nothing). What is published is what was before: the delivery routed (PENDING) and
-   * leased (SENDING), both changes of that one commit.
+   * that leases nothing); their requests are built while the commit syncs and sent once it is
+   * durable. What is published is what was before: the delivery routed (PENDING) and leased
+   * (SENDING), both changes of that one commit, published once it is durable.
    */
   leaseAsWritten(due: readonly WrittenDelivery[]): NewDeliveryLease | null {
     const { services } = this;
@@ -210,15 +211,29 @@ export class Dispatcher {
       if (reservedHeld) this.reserved -= chosen.size;
       reservedHeld = false;
     };
-    void services.store.writes
-      .run(
-        async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
-        (jobs) => {
+    const leasing: Promise<Job[]> = services.store.writes.run(
+      async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
+      (jobs) => {
+        if (jobs.length > 0) this.onClaim(jobs.length);
+        this.publishClaim(jobs, log);
+      },
+      {
+        // Started at the commit, while it syncs: the requests are built meanwhile and go out once
+        // the unit's promise resolves (after `committed`), before the sender's answer is on its way.
+        written: (jobs) => {
           unreserve();
-          if (jobs.length > 0) this.onClaim(jobs.length);
-          this.publishClaim(jobs, log);
-          // started here, at the commit, before the sender's answer is on its way
+          if (jobs.length === 0) return;
+          const durable = leasing.then(
+            () => undefined,
+            () => {
+              for (const job of jobs) job.interrupted = true;
+              throw new LeaseNotDurableError();
+            },
+          );
+          // a job still queued behind its endpoint's window when the sync fails finds `interrupted`
+          durable.catch(() => undefined);
           for (const job of jobs) {
+            job.sendAfter = durable;
             if (this.started) this.admit(job);
             else {
               // stopped while the commit was open: give it back, as stop() does with waiting jobs
@@ -227,12 +242,13 @@ export class Dispatcher {
             }
           }
         },
-      )
-      .catch((error: unknown) => {
-        unreserve();
-        services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
-        this.wake();
-      });
+      },
+    );
+    leasing.catch((error: unknown) => {
+      unreserve();
+      services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
+      this.wake();
+    });
     return {
       tookAll: chosen.size === due.length,
       leased,

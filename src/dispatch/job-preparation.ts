@@ -22,8 +22,13 @@ export interface Job {
   hasDependents: boolean;
   /** what the hooks it runs after captured for this event, by their id and name (TemplateScope.captures); null for none */
   captures: Record<string, unknown> | null;
-  /** set when stop() gives a claimed job back before it started */
+  /** set when stop() gives a claimed job back before it started, or the commit that leased it could not be synced */
   interrupted: boolean;
+  /**
+   * The request may be built at once but goes out only once this resolves: the commit that leased
+   * the delivery is still syncing (Dispatcher.leaseAsWritten). Null when it is durable already.
+   */
+  sendAfter: Promise<void> | null;
 }
 
 const INTERRUPTED = 'the worker stopped before this attempt finished; the delivery was claimed again when its lease expired';
@@ -75,7 +80,7 @@ export async function prepareJobs(
       continue;
     }
     const attempt = inFlightAttempt(delivery, hook, endpoint, now);
-    jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), captures: null, interrupted: false });
+    jobs.push({ delivery, attempt, event, hook, endpoint, tenant, hasDependents: withDependents.has(hook.id), captures: null, interrupted: false, sendAfter: null });
   }
   await attachCaptures(trx, jobs);
   return jobs;

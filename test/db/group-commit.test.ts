@@ -166,6 +166,16 @@ describe('group commit (sqlite): the WAL sync', () => {
     assert.deepEqual(seen, ['committed a', 'resolved a', 'resolved b']);
   });
 
+  test('`written` runs once the group has committed, while its sync is under way; `committed` once it is durable', async () => {
+    const seen: string[] = [];
+    const unit = writes.run(insert('w'), (value) => seen.push(`committed ${value}`), { written: (value) => seen.push(`written ${value}`) });
+    await nextSync();
+    assert.deepEqual(seen, ['written w'], 'the sync is still held');
+    syncs.shift()!.done(null);
+    assert.equal(await unit, 'w');
+    assert.deepEqual(seen, ['written w', 'committed w']);
+  });
+
   test('a failed sync rejects its units and publishes nothing; the next group syncs again', async () => {
     const seen: string[] = [];
     const failing = writes.run(insert('c'), () => seen.push('committed c'));

@@ -3,9 +3,10 @@
 // once, already leased (no update of the row it has just inserted). Live subscribers still see the
 // delivery PENDING before SENDING, and a full dispatcher leaves new deliveries to the queue.
 import assert from 'node:assert/strict';
+import { fsync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { sendEvent, setup, waitForDelivery } from '../helpers/fixtures.js';
+import { readDelivery, sendEvent, setup, waitForDelivery } from '../helpers/fixtures.js';
 import { hang, startReceiver, type Receiver } from '../helpers/receiver.js';
 
 describe('leasing in the accepting commit (sqlite)', () => {
@@ -83,5 +84,63 @@ describe('leasing in the accepting commit (sqlite)', () => {
     assert.ok(row.due_at !== null && row.due_at > Date.now(), 'due again only when its lease ends');
     // the timeout fails the attempt: it is recorded under the lease the insert wrote
     await waitForDelivery(t, (d) => d.event_id === sent.event.id, 'RETRYING');
+  });
+});
+
+// The requests of deliveries leased as they are written are built while the commit syncs, and go
+// out only once it is durable: a failed sync sends nothing, and the delivery is attempted again.
+describe('leasing in the accepting commit (sqlite): a commit whose sync fails', () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  /** armed by the test: the sync of the commit that inserts the next event is held */
+  let holdEventCommit = false;
+  let eventWritten = false;
+  let syncHeld: ((done: (error: NodeJS.ErrnoException | null) => void) => void) | null = null;
+  before(async () => {
+    t = await startTestApp({
+      onQuery: (sql) => {
+        if (holdEventCommit && /^\s*insert into "events"/i.test(sql)) eventWritten = true;
+      },
+      // a group commits before its sync starts, so the sync after the event's insert is its commit's
+      syncWal: (fd, done) => {
+        if (!eventWritten || !syncHeld) return fsync(fd, done);
+        holdEventCommit = eventWritten = false;
+        const hold = syncHeld;
+        syncHeld = null;
+        hold(done);
+      },
+    });
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await t.stop();
+    await receiver.close();
+  });
+
+  test('nothing is sent before the sync; when it fails, the lease is given back and the delivery goes out once', async () => {
+    const s = await setup(t, `${receiver.url}/synced`);
+    const held = new Promise<(error: NodeJS.ErrnoException | null) => void>((resolve) => (syncHeld = resolve));
+    holdEventCommit = true;
+    const answer = t.gql(`mutation($input: SendEventInput!) { sendEvent(input: $input) { __typename } }`, {
+      input: { tenantId: s.tenantId, type: 'invoice.paid', payload: { n: 'synced' } },
+    });
+    const failSync = await held;
+    // committed in SQLite and the request built, but not durable: nothing may reach the receiver
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(receiver.requests.length, 0, 'no request before the commit is durable');
+    failSync(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const answered = await answer;
+    assert.ok(answered.errors?.length, 'the sender is not told the event was accepted');
+    const delivered = await waitForDelivery(t, (d) => d.endpoint_id === s.endpointId, 'SUCCEEDED');
+    const attempts = (await readDelivery(t, delivered.id)).attempts.nodes;
+    assert.deepEqual(
+      attempts.map((attempt) => [attempt.number, attempt.outcome]),
+      [
+        [2, 'SUCCEEDED'],
+        [1, 'INTERRUPTED'],
+      ],
+    );
+    assert.match(attempts[1]!.errorMessage ?? '', /could not be synced/);
+    assert.equal(receiver.requests.length, 1, 'sent once, after the failed sync');
   });
 });

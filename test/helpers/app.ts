@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/env.js';
 import { createLogger } from '../../src/log.js';
@@ -55,6 +55,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** sees the SQL of every Kysely statement the app runs */
   onQuery?: (sql: string) => void;
+  /** syncs SQLite's WAL file for the group commit instead of fsync (a test holds or fails a sync) */
+  syncWal?: AppOptions['syncWal'];
   /** receives the app's log lines instead of stderr (the level is still SWITCHYARD_LOG_LEVEL in `env`) */
   logSink?: (line: string) => void;
 }
@@ -100,6 +102,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    ...(options.syncWal ? { syncWal: options.syncWal } : {}),
     log: createLogger(config.logLevel, options.logSink),
     announce: () => {},
   });
