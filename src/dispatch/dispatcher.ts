@@ -29,6 +29,12 @@ import { startAttemptTelemetry, tracedClaim } from './attempt-telemetry.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
 
+/** Opened once the commit that leased a batch of jobs is durable (Dispatcher.admitWhileSyncing). */
+interface SyncGate {
+  durable(): void;
+  notDurable(): void;
+}
+
 export { humanDuration } from './completion.js';
 
 export { USER_AGENT } from './attempt-request.js';
@@ -211,44 +217,29 @@ export class Dispatcher {
       if (reservedHeld) this.reserved -= chosen.size;
       reservedHeld = false;
     };
-    const leasing: Promise<Job[]> = services.store.writes.run(
-      async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
-      (jobs) => {
-        if (jobs.length > 0) this.onClaim(jobs.length);
-        this.publishClaim(jobs, log);
-      },
-      {
-        // Started at the commit, while it syncs: the requests are built meanwhile and go out once
-        // the unit's promise resolves (after `committed`), before the sender's answer is on its way.
-        written: (jobs) => {
-          unreserve();
-          if (jobs.length === 0) return;
-          const durable = leasing.then(
-            () => undefined,
-            () => {
-              for (const job of jobs) job.interrupted = true;
-              throw new LeaseNotDurableError();
-            },
-          );
-          // a job still queued behind its endpoint's window when the sync fails finds `interrupted`
-          durable.catch(() => undefined);
-          for (const job of jobs) {
-            job.sendAfter = durable;
-            if (this.started) this.admit(job);
-            else {
-              // stopped while the commit was open: give it back, as stop() does with waiting jobs
-              job.interrupted = true;
-              this.track(this.execute(job));
-            }
-          }
+    let gate: SyncGate | null = null;
+    services.store.writes
+      .run(
+        async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
+        (jobs) => {
+          if (jobs.length > 0) this.onClaim(jobs.length);
+          this.publishClaim(jobs, log);
+          // before any unit of the commit resolves: these requests go out ahead of the sender's answer
+          gate?.durable();
         },
-      },
-    );
-    leasing.catch((error: unknown) => {
-      unreserve();
-      services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
-      this.wake();
-    });
+        {
+          written: (jobs) => {
+            unreserve();
+            gate = this.admitWhileSyncing(jobs);
+          },
+        },
+      )
+      .catch((error: unknown) => {
+        unreserve();
+        gate?.notDurable();
+        services.log.error('dispatcher: leasing new deliveries failed', { error: (error as Error).message });
+        this.wake();
+      });
     return {
       tookAll: chosen.size === due.length,
       leased,
@@ -362,6 +353,38 @@ export class Dispatcher {
       this.publisher.publish('attempt', { phase: 'started', attempt: job.attempt, delivery: job.delivery });
       this.publisher.publish('delivery', { delivery: job.delivery, previousStatus: null });
     }
+  }
+
+  /**
+   * Admits jobs whose lease has committed but is still syncing (GroupCommit's `written`): their
+   * requests are built meanwhile and go out once the gate says the commit is durable. If the sync
+   * fails, nothing is sent and each job ends as interrupted, which gives its delivery back.
+   */
+  private admitWhileSyncing(jobs: readonly Job[]): SyncGate {
+    let open: () => void = () => undefined;
+    let fail: (error: Error) => void = () => undefined;
+    const durable = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    // a job still queued behind its endpoint's window when the sync fails finds `interrupted` instead
+    durable.catch(() => undefined);
+    for (const job of jobs) {
+      job.sendAfter = durable;
+      if (this.started) this.admit(job);
+      else {
+        // stopped while the commit was open: give it back, as stop() does with waiting jobs
+        job.interrupted = true;
+        this.track(this.execute(job));
+      }
+    }
+    return {
+      durable: open,
+      notDurable: () => {
+        for (const job of jobs) job.interrupted = true;
+        fail(new LeaseNotDurableError());
+      },
+    };
   }
 
   /** Starts a job now, or leaves it queued behind its endpoint's window (started when a slot frees). */
