@@ -208,7 +208,7 @@ export class Dispatcher {
     const now = services.clock.now();
     const chosen = new Map(this.admission.roomFor(due, this.freeSlots, (written) => written.delivery.endpoint_id).map((written) => [written.delivery.id, written]));
     if (chosen.size === 0) return null;
-    const leased = new Map([...chosen.keys()].map((id) => [id, leasedBeforeInsert(chosen.get(id)!.delivery, now, now + this.leaseMs)]));
+    const leased = new Map([...chosen.values()].map(({ delivery }) => [delivery.id, leasedBeforeInsert(delivery, now, now + this.leaseMs)]));
     const log = newChangeLog();
     let inserted = false;
     this.reserved += chosen.size;
@@ -218,7 +218,7 @@ export class Dispatcher {
       reservedHeld = false;
     };
     let gate: SyncGate | null = null;
-    services.store.writes
+    void services.store.writes
       .run(
         async (trx) => (inserted ? prepareJobs(trx, [...leased.values()], now, log, chosen) : []),
         (jobs) => {
