@@ -11,6 +11,7 @@
 // outcome-writer.ts (writing outcomes), attempt-request.ts (one request), attempt-telemetry.ts (its span
 // and log line); the SQL is in modules/deliveries (attempt.repository.ts, delivery.claim.ts).
 import { setMaxListeners } from 'node:events';
+import { retryingConflicts } from '../db/conflicts.js';
 import type { AttemptRow } from '../db/schema.js';
 import { endpointsByIds, leaseForImmediateAttempt, leasedBeforeInsert, nextDueAt, renewLease } from '../modules/deliveries/attempt.repository.js';
 import { claimDue } from '../modules/deliveries/delivery.claim.js';
@@ -181,9 +182,13 @@ export class Dispatcher {
     if (held.length === 0) return;
     const dueAt = this.services.clock.now() + this.leaseMs;
     try {
-      await this.services.store.writes.run(async (trx) => {
-        for (const job of held) await renewLease(trx, job.delivery.id, job.delivery.lease_token, dueAt);
-      });
+      // one row after another, as outcomes take them: on PostgreSQL the two can deadlock, and the
+      // one rolled back is run again at once (a renewal skipped may let the leases run out)
+      await retryingConflicts(() =>
+        this.services.store.writes.run(async (trx) => {
+          for (const job of held) await renewLease(trx, job.delivery.id, job.delivery.lease_token, dueAt);
+        }),
+      );
     } catch (error) {
       this.services.log.warn('dispatcher: could not renew leases', { error: (error as Error).message });
     }
