@@ -409,3 +409,42 @@ for (const dialect of TEST_DIALECTS) {
     });
   });
 }
+
+for (const dialect of TEST_DIALECTS) {
+  describe(`FIFO hooks: a cancelled request's lease running out (${dialect})`, () => {
+    let t: TestApp;
+    let receiver: Receiver;
+    let tenantId: string;
+    before(async () => {
+      // a short lease: the cancelled request outlives it
+      t = await startTestApp({ dialect, env: { SWITCHYARD_LEASE_MS: '1000' } });
+      receiver = await startReceiver();
+      tenantId = await createTenant(t);
+    });
+    after(async () => {
+      await t.stop();
+      await receiver.close();
+    });
+
+    test('the next delivery, due when that lease ends, is sent with no reason left from its wait', async () => {
+      const gate = gated(() => 200);
+      receiver.setDefault(gate.behaviour);
+      await ensureEventType(t, 'fifo.lease');
+      const { endpointId } = await createEndpoint(t, tenantId, `${receiver.url}/lease`);
+      const hookId = await createHook(t, tenantId, endpointId, { eventTypes: ['fifo.lease'], ordering: 'FIFO' });
+      await sendInOrder(t, tenantId, 'fifo.lease', 2);
+      await waitUntil(() => gate.held === 1, { timeoutMs: 10_000, intervalMs: 10, what: 'the first request held' });
+      const { db } = t.app.services;
+      const [first, second] = await db.selectFrom('deliveries').select('id').where('hook_id', '=', hookId).orderBy('id').execute();
+      const cancelled = await t.ok(`mutation($id: ID!) { cancelDelivery(input: {id: $id}) { ... on DeliveryPayload { delivery { status } } } }`, { id: first!.id });
+      assert.equal(cancelled.cancelDelivery.delivery.status, 'CANCELLED');
+      const row = () => db.selectFrom('deliveries').select(['status', 'status_reason']).where('id', '=', second!.id).executeTakeFirstOrThrow();
+      assert.deepEqual(await row(), { status: 'PENDING', status_reason: AFTER_CANCELLED_REQUEST_REASON });
+      // the cancelled request is still at the receiver when its lease ends: then the next goes
+      await waitUntil(() => gate.held === 2, { timeoutMs: 10_000, intervalMs: 10, what: 'the next sent once the lease ran out' });
+      assert.deepEqual(await row(), { status: 'SENDING', status_reason: null }, 'no longer waiting, and not said to be');
+      gate.open();
+      await waitUntil(async () => (await countByStatus(t, hookId)).SUCCEEDED === 1, { timeoutMs: 10_000, intervalMs: 20, what: 'the next delivered' });
+    });
+  });
+}

@@ -51,13 +51,18 @@ export async function renewLease(db: Executor, deliveryId: string, leaseToken: n
     .execute();
 }
 
-/** What taking a lease writes: SENDING until the lease ends, a new fencing token, one attempt more. */
+/**
+ * What taking a lease writes: SENDING until the lease ends, a new fencing token, one attempt more,
+ * and no reason left from the wait it ends (a FIFO delivery due when a cancelled request's lease
+ * ends). The claims in delivery.claim.ts write the same.
+ */
 export function leaseChanges(now: number, leaseUntil: number) {
   return (eb: ExpressionBuilder<Database, 'deliveries'>) => ({
     status: 'SENDING' as const,
     due_at: leaseUntil,
     lease_token: eb('lease_token', '+', 1),
     attempt_count: eb('attempt_count', '+', 1),
+    status_reason: null,
     updated_at: now,
   });
 }
@@ -75,7 +80,7 @@ export function leaseForImmediateAttempt(db: Executor, ids: readonly string[], n
 
 /** leaseChanges on a row not yet inserted: a delivery leased as it is written goes in like this. */
 export function leasedBeforeInsert(row: DeliveryRow, now: number, leaseUntil: number): DeliveryRow {
-  return { ...row, status: 'SENDING', due_at: leaseUntil, lease_token: row.lease_token + 1, attempt_count: row.attempt_count + 1, updated_at: now };
+  return { ...row, status: 'SENDING', due_at: leaseUntil, lease_token: row.lease_token + 1, attempt_count: row.attempt_count + 1, status_reason: null, updated_at: now };
 }
 
 const attemptNumbersStatement = defineStatement<{ deliveryIds: readonly string[] }, Pick<AttemptRow, 'delivery_id' | 'number'>>((db, slots) =>

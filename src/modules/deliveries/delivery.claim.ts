@@ -37,7 +37,7 @@ const SCAN_FACTOR = 2;
 const sqliteClaim = defineStatement<ClaimValues, DeliveryRow>((_db, { value, notIn }) => sql<DeliveryRow>`
   update deliveries
      set status = 'SENDING', due_at = ${value.leaseUntil}, lease_token = lease_token + 1,
-         attempt_count = attempt_count + 1, updated_at = ${value.now}
+         attempt_count = attempt_count + 1, status_reason = null, updated_at = ${value.now}
    where rowid in (
      select rid from (
        select rid, due_at, row_number() over (partition by endpoint_id order by due_at) as rank
@@ -63,7 +63,7 @@ const postgresClaim = defineStatement<ClaimValues, DeliveryRow>((_db, { value, n
   )
   update deliveries d
      set status = 'SENDING', due_at = ${value.leaseUntil}, lease_token = d.lease_token + 1,
-         attempt_count = d.attempt_count + 1, updated_at = ${value.now}
+         attempt_count = d.attempt_count + 1, status_reason = null, updated_at = ${value.now}
     from chosen where d.id = chosen.id
   returning d.*`);
 
