@@ -30,15 +30,15 @@ import { startAttemptTelemetry, tracedClaim } from './attempt-telemetry.js';
 
 export type { DispatcherOptions } from './dispatcher-options.js';
 
+export { humanDuration } from './completion.js';
+
+export { USER_AGENT } from './attempt-request.js';
+
 /** Opened once the commit that leased a batch of jobs is durable (Dispatcher.admitWhileSyncing). */
 interface SyncGate {
   durable(): void;
   notDurable(): void;
 }
-
-export { humanDuration } from './completion.js';
-
-export { USER_AGENT } from './attempt-request.js';
 
 export class Dispatcher {
   private readonly services: Services;
@@ -235,7 +235,7 @@ export class Dispatcher {
         {
           written: (jobs) => {
             unreserve();
-            gate = this.admitWhileSyncing(jobs);
+            if (jobs.length > 0) gate = this.admitWhileSyncing(jobs);
           },
         },
       )
