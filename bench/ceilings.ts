@@ -1,10 +1,12 @@
 // The ceilings that need a server of their own, each in this separate process:
-// - a bare Yoga server answering `{ __typename }` (figure 2);
+// - a bare Yoga server answering `{ __typename }`, or Switchyard's `sendEvent` with a resolver that
+//   answers at once (figure 2);
 // - a bare `ws` broadcast server speaking just enough graphql-transport-ws for the same graphql-ws
 //   clients, sending the same message bytes, serialised once per message (figure 4).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { exitHandler, hrMs, serveCommands } from './lib/ipc.js';
 import { profile } from './lib/profiler.js';
@@ -35,20 +37,48 @@ async function close(): Promise<void> {
   }
 }
 
+/** The input and result types of Switchyard's `sendEvent`, for a Yoga whose resolver answers at once. */
+const SEND_EVENT_TYPE_DEFS = /* GraphQL */ `
+  scalar JSON
+  scalar DateTime
+  type Query { ok: Boolean }
+  input SendEventInput { channels: [String!], idempotencyKey: String, occurredAt: DateTime, payload: JSON!, tenantId: ID, traceparent: String, type: String! }
+  type SendEventPayload { deliveryCount: Int! }
+  type ValidationError { message: String! }
+  type NotFoundError { message: String! }
+  type ConflictError { message: String! }
+  union SendEventResult = ConflictError | NotFoundError | SendEventPayload | ValidationError
+  type Mutation { sendEvent(input: SendEventInput!): SendEventResult! }
+`;
+
 /**
  * A stock Yoga answering `{ __typename }` (the issue's ceiling). With `bodyLimit: false`, Yoga as
  * Switchyard runs it: without its request-body limit, whose per-request TransformStream costs more
  * than the rest of a `{ __typename }` request (Switchyard enforces its limit before Yoga instead).
+ * With `sendEvent: true` (and no body limit) it also executes Switchyard's `sendEvent` operation, its
+ * resolver answering at once: what GraphQL itself costs for that request (parsing its variables,
+ * coercing the input, resolving the union), without anything Switchyard does.
  */
-async function startYoga(options: { bodyLimit?: boolean } | null = null): Promise<string> {
+async function startYoga(options: { bodyLimit?: boolean; sendEvent?: boolean } | null = null): Promise<string> {
   await close();
+  const schema = options?.sendEvent
+    ? createSchema({
+        typeDefs: SEND_EVENT_TYPE_DEFS,
+        resolvers: {
+          JSON: JSONResolver,
+          DateTime: DateTimeResolver,
+          SendEventResult: { __resolveType: () => 'SendEventPayload' },
+          Mutation: { sendEvent: async () => ({ deliveryCount: 1 }) },
+        },
+      })
+    : createSchema({ typeDefs: 'type Query { ok: Boolean }' });
   const yoga = createYoga({
-    schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
+    schema,
     graphqlEndpoint: '/graphql',
     graphiql: false,
     landingPage: false,
     logging: false,
-    ...(options?.bodyLimit === false ? { maxRequestBodySize: false as const } : {}),
+    ...(options?.bodyLimit === false || options?.sendEvent ? { maxRequestBodySize: false as const } : {}),
   });
   server = createServer(yoga);
   server.keepAliveTimeout = 120_000;

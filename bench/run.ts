@@ -795,6 +795,8 @@ async function figureAPI() {
   const yogaUrl = await ceilings.call<string>('startYoga');
   const bareCeilings = await spawn('ceilings-no-body-limit', './ceilings.ts');
   const bareYogaUrl = await bareCeilings.call<string>('startYoga', { bodyLimit: false });
+  const sendEventCeilings = await spawn('ceilings-send-event', './ceilings.ts');
+  const sendEventYogaUrl = await sendEventCeilings.call<string>('startYoga', { sendEvent: true });
   let k = 0;
   const single = () =>
     JSON.stringify({
@@ -816,68 +818,130 @@ async function figureAPI() {
   };
   const ceiling: number[] = [];
   const bareCeiling: number[] = [];
+  const sendEventCeiling: number[] = [];
+  const query: number[] = [];
   const sendEvent: number[] = [];
   const sendEvents: number[] = [];
+  /** CPU µs per request (per event for sendEvents) of the process that answered, by figure */
+  const cpu = { typename: [] as number[], typenameNoBodyLimit: [] as number[], sendEventCeiling: [] as number[], query: [] as number[], sendEvent: [] as number[], sendEvents: [] as number[] };
+  /** `run`, and the CPU time `pid` spent during it per answered request */
+  const withCpu = async (pid: number, run: () => ReturnType<typeof drive>) => {
+    const before = processTicks([pid]);
+    const result = await run();
+    const cpuUs = ((processTicks([pid]) - before) / TICKS_PER_S) * 1e6;
+    return { ...result, cpuUsPerRequest: cpuUs / Math.max(1, result.ok) };
+  };
   const maxRequests = 2_000_000;
   const durationMs = config.apiRoundMs;
   // Warm-up, not counted.
   const warmMs = QUICK ? 600 : 1_000;
   await drive(yogaUrl, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: () => typename, check: checks.typename });
   await drive(bareYogaUrl, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: () => typename, check: checks.typename });
+  await drive(sendEventYogaUrl, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: single, check: checks.single });
   await drive(server.url, { clients: config.apiClients, durationMs: warmMs, maxRequests, body: single, check: checks.single });
   await drive(server.url, { clients: config.batchClients, durationMs: warmMs, maxRequests, body: batch, check: checks.batch });
   for (let round = 0; round < config.rounds; round++) {
-    const c = await drive(yogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename });
-    const bare = await drive(bareYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename });
+    const c = await withCpu(ceilings.pid, () => drive(yogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename }));
+    const bare = await withCpu(bareCeilings.pid, () =>
+      drive(bareYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename }),
+    );
+    const sc = await withCpu(sendEventCeilings.pid, () => drive(sendEventYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: single, check: checks.single }));
+    const q = await withCpu(server.child.pid, () => drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename }));
     type CommitStats = { commits: number; units: number };
     const before = await server.child.call<CommitStats>('commits');
     const s = await withProfile(server.child, 'api', `api-sendEvent-r${round + 1}`, () =>
-      drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: single, check: checks.single }),
+      withCpu(server.child.pid, () => drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: single, check: checks.single })),
     );
     const after = await server.child.call<CommitStats>('commits');
     const commitsPerSecond = ((after.commits - before.commits) * 1000) / durationMs;
     const b = await withProfile(server.child, 'api', `api-sendEvents-r${round + 1}`, () =>
-      drive(server.url, { clients: config.batchClients, durationMs, maxRequests, body: batch, check: checks.batch }),
+      withCpu(server.child.pid, () => drive(server.url, { clients: config.batchClients, durationMs, maxRequests, body: batch, check: checks.batch })),
     );
     ceiling.push(c.perSecond);
     bareCeiling.push(bare.perSecond);
+    sendEventCeiling.push(sc.perSecond);
+    query.push(q.perSecond);
+    cpu.query.push(q.cpuUsPerRequest);
+    cpu.typename.push(c.cpuUsPerRequest);
+    cpu.typenameNoBodyLimit.push(bare.cpuUsPerRequest);
+    cpu.sendEventCeiling.push(sc.cpuUsPerRequest);
+    cpu.sendEvent.push(s.cpuUsPerRequest);
+    cpu.sendEvents.push(b.cpuUsPerRequest / config.batchSize);
     sendEvent.push(s.perSecond);
     sendEvents.push(b.perSecond * config.batchSize);
     log(
-      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s (without the body limit ${fmtNum(bare.perSecond)}) · sendEvent ${fmtNum(s.perSecond)} events/s ` +
+      `  round ${round + 1}: { __typename } ${fmtNum(c.perSecond)} req/s (without the body limit ${fmtNum(bare.perSecond)}; ${fmtNum(bare.cpuUsPerRequest)} CPU µs each) · ` +
+        `sendEvent answered at once ${fmtNum(sc.perSecond)} req/s (${fmtNum(sc.cpuUsPerRequest)} µs) · Switchyard { __typename } ${fmtNum(q.perSecond)} req/s (${fmtNum(q.cpuUsPerRequest)} µs) · sendEvent ${fmtNum(s.perSecond)} events/s (${fmtNum(s.cpuUsPerRequest)} µs) ` +
         `(${fmtNum(commitsPerSecond)} commits/s, ${(s.perSecond / Math.max(1, commitsPerSecond)).toFixed(1)} events each) · ` +
         `sendEvents ${fmtNum(b.perSecond * config.batchSize)} events/s (${fmtNum(b.perSecond)} req/s)`,
     );
   }
   await ceilings.exit();
   await bareCeilings.exit();
+  await sendEventCeilings.exit();
   await server.child.exit();
   const c = rounds(ceiling);
   const bare = rounds(bareCeiling);
+  const answeredAtOnce = rounds(sendEventCeiling);
   const bareRatio = pairedRatio(sendEvent, bareCeiling);
+  const atOnceRatio = pairedRatio(sendEvent, sendEventCeiling);
+  const queryRatio = pairedRatio(query, bareCeiling);
   const s = rounds(sendEvent);
   const b = rounds(sendEvents);
   const sendEventRatio = pairedRatio(sendEvent, ceiling);
-  results.api = { sendEventPairedRatio: sendEventRatio, sendEventPairedRatioNoBodyLimit: bareRatio, typename: c, typenameNoBodyLimit: bare, sendEvent: s, sendEvents: b, clients: config.apiClients, batchClients: config.batchClients, roundMs: durationMs };
+  const cpuMedians = Object.fromEntries(Object.entries(cpu).map(([figure, values]) => [figure, rounds(values).median])) as Record<keyof typeof cpu, number>;
+  const cpuNote = (figure: keyof typeof cpu, unit = 'request') => `${fmtNum(cpuMedians[figure])} CPU µs/${unit}`;
+  results.api = {
+    sendEventPairedRatio: sendEventRatio,
+    sendEventPairedRatioNoBodyLimit: bareRatio,
+    sendEventPairedRatioAnsweredAtOnce: atOnceRatio,
+    typename: c,
+    typenameNoBodyLimit: bare,
+    sendEventAnsweredAtOnce: answeredAtOnce,
+    query: rounds(query),
+    queryPairedRatioNoBodyLimit: queryRatio,
+    sendEvent: s,
+    sendEvents: b,
+    cpuUsPerRequest: cpu,
+    clients: config.apiClients,
+    batchClients: config.batchClients,
+    roundMs: durationMs,
+  };
   rows.push({
     figure: `(2a) sendEvent events/s (1 per request, ${config.apiClients} clients, dispatcher off)`,
-    switchyard: fmtRounds(s),
-    ceiling: `Yoga { __typename } ${fmtRounds(c)}`,
+    switchyard: `${fmtRounds(s)} · ${cpuNote('sendEvent', 'event')}`,
+    ceiling: `Yoga { __typename } ${fmtRounds(c)} · ${cpuNote('typename')}`,
     ratio: fmtRatio(sendEventRatio),
     target: '≥ 0.5× { __typename }',
     pass: pass(sendEventRatio.median >= 0.5),
   });
   rows.push({
     figure: `(2a') the same sendEvent against Yoga as Switchyard runs it: its request-body limit off (Switchyard checks sizes before Yoga)`,
-    switchyard: fmtRounds(s),
-    ceiling: `Yoga { __typename }, no body limit ${fmtRounds(bare)}`,
+    switchyard: `${fmtRounds(s)} · ${cpuNote('sendEvent', 'event')}`,
+    ceiling: `Yoga { __typename }, no body limit ${fmtRounds(bare)} · ${cpuNote('typenameNoBodyLimit')}`,
     ratio: fmtRatio(bareRatio),
     target: '≥ 0.5× Yoga as run',
     pass: pass(bareRatio.median >= 0.5),
   });
   rows.push({
+    figure: `(2a'') the same sendEvent against that Yoga executing the same operation, its resolver answering at once (what GraphQL alone costs for the request)`,
+    switchyard: `${fmtRounds(s)} · ${cpuNote('sendEvent', 'event')}`,
+    ceiling: `Yoga sendEvent answered at once ${fmtRounds(answeredAtOnce)} · ${cpuNote('sendEventCeiling')}`,
+    ratio: fmtRatio(atOnceRatio),
+    target: '— (reported)',
+    pass: '—',
+  });
+  rows.push({
+    figure: `(2c) { __typename } through Switchyard: its token check, document limits, cost and time budgets (req/s)`,
+    switchyard: `${fmtRounds(rounds(query))} · ${cpuNote('query')}`,
+    ceiling: `Yoga { __typename }, no body limit ${fmtRounds(bare)} · ${cpuNote('typenameNoBodyLimit')}`,
+    ratio: fmtRatio(queryRatio),
+    target: '— (reported)',
+    pass: '—',
+  });
+  rows.push({
     figure: `(2b) sendEvents events/s (${config.batchSize} per request, ${config.batchClients} clients, dispatcher off)`,
-    switchyard: fmtRounds(b),
+    switchyard: `${fmtRounds(b)} · ${cpuNote('sendEvents', 'event')}`,
     ceiling: `Yoga { __typename } ${fmtRounds(c)} req/s`,
     ratio: '—',
     target: '≥ 25,000/s',
