@@ -5,6 +5,7 @@ import { toJson } from '../../db/json.js';
 import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import { invalidateCatalog } from '../events/catalog-cache.js';
+import { forgetTokens } from '../tokens/token-cache.js';
 import type { Services } from '../../services.js';
 import { deleteDeliveriesOf } from '../deliveries/delivery.purge.js';
 import { deleteEventsOfTenant } from '../events/event.repository.js';
@@ -93,6 +94,7 @@ export async function deleteTenant(services: Services, actor: Actor, id: string,
   await deleteEventsOfTenant(services.db, id);
   await deleteTenantRow(services.db, id);
   invalidateCatalog(services);
+  forgetTokens(services);
   return deleted;
 }
 

@@ -7,7 +7,8 @@ import type { PageArgs } from '../../db/pagination.js';
 import { ConflictError, NotFoundError, ProblemList } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
-import { countAdminTokens, findTokenByHash, findTokenById, insertToken, listTokens, updateTokenRow } from './token.repository.js';
+import { forgetTokens, tokenLookupOf } from './token-cache.js';
+import { countAdminTokens, findTokenById, insertToken, listTokens, updateTokenRow } from './token.repository.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -58,6 +59,7 @@ export async function revokeToken(services: Services, actor: Actor, id: string):
   if (token.revoked_at !== null) throw new ConflictError(`token ${id} is already revoked`);
   const revokedAt = services.clock.now();
   await updateTokenRow(services.db, id, { revoked_at: revokedAt });
+  forgetTokens(services);
   return { ...token, revoked_at: revokedAt };
 }
 
@@ -89,12 +91,14 @@ export async function authenticate(services: Services, authorization: string | n
   const hash = hashToken(presented);
   const configured = services.config.adminToken;
   if (configured && sameHash(hash, configuredAdminHash(configured))) return { kind: 'admin', tokenId: null };
-  const token = await findTokenByHash(services.db, hash);
+  const tokens = tokenLookupOf(services);
+  const token = await tokens.byHash(hash);
   const now = services.clock.now();
   if (!token || token.revoked_at !== null || (token.expires_at !== null && token.expires_at <= now)) return null;
   if (token.last_used_at === null || now - token.last_used_at > LAST_USED_RESOLUTION_MS) {
     // Coarse on purpose: one write a minute per token, not one per request.
     await updateTokenRow(services.db, token.id, { last_used_at: now });
+    tokens.used(hash, now);
   }
   if (token.tenant_id === null) return { kind: 'admin', tokenId: token.id };
   return {
