@@ -217,7 +217,7 @@ async function setupTenants(url: string, receiverUrl: string): Promise<{ tenantI
  * `clients` concurrent loops over one undici Pool (one connection each), for `durationMs` and at
  * most `maxRequests`; `check` validates each answer. Returns completed requests per second.
  */
-async function drive(origin: string, args: { clients: number; durationMs: number; maxRequests: number; body: () => string; check: (text: string) => boolean }) {
+async function drive(origin: string, args: { clients: number; durationMs: number; maxRequests: number; body: () => string; check: (text: string) => boolean; token?: string }) {
   const pool = new Pool(origin, { connections: args.clients, keepAliveTimeout: 30_000 });
   const deadline = performance.now() + args.durationMs;
   let issued = 0;
@@ -232,7 +232,7 @@ async function drive(origin: string, args: { clients: number; durationMs: number
         const response = await pool.request({
           path: '/graphql',
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${args.token ?? BENCH_ADMIN_TOKEN}` },
           body: args.body(),
           headersTimeout: 30_000,
           bodyTimeout: 30_000,
@@ -789,8 +789,15 @@ async function figureScaleOut() {
 /** (2) events accepted/s through GraphQL vs a bare Yoga `{ __typename }`. */
 async function figureAPI() {
   log('(2) events accepted/s through GraphQL (dispatcher off) vs bare Yoga { __typename }');
-  const server = await startSwitchyard('switchyard-api', join(tmpRoot, 'b'), 'api');
+  // (2c) measures what a request with a tenant's token costs, not how many that token may send
+  const server = await startSwitchyard('switchyard-api', join(tmpRoot, 'b'), 'api', { SWITCHYARD_TOKEN_REQUESTS_PER_SECOND: '1000000', SWITCHYARD_TOKEN_REQUEST_BURST: '1000000' });
   const { tenantIds } = await setupTenants(server.url, receiverUrl);
+  // (2c) asks as a console or frontend does: with a tenant's token, which is looked up in the store
+  const tenantToken = (
+    await gql(server.url, 'mutation($input: CreateTenantTokenInput!) { createTenantToken(input: $input) { ... on CreateTenantTokenPayload { secret } } }', {
+      input: { tenantId: tenantIds[0], name: 'bench frontend' },
+    })
+  ).createTenantToken.secret as string;
   const ceilings = await spawn('ceilings', './ceilings.ts');
   const yogaUrl = await ceilings.call<string>('startYoga');
   const bareCeilings = await spawn('ceilings-no-body-limit', './ceilings.ts');
@@ -846,7 +853,9 @@ async function figureAPI() {
       drive(bareYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename }),
     );
     const sc = await withCpu(sendEventCeilings.pid, () => drive(sendEventYogaUrl, { clients: config.apiClients, durationMs, maxRequests, body: single, check: checks.single }));
-    const q = await withCpu(server.child.pid, () => drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename }));
+    const q = await withCpu(server.child.pid, () =>
+      drive(server.url, { clients: config.apiClients, durationMs, maxRequests, body: () => typename, check: checks.typename, token: tenantToken }),
+    );
     type CommitStats = { commits: number; units: number };
     const before = await server.child.call<CommitStats>('commits');
     const s = await withProfile(server.child, 'api', `api-sendEvent-r${round + 1}`, () =>
@@ -932,7 +941,7 @@ async function figureAPI() {
     pass: '—',
   });
   rows.push({
-    figure: `(2c) { __typename } through Switchyard: its token check, document limits, cost and time budgets (req/s)`,
+    figure: `(2c) { __typename } through Switchyard with a tenant's token: its look-up, document limits, cost and time budgets (req/s)`,
     switchyard: `${fmtRounds(rounds(query))} · ${cpuNote('query')}`,
     ceiling: `Yoga { __typename }, no body limit ${fmtRounds(bare)} · ${cpuNote('typenameNoBodyLimit')}`,
     ratio: fmtRatio(queryRatio),
