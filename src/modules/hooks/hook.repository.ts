@@ -138,20 +138,6 @@ export async function replaceDependencies(db: Executor, hookId: string, dependsO
 }
 
 /**
- * Cancels the hook's deliveries that have not reached a final state. SENDING is left alone: the
- * dispatcher holds its lease and records the outcome of the request already on the wire.
- */
-export async function cancelOpenDeliveriesOfHook(db: Executor, hookId: string, reason: string, now: number): Promise<number> {
-  const result = await db
-    .updateTable('deliveries')
-    .set({ status: 'CANCELLED', status_reason: reason, due_at: null, next_attempt_at: null, finished_at: now, updated_at: now })
-    .where('hook_id', '=', hookId)
-    .where('status', 'in', ['PENDING', 'RETRYING', 'BLOCKED'])
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
-/**
  * Serialises changes to one tenant's runAfter graph: a no-op UPDATE takes the tenant row's write
  * lock on PostgreSQL (and the database write lock on SQLite), so two concurrent saves cannot each
  * pass the cycle check and together close a cycle. Portable, unlike SELECT … FOR UPDATE.
