@@ -20,7 +20,18 @@ export interface Page<T> {
   nodes: T[];
   hasNextPage: boolean;
   cursorOf(node: T): string;
+  /** where the next page starts when it is not after the last node: the end of a bounded scan */
+  resumeAfter?: string;
 }
+
+/**
+ * How many rows of its index one page of a filtered list may examine. A filter no index holds
+ * (a status, an event type, a channel) is checked row by row, and one that matches little would
+ * otherwise read a tenant's whole history for one page: on SQLite in one statement, with the
+ * writer and the event loop held, as often as the tenant's token may ask. Past this many, the page
+ * ends with what it found and the cursor of where it stopped.
+ */
+export const SCAN_ROWS = 1_000;
 
 export class InvalidCursorError extends BadInputError {
   constructor() {
@@ -58,28 +69,32 @@ export async function emptyPage<Row>(args: PageArgs): Promise<Page<Row>> {
  * fixed order), else `args.order` (`desc` = newest first for time-ordered ids); a cursor pages on in
  * the order it was made in only if `order` stays the same.
  * Asks for one extra row to learn whether another page exists without counting.
+ * `options.scan`, for a list filtered beyond its index: the same table narrowed by that index alone
+ * (an equality on an index of (it, `column`), or nothing for the primary key). The page then reads
+ * at most SCAN_ROWS of those rows; when they hold too few matches and more rows follow, it ends early
+ * with `hasNextPage` and `resumeAfter` the last row it read.
  */
 export async function paginate<DB, TB extends keyof DB, Row extends Record<string, unknown>>(
   query: SelectQueryBuilder<DB, TB, Row>,
   args: PageArgs,
-  options: { column: string; direction?: 'asc' | 'desc'; key?: (row: Row) => string },
+  options: { column: string; direction?: 'asc' | 'desc'; key?: (row: Row) => string; scan?: SelectQueryBuilder<DB, TB, object> },
 ): Promise<Page<Row>> {
   const limit = pageSize(args.first);
   const direction = options.direction ?? (args.order === 'OLDEST_FIRST' ? 'asc' : 'desc');
   const key = options.key ?? ((row: Row) => String(row[options.column.split('.').pop() ?? options.column]));
-  let q = query;
-  if (args.after) {
-    const after = decodeCursor(args.after);
-    // Kysely cannot type a dynamic column reference; the column name comes from our own code, never input.
-    q = q.where(options.column as never, direction === 'desc' ? '<' : '>', after as never);
-  }
-  const rows = await q
-    .orderBy(options.column as never, direction)
-    .limit(limit + 1)
-    .execute();
-  return {
-    nodes: rows.slice(0, limit),
-    hasNextPage: rows.length > limit,
-    cursorOf: (row) => encodeCursor(key(row)),
-  };
+  // Kysely cannot type a dynamic column reference; the column name comes from our own code, never input.
+  const column = options.column as never;
+  const after = args.after ? decodeCursor(args.after) : null;
+  const onwards = <Q extends SelectQueryBuilder<DB, TB, object>>(q: Q): Q => (after === null ? q : (q.where(column, direction === 'desc' ? '<' : '>', after as never) as Q));
+  /** the rows a bounded page may read, in page order */
+  const scanned = options.scan ? onwards(options.scan).select(column).orderBy(column, direction) : null;
+  let q = onwards(query);
+  // SQLite answers `key in (…)` by looking each scanned key up, so the page reads no more than those
+  if (scanned) q = q.where(column, 'in', scanned.limit(SCAN_ROWS) as never);
+  const rows = await q.orderBy(column, direction).limit(limit + 1).execute();
+  const cursorOf = (row: Row) => encodeCursor(key(row));
+  if (rows.length > limit || !scanned) return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf };
+  const last = (await scanned.limit(1).offset(SCAN_ROWS - 1).executeTakeFirst()) as Record<string, unknown> | undefined;
+  if (last === undefined) return { nodes: rows, hasNextPage: false, cursorOf };
+  return { nodes: rows, hasNextPage: true, cursorOf, resumeAfter: encodeCursor(String(last[options.column.split('.').pop() ?? options.column])) };
 }

@@ -10,10 +10,13 @@ export interface ConnectionShape<T> {
 const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
   description: 'Where a page of a connection stands.',
   fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'Whether another page follows.' }),
+    hasNextPage: t.exposeBoolean('hasNextPage', {
+      description:
+        'Whether another page follows. A list filtered on what no index holds (statuses, event types, channels, outcomes, kinds) reads a bounded stretch of history per page, so a page may hold fewer items than asked for, even none, and still have a next one: go on with `endCursor` until this is false.',
+    }),
     endCursor: t.exposeString('endCursor', {
       nullable: true,
-      description: 'Pass as `after` to get the next page; null on an empty page.',
+      description: 'Pass as `after` to get the next page; null on an empty page that ends the list.',
     }),
   }),
 });
@@ -46,7 +49,7 @@ export function connectionOf<T>(node: ObjectRef<SchemaTypes, T>, name: string): 
         description: 'Whether more pages follow, and the cursor to get the next one.',
         resolve: ({ page }) => {
           const last = page.nodes[page.nodes.length - 1];
-          return { hasNextPage: page.hasNextPage, endCursor: last === undefined ? null : page.cursorOf(last) };
+          return { hasNextPage: page.hasNextPage, endCursor: page.resumeAfter ?? (last === undefined ? null : page.cursorOf(last)) };
         },
       }),
     }),

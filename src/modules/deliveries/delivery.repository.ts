@@ -68,12 +68,21 @@ export interface DeliveryFilter {
 
 export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageArgs) {
   if (filter.tenantId === NO_TENANT) return emptyPage<DeliveryRow>(args);
-  let query = db.selectFrom('deliveries').selectAll();
-  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
+  // The narrowest owner given is the index the page is read by; the others are checked row by row.
+  const [narrowest, ...others] = givenOwners([
+    ['event_id', filter.eventId],
+    ['hook_id', filter.hookId],
+    ['endpoint_id', filter.endpointId],
+    ['tenant_id', typeof filter.tenantId === 'string' ? filter.tenantId : null],
+  ]);
+  let indexed = db.selectFrom('deliveries');
+  if (narrowest) indexed = indexed.where(narrowest[0], '=', narrowest[1]);
+  // ids are time-ordered, so a time range is a primary-key range
+  if (filter.createdAfter != null) indexed = indexed.where('id', '>=', idFloor('delivery', filter.createdAfter));
+  if (filter.createdBefore != null) indexed = indexed.where('id', '<', idFloor('delivery', filter.createdBefore));
+  let query = indexed.selectAll();
+  for (const [column, id] of others) query = query.where(column, '=', id);
   if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses as DeliveryStatus[]);
-  if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
-  if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
-  if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
   if (filter.eventTypes && filter.eventTypes.length > 0) query = query.where('event_type', 'in', filter.eventTypes as string[]);
   const { channel } = filter;
   if (channel) {
@@ -82,10 +91,14 @@ export function listDeliveries(db: Executor, filter: DeliveryFilter, args: PageA
       exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'deliveries.event_id').where(jsonTextHas('events.channels', channel))),
     );
   }
-  // ids are time-ordered, so a time range is a primary-key range
-  if (filter.createdAfter != null) query = query.where('id', '>=', idFloor('delivery', filter.createdAfter));
-  if (filter.createdBefore != null) query = query.where('id', '<', idFloor('delivery', filter.createdBefore));
-  return paginate(query, args, { column: 'id' });
+  const beyondIndex = others.length > 0 || (filter.statuses?.length ?? 0) > 0 || (filter.eventTypes?.length ?? 0) > 0 || Boolean(channel);
+  // an event's deliveries (one per hook) are few, and are read whole
+  return paginate(query, args, { column: 'id', ...(beyondIndex && narrowest?.[0] !== 'event_id' ? { scan: indexed } : {}) });
+}
+
+/** The owner filters given, narrowest first as listed: the first is read by its index, the rest checked on each row. */
+function givenOwners<C extends string>(owners: readonly (readonly [C, string | null | undefined])[]): [C, string][] {
+  return owners.flatMap(([column, id]) => (id ? [[column, id] as [C, string]] : []));
 }
 
 export interface AttemptFilter {
@@ -105,10 +118,18 @@ export interface AttemptFilter {
 
 export function listAttempts(db: Executor, filter: AttemptFilter, args: PageArgs) {
   if (filter.tenantId === NO_TENANT) return emptyPage<AttemptRow>(args);
-  let query = db.selectFrom('attempts').selectAll();
-  if (typeof filter.tenantId === 'string') query = query.where('tenant_id', '=', filter.tenantId);
-  if (filter.deliveryId) query = query.where('delivery_id', '=', filter.deliveryId);
-  if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+  // As for deliveries; no index holds an attempt's hook or event, so those are always checked row by row.
+  const [narrowest, ...others] = givenOwners([
+    ['delivery_id', filter.deliveryId],
+    ['endpoint_id', filter.endpointId],
+    ['tenant_id', typeof filter.tenantId === 'string' ? filter.tenantId : null],
+  ]);
+  let indexed = db.selectFrom('attempts');
+  if (narrowest) indexed = indexed.where(narrowest[0], '=', narrowest[1]);
+  if (filter.startedAfter != null) indexed = indexed.where('id', '>=', idFloor('attempt', filter.startedAfter));
+  if (filter.startedBefore != null) indexed = indexed.where('id', '<', idFloor('attempt', filter.startedBefore));
+  let query = indexed.selectAll();
+  for (const [column, id] of others) query = query.where(column, '=', id);
   if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
   if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
   if (filter.outcomes && filter.outcomes.length > 0) query = query.where('outcome', 'in', filter.outcomes as AttemptOutcome[]);
@@ -122,9 +143,10 @@ export function listAttempts(db: Executor, filter: AttemptFilter, args: PageArgs
       return exists(events);
     });
   }
-  if (filter.startedAfter != null) query = query.where('id', '>=', idFloor('attempt', filter.startedAfter));
-  if (filter.startedBefore != null) query = query.where('id', '<', idFloor('attempt', filter.startedBefore));
-  return paginate(query, args, { column: 'id' });
+  const beyondIndex =
+    others.length > 0 || Boolean(filter.hookId) || Boolean(filter.eventId) || (filter.outcomes?.length ?? 0) > 0 || (eventTypes?.length ?? 0) > 0 || Boolean(channel);
+  // a delivery's attempts are few, and are read whole
+  return paginate(query, args, { column: 'id', ...(beyondIndex && narrowest?.[0] !== 'delivery_id' ? { scan: indexed } : {}) });
 }
 
 /** The latest attempts of an endpoint, newest first, for its health figures. */
