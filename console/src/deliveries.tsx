@@ -1,6 +1,6 @@
 // The live attempts view (filters by endpoint, hook, outcome) and one delivery's page.
 import { useEffect, useState } from 'react';
-import type { AttemptOutcome, DeliveryAttemptFieldsFragment, DeliveryFieldsFragment, EventFieldsFragment } from './sdk.js';
+import { newest, type AttemptOutcome, type DeliveryAttemptFieldsFragment, type DeliveryFieldsFragment, type EventFieldsFragment } from './sdk.js';
 import { actionRunner, AttemptDetail, describe, FormProblem, Json, when, type Problems, type Session } from './ui.js';
 
 const OUTCOMES: AttemptOutcome[] = ['SUCCEEDED', 'FAILED', 'IN_FLIGHT', 'INTERRUPTED'];
@@ -27,8 +27,8 @@ export function LiveAttempts({ session, tenantId, filtersShown = true }: { sessi
     };
     setAttempts([]);
     setLive('connecting');
-    void session.client.listDeliveryAttempts({ filter: { tenantId, ...only }, first: 50 })
-      .then(({ deliveryAttempts }) => { if (!stopped) setAttempts((current) => [...current, ...deliveryAttempts.nodes.filter((a) => !current.some((c) => c.id === a.id))]); });
+    void newest(50, (page) => session.client.listDeliveryAttempts({ filter: { tenantId, ...only }, ...page }).then((r) => r.deliveryAttempts))
+      .then((nodes) => { if (!stopped) setAttempts((current) => [...current, ...nodes.filter((a) => !current.some((c) => c.id === a.id))]); });
     (async () => {
       while (!stopped) {
         try {

@@ -1,7 +1,7 @@
 // Operational events: endpoints disabled, enabled, failing or recovered, deliveries exhausted or
 // recovered by a retry; the latest page, then each one live as it is raised.
 import { useEffect, useState } from 'react';
-import type { OperationalEventFieldsFragment } from './sdk.js';
+import { newest, type OperationalEventFieldsFragment } from './sdk.js';
 import { Json, when, type Session } from './ui.js';
 
 const KINDS = ['endpoint.disabled', 'endpoint.enabled', 'endpoint.failing', 'endpoint.recovered', 'delivery.exhausted', 'delivery.recovered'];
@@ -16,8 +16,8 @@ export function Operations({ session, tenantId }: { session: Session; tenantId: 
     const kinds = kind ? { kinds: [kind] } : {};
     setEvents([]);
     setLive('connecting');
-    void session.client.listOperationalEvents({ filter: { tenantId, ...kinds }, first: 50 })
-      .then(({ operationalEvents }) => { if (!stopped) setEvents((current) => [...current, ...operationalEvents.nodes.filter((e) => !current.some((c) => c.id === e.id))]); });
+    void newest(50, (page) => session.client.listOperationalEvents({ filter: { tenantId, ...kinds }, ...page }).then((r) => r.operationalEvents))
+      .then((nodes) => { if (!stopped) setEvents((current) => [...current, ...nodes.filter((e) => !current.some((c) => c.id === e.id))]); });
     (async () => {
       while (!stopped) {
         try {

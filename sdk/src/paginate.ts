@@ -17,6 +17,12 @@ export interface PaginateOptions {
   first?: number;
   /** Stop after this many items in all. Default: every item. */
   limit?: number;
+  /**
+   * Stop after this many pages. A list filtered on what the server holds no index for (statuses,
+   * outcomes, event types, channels, kinds) reads a bounded stretch of history per page, so a page
+   * may hold few items or none; this bounds how far back a search for rare ones goes. Default: no bound.
+   */
+  maxPages?: number;
 }
 
 /** The server's largest page. */
@@ -39,10 +45,11 @@ export async function* paginate<T>(
 ): AsyncGenerator<T, void, undefined> {
   const first = options.first ?? MAX_PAGE_SIZE;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
   if (!Number.isInteger(first) || first < 1) throw new RangeError('paginate: `first` must be a positive integer');
   let after: string | null = null;
   let yielded = 0;
-  while (yielded < limit) {
+  for (let pages = 0; yielded < limit && pages < maxPages; pages++) {
     const page: Connection<T> = await fetchPage({ first, after });
     for (const node of page.nodes) {
       if (yielded >= limit) return;

@@ -211,6 +211,23 @@ describe('paginate', () => {
     ]);
   });
 
+  it('goes on through pages with nothing on them, and stops at maxPages', async () => {
+    const sparse: Record<string, Connection<number>> = {
+      start: { nodes: [], pageInfo: { hasNextPage: true, endCursor: 'e1' } },
+      e1: { nodes: [], pageInfo: { hasNextPage: true, endCursor: 'e2' } },
+      e2: { nodes: [7], pageInfo: { hasNextPage: true, endCursor: 'e3' } },
+      e3: { nodes: [8], pageInfo: { hasNextPage: false, endCursor: 'e4' } },
+    };
+    const all: number[] = [];
+    for await (const item of paginate(async (page) => sparse[page.after ?? 'start']!)) all.push(item);
+    assert.deepEqual(all, [7, 8]);
+    const asked: unknown[] = [];
+    const bounded: number[] = [];
+    for await (const item of paginate(async (page) => (asked.push(page.after), sparse[page.after ?? 'start']!), { maxPages: 3 })) bounded.push(item);
+    assert.deepEqual(bounded, [7]);
+    assert.deepEqual(asked, [null, 'e1', 'e2']);
+  });
+
   it('fetches the next page lazily, only when the previous one is used up', async () => {
     let fetched = 0;
     for await (const item of paginate(async (page) => (fetched++, pages[page.after ?? 'start']!))) {
