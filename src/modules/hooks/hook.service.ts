@@ -11,7 +11,7 @@ import type { Services } from '../../services.js';
 import { findEndpointById } from '../endpoints/endpoint.repository.js';
 import { listEventTypeNames } from '../event-types/event-type.repository.js';
 import { afterOrderingChanged } from '../deliveries/delivery.fifo.js';
-import { releaseDeliveriesOfHook } from '../deliveries/delivery.purge.js';
+import { cancelWaitingDeliveriesOfHook, detachDeliveriesOfHook } from '../deliveries/delivery.purge.js';
 import { newChangeLog } from '../deliveries/delivery.effects.js';
 import { publishRaised } from '../operations/operational-event.service.js';
 import { findTenantById } from '../tenants/tenant.repository.js';
@@ -269,18 +269,20 @@ async function dryRunUpdate(services: Services, existing: HookRow, input: HookIn
 }
 
 /**
- * Deletes a hook. First it stops routing (inactive: a claim refuses its deliveries from then on);
- * then its deliveries let go of it a batch at a time, those still waiting cancelled as they do,
- * and the row goes. Stopped half way, the hook is left inactive, and deleting it again goes on.
+ * Deletes a hook. First, in one transaction, it stops routing and its deliveries still waiting are
+ * cancelled (while they are still attributed to it); then its deliveries let go of it a batch at a
+ * time, and the row goes. Stopped half way, the hook is left inactive, and deleting it again goes on.
  */
 export async function deleteHook(services: Services, actor: Actor, id: string): Promise<HookRow> {
   const hook = await services.db.transaction().execute(async (trx) => {
     const found = await findHookById(trx, id);
     if (!found || !canSee(actor, found.tenant_id)) throw new NotFoundError('Hook', id);
-    await updateHookRow(trx, id, { active: 0, updated_at: nextVersion(found, services.clock.now()) });
+    const now = services.clock.now();
+    await updateHookRow(trx, id, { active: 0, updated_at: nextVersion(found, now) });
+    await cancelWaitingDeliveriesOfHook(trx, id, HOOK_DELETED_REASON, now);
     return found;
   });
-  await releaseDeliveriesOfHook(services.db, id, HOOK_DELETED_REASON, services.clock.now());
+  await detachDeliveriesOfHook(services.db, id);
   await deleteHookRow(services.db, id);
   return hook;
 }
