@@ -29,10 +29,11 @@ import { useDocumentNestingLimit } from './graphql/document-nesting.js';
 import { createTokenLimits } from './graphql/token-limits.js';
 import { exposedError } from './graphql/mask-error.js';
 import { buildSchema } from './graphql/schema.js';
-import { handleGraphQLRequest } from './http/graphql-request.js';
+import { handleGraphQLRequest, type AdmitBody, type Refusal } from './http/graphql-request.js';
 import { createJsonSchemaCache } from './json-schema.js';
 import { createLogger, type Logger } from './log.js';
 import { authenticate, ensureAdminToken } from './modules/tokens/token.service.js';
+import type { Actor } from './auth/actor.js';
 import type { Services, Signals } from './services.js';
 import { createConsoleServer } from './console/serve.js';
 import { createReadiness } from './ops/readiness.js';
@@ -77,6 +78,12 @@ function unauthenticated(): GraphQLError {
   return new GraphQLError('missing or invalid token: send `Authorization: Bearer <token>`', {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
   });
+}
+
+/** The HTTP answer a refusal made for the GraphQL context (401, 429) gives before a body is read. */
+function refusalOf(error: GraphQLError): Refusal {
+  const http = error.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
+  return { status: http?.status ?? 400, code: String(error.extensions.code ?? 'BAD_REQUEST'), message: error.message, ...(http?.headers ? { headers: http.headers } : {}) };
 }
 
 
@@ -164,6 +171,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const tokenLimits = createTokenLimits(config.tokenLimits);
   const trustedDocuments = loadTrustedDocuments();
+  // The actors of requests whose token was checked before their body was read (handleGraphQLRequest):
+  // their context takes the actor from here, and their request is not counted twice.
+  const admittedBeforeBody = new WeakMap<IncomingMessage, Actor>();
+  /** Who may send a large body: the token is checked, and the request counted, before Yoga reads it. */
+  const admitBody: AdmitBody = async (req) => {
+    const actor = await authenticate(services, typeof req.headers.authorization === 'string' ? req.headers.authorization : null);
+    if (!actor) return refusalOf(unauthenticated());
+    try {
+      tokenLimits.admitRequest(actor);
+    } catch (error) {
+      if (error instanceof GraphQLError) return refusalOf(error);
+      throw error;
+    }
+    admittedBeforeBody.set(req, actor);
+    return null;
+  };
   const holdSubscription: GraphQLContext['holdSubscription'] = metrics
     ? (actor) => metrics.countSubscription(tokenLimits.holdSubscription(actor))
     : tokenLimits.holdSubscription;
@@ -204,14 +227,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ],
     context: async (initial): Promise<GraphQLContext> => {
       // HTTP and SSE carry the token in the Authorization header; graphql-ws in connectionParams.
-      const { request, connectionParams, socket } = initial as unknown as {
+      const { request, connectionParams, socket, req } = initial as unknown as {
         request?: Request;
         connectionParams?: Record<string, unknown>;
         socket?: GraphQLContext['socket'];
+        req?: IncomingMessage;
       };
-      const actor = await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams));
-      if (!actor) throw unauthenticated();
-      tokenLimits.admitRequest(actor);
+      let actor = req ? admittedBeforeBody.get(req) : undefined;
+      if (!actor) {
+        actor = (await authenticate(services, request?.headers.get('authorization') ?? connectionAuthorization(connectionParams))) ?? undefined;
+        if (!actor) throw unauthenticated();
+        tokenLimits.admitRequest(actor);
+      }
       const traceparent = request?.headers.get('traceparent') ?? null;
       return { actor, services, holdSubscription, traceparent, ...(socket ? { socket } : {}) };
     },
@@ -247,7 +274,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
           return;
         }
         if (consoleServer.handle(req, res)) return;
-        handleGraphQLRequest(req, res, yoga);
+        handleGraphQLRequest(req, res, yoga, admitBody);
       });
       ws = attachGraphQLWs({
         server,

@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { MAX_REQUEST_BYTES } from '../../src/http/graphql-request.js';
+import { CHECKED_BODY_BYTES, MAX_REQUEST_BYTES } from '../../src/http/graphql-request.js';
 import { ADMIN_TOKEN, TEST_DIALECTS, startTestApp, type TestApp } from '../helpers/app.js';
 
 interface RawResponse {
   status: number;
   body: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -20,7 +21,7 @@ interface RawResponse {
 function rawPost(
   t: TestApp,
   chunks: readonly (string | Buffer)[],
-  options: { contentLength?: number; contentType?: string } = {},
+  options: { contentLength?: number; contentType?: string; authorization?: string | null } = {},
 ): Promise<RawResponse> {
   const url = new URL('/graphql', t.url);
   return new Promise<RawResponse>((resolve, reject) => {
@@ -34,7 +35,7 @@ function rawPost(
         headers: {
           'content-type': options.contentType ?? 'application/json',
           accept: 'application/json',
-          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(options.authorization === null ? {} : { authorization: options.authorization ?? `Bearer ${ADMIN_TOKEN}` }),
           ...(options.contentLength !== undefined ? { 'content-length': String(options.contentLength) } : {}),
         },
       },
@@ -42,7 +43,7 @@ function rawPost(
         answered = true;
         const parts: Buffer[] = [];
         res.on('data', (chunk: Buffer) => parts.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), headers: res.headers }));
         res.on('error', reject);
       },
     );
@@ -193,3 +194,65 @@ for (const dialect of TEST_DIALECTS) {
     });
   });
 }
+
+// Yoga parses a body before the context checks its token, so a large body is let in only once its
+// token has passed (CHECKED_BODY_BYTES): anyone could otherwise make the server parse bodies of
+// megabytes back to back, with no token at all. The bodies below are not valid JSON past their
+// start: parsed, they would answer 400; refused first, they answer 401 or 429.
+describe('large bodies are read only once their token passes', () => {
+  let t: TestApp;
+  let tenantToken = '';
+  before(async () => {
+    t = await startTestApp({ env: { SWITCHYARD_TOKEN_REQUESTS_PER_SECOND: '1', SWITCHYARD_TOKEN_REQUEST_BURST: '2' } });
+    const tenant = await t.ok(`mutation { createTenant(input: {name: "Uploads"}) { ... on TenantPayload { tenant { id } } } }`);
+    const minted = await t.ok(`mutation($t: ID!) { createTenantToken(input: {tenantId: $t}) { ... on CreateTenantTokenPayload { secret } } }`, { t: tenant.createTenant.tenant.id });
+    tenantToken = minted.createTenantToken.secret;
+  });
+  after(() => t.stop());
+
+  /** A body just over the checked size whose JSON breaks after its query. */
+  const broken = `{"query": "{ viewer { kind } }", "pad": "${'x'.repeat(CHECKED_BODY_BYTES)}` ;
+
+  for (const [name, authorization] of [['no token', null], ['a wrong token', 'Bearer sy_adm_wrong']] as const) {
+    test(`with ${name}: 401 before the body is read, declared or chunked`, async () => {
+      const declared = await rawPost(t, [broken], { contentLength: Buffer.byteLength(broken), authorization });
+      assert.equal(declared.status, 401, declared.body.slice(0, 200));
+      assert.equal(JSON.parse(declared.body).errors[0].extensions.code, 'UNAUTHENTICATED');
+      assert.equal(declared.headers['www-authenticate'], 'Bearer');
+      const chunked = await rawPost(t, [broken.slice(0, 1000), broken.slice(1000)], { authorization });
+      assert.equal(chunked.status, 401, chunked.body.slice(0, 200));
+    });
+  }
+
+  test("over its token's request rate: 429 with Retry-After before the body is read", async () => {
+    const authorization = `Bearer ${tenantToken}`;
+    const answers: RawResponse[] = [];
+    for (let i = 0; i < 3; i++) answers.push(await rawPost(t, [broken], { contentLength: Buffer.byteLength(broken), authorization }));
+    // the burst of two lets two in, which then fail to parse; the third is refused unread
+    assert.deepEqual(answers.map((answer) => answer.status), [400, 400, 429]);
+    assert.equal(JSON.parse(answers[2]!.body).errors[0].extensions.code, 'RATE_LIMITED');
+    assert.ok(Number(answers[2]!.headers['retry-after']) >= 1);
+  });
+
+  test('a large body with a valid token is answered as before, counted once', async () => {
+    const body = JSON.stringify({ query: '{ viewer { kind } }', variables: { pad: 'x'.repeat(CHECKED_BODY_BYTES) } });
+    // the admin token is not rate limited: its large bodies pass the check and run
+    const admin = await rawPost(t, [body], { contentLength: Buffer.byteLength(body) });
+    assert.equal(admin.status, 200, admin.body.slice(0, 200));
+    assert.deepEqual(JSON.parse(admin.body).data, { viewer: { kind: 'ADMIN' } });
+    // a fresh tenant token with a burst of two: both large requests run, so the check did not count them twice
+    const tenant = await t.ok(`mutation { createTenant(input: {name: "Counted"}) { ... on TenantPayload { tenant { id } } } }`);
+    const minted = await t.ok(`mutation($t: ID!) { createTenantToken(input: {tenantId: $t}) { ... on CreateTenantTokenPayload { secret } } }`, { t: tenant.createTenant.tenant.id });
+    for (let i = 0; i < 2; i++) {
+      const answer = await rawPost(t, [body], { contentLength: Buffer.byteLength(body), authorization: `Bearer ${minted.createTenantToken.secret}` });
+      assert.equal(answer.status, 200, `request ${i + 1}: ${answer.body.slice(0, 200)}`);
+      assert.deepEqual(JSON.parse(answer.body).data, { viewer: { kind: 'TENANT' } });
+    }
+  });
+
+  test('a small body is parsed first, as before: a broken one answers 400 whatever its token', async () => {
+    const small = '{"query": "{ viewer { kind } }"';
+    const answer = await rawPost(t, [small], { contentLength: Buffer.byteLength(small), authorization: null });
+    assert.equal(answer.status, 400);
+  });
+});
