@@ -175,11 +175,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // their context takes the actor from here, and their request is not counted twice.
   const admittedBeforeBody = new WeakMap<IncomingMessage, Actor>();
   /** Who may send a large body: the token is checked, and the request counted, before Yoga reads it. */
-  const admitBody: AdmitBody = async (req) => {
+  const admitBody: AdmitBody = async (req, bytes) => {
     const actor = await authenticate(services, typeof req.headers.authorization === 'string' ? req.headers.authorization : null);
     if (!actor) return refusalOf(unauthenticated());
     try {
       tokenLimits.admitRequest(actor);
+      tokenLimits.admitBody(actor, bytes);
     } catch (error) {
       if (error instanceof GraphQLError) return refusalOf(error);
       throw error;

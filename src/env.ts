@@ -58,6 +58,8 @@ const envSchema = z.object({
   SWITCHYARD_TOKEN_EVENTS_PER_SECOND: int(1, 1_000_000).default(500),
   SWITCHYARD_TOKEN_EVENT_BURST: int(1, 1_000_000).default(1_000),
   SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS: int(1, 10_000).default(20),
+  SWITCHYARD_TOKEN_BODY_BYTES_PER_SECOND: int(1, 1 << 30).default(4 * 1024 * 1024),
+  SWITCHYARD_TOKEN_BODY_BYTE_BURST: int(1, 1 << 30).default(32 * 1024 * 1024),
   SWITCHYARD_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   SWITCHYARD_WS_MAX_BUFFERED_BYTES: int(16 * 1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   SWITCHYARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -122,11 +124,12 @@ export interface Config {
    * minted tenant tokens default to restricted too; `off` — no document is refused for it (flags are kept).
    */
   trustedDocuments: TrustedDocumentsMode;
-  /** per tenant token (admin tokens are not limited): requests, events sent, live subscriptions */
+  /** per tenant token (admin tokens are not limited): requests, events sent, live subscriptions, bytes of large bodies */
   tokenLimits: {
     requests: { perSecond: number; burst: number };
     events: { perSecond: number; burst: number };
     maxSubscriptions: number;
+    bodyBytes: { perSecond: number; burst: number };
   };
   /** graphql-ws: time a client has to send connection_init */
   wsInitTimeoutMs: number;
@@ -211,6 +214,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       requests: { perSecond: env.SWITCHYARD_TOKEN_REQUESTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_REQUEST_BURST },
       events: { perSecond: env.SWITCHYARD_TOKEN_EVENTS_PER_SECOND, burst: env.SWITCHYARD_TOKEN_EVENT_BURST },
       maxSubscriptions: env.SWITCHYARD_TOKEN_MAX_SUBSCRIPTIONS,
+      bodyBytes: { perSecond: env.SWITCHYARD_TOKEN_BODY_BYTES_PER_SECOND, burst: env.SWITCHYARD_TOKEN_BODY_BYTE_BURST },
     },
     wsInitTimeoutMs: env.SWITCHYARD_WS_INIT_TIMEOUT_MS,
     wsMaxBufferedBytes: env.SWITCHYARD_WS_MAX_BUFFERED_BYTES,

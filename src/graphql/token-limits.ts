@@ -1,6 +1,7 @@
 // Per-token limits, so one frontend's tenant token cannot starve the producer or other tenants:
 // a token bucket for requests (every HTTP request and every graphql-ws operation), a second one for
-// events sent (a `sendEvents` batch takes one per event), and a cap on live subscriptions. Refusals
+// events sent (a `sendEvents` batch takes one per event), a third for the bytes of large bodies
+// (parsing them is the costly part of such a request), and a cap on live subscriptions. Refusals
 // answer 429 with Retry-After (over graphql-ws: an error for that operation). The producer's admin
 // tokens are not limited. Buckets live in the process: each API node limits what it serves.
 import { GraphQLError, Kind, valueFromASTUntyped, type ExecutionArgs } from 'graphql';
@@ -52,6 +53,8 @@ export class TokenBuckets {
 export interface TokenLimitOptions {
   requests: BucketRate;
   events: BucketRate;
+  /** bytes of the bodies checked before they are read (src/http/graphql-request.ts) */
+  bodyBytes: BucketRate;
   /** live subscriptions one token may hold at once */
   maxSubscriptions: number;
   /** default: performance.now */
@@ -91,6 +94,8 @@ export function eventsSent(args: ExecutionArgs): number {
 export interface TokenLimits {
   /** Throws a 429 GraphQLError when the actor's token is over its request rate. */
   admitRequest(actor: Actor): void;
+  /** Throws a 429 GraphQLError when a body of `bytes` would take the actor's token over its byte rate. */
+  admitBody(actor: Actor, bytes: number): void;
   /**
    * Counts one live subscription of the actor's token; throws a 429 GraphQLError when it holds the
    * most allowed already. Call the returned function once when the subscription ends.
@@ -104,6 +109,7 @@ export function createTokenLimits(options: TokenLimitOptions): TokenLimits {
   const now = options.now ?? (() => performance.now());
   const requests = new TokenBuckets(options.requests);
   const events = new TokenBuckets(options.events);
+  const bodyBytes = new TokenBuckets(options.bodyBytes);
   const subscriptions = new Map<string, number>();
 
   return {
@@ -112,6 +118,12 @@ export function createTokenLimits(options: TokenLimitOptions): TokenLimits {
       if (key === null) return;
       const wait = requests.take(key, 1, now());
       if (wait > 0) throw rateLimited(`too many requests for this token: at most ${options.requests.perSecond} a second`, wait);
+    },
+    admitBody(actor, bytes) {
+      const key = limitedKey(actor);
+      if (key === null) return;
+      const wait = bodyBytes.take(key, bytes, now());
+      if (wait > 0) throw rateLimited(`too many request bytes for this token: at most ${options.bodyBytes.perSecond} a second, ${options.bodyBytes.burst} at once`, wait);
     },
     holdSubscription(actor) {
       const key = limitedKey(actor);

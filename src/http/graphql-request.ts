@@ -24,8 +24,8 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-/** Checks the request's token before its body is read; null: go on. */
-export type AdmitBody = (req: IncomingMessage) => Promise<Refusal | null>;
+/** Checks the request's token before its body of `bytes` is read (a chunked one counts as the largest allowed); null: go on. */
+export type AdmitBody = (req: IncomingMessage, bytes: number) => Promise<Refusal | null>;
 
 /** The GET parameters that carry JSON (GraphQL over HTTP, "GET"). */
 const JSON_PARAMETERS = ['variables', 'extensions'] as const;
@@ -138,7 +138,7 @@ export function handleGraphQLRequest(req: IncomingMessage, res: ServerResponse, 
     handOver();
     return;
   }
-  admit(req).then(
+  admit(req, chunked ? MAX_REQUEST_BYTES : Number(declared)).then(
     (refusal) => {
       if (refusal === null) return handOver();
       answerError(res, refusal.status, refusal.code, refusal.message, true, refusal.headers);

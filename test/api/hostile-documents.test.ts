@@ -256,3 +256,30 @@ describe('large bodies are read only once their token passes', () => {
     assert.equal(answer.status, 400);
   });
 });
+
+describe("a tenant token's large bodies are bounded in bytes per second", () => {
+  let t: TestApp;
+  let tenantToken = '';
+  const body = JSON.stringify({ query: '{ viewer { kind } }', variables: { pad: 'x'.repeat(CHECKED_BODY_BYTES) } });
+  before(async () => {
+    // room for three such bodies at once, then about one every ten seconds
+    t = await startTestApp({ env: { SWITCHYARD_TOKEN_BODY_BYTE_BURST: String(Buffer.byteLength(body) * 3), SWITCHYARD_TOKEN_BODY_BYTES_PER_SECOND: String(Math.ceil(Buffer.byteLength(body) / 10)) } });
+    const tenant = await t.ok(`mutation { createTenant(input: {name: "Bytes"}) { ... on TenantPayload { tenant { id } } } }`);
+    const minted = await t.ok(`mutation($t: ID!) { createTenantToken(input: {tenantId: $t}) { ... on CreateTenantTokenPayload { secret } } }`, { t: tenant.createTenant.tenant.id });
+    tenantToken = minted.createTenantToken.secret;
+  });
+  after(() => t.stop());
+
+  test('past its burst: 429 before the body is read; small requests and the admin token go on', async () => {
+    const authorization = `Bearer ${tenantToken}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await rawPost(t, [body], { contentLength: Buffer.byteLength(body), authorization })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+    const refused = await rawPost(t, [body], { contentLength: Buffer.byteLength(body), authorization });
+    assert.equal(refused.status, 429);
+    assert.match(JSON.parse(refused.body).errors[0].message, /request bytes/);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.deepEqual((await t.ok('{ viewer { kind } }', {}, tenantToken)).viewer, { kind: 'TENANT' });
+    assert.equal((await rawPost(t, [body], { contentLength: Buffer.byteLength(body) })).status, 200);
+  });
+});
