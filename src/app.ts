@@ -86,7 +86,6 @@ function refusalOf(error: GraphQLError): Refusal {
   return { status: http?.status ?? 400, code: String(error.extensions.code ?? 'BAD_REQUEST'), message: error.message, ...(http?.headers ? { headers: http.headers } : {}) };
 }
 
-
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);

@@ -1,7 +1,8 @@
 // What reaches Yoga at /graphql, checked first by the HTTP server: a body over the limit is answered
-// 413 before it is read (or as soon as a chunked body passes the limit), and GET parameters that are
-// not what the GraphQL-over-HTTP spec asks for are answered 400 with the reason, instead of the
-// "Unexpected error." Yoga gives a malformed `variables` or `extensions`.
+// 413 before it is read (or as soon as a chunked body passes the limit), a large body only once its
+// token has passed, and GET parameters that are not what the GraphQL-over-HTTP spec asks for are
+// answered 400 with the reason, instead of the "Unexpected error." Yoga gives a malformed
+// `variables` or `extensions`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Largest HTTP request body accepted; a `sendEvents` batch of 100 events at the payload limit would exceed it on purpose. */
@@ -9,10 +10,10 @@ export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * Bodies up to this are handed to Yoga as they come; over it, or of unknown length, the token is
- * checked first. Yoga parses a body before the context checks its token, and parsing 15 MiB of JSON
- * held the event loop ~150 ms: without this, anyone, with no token at all, could make the server
- * parse bodies back to back and answer nobody else. A body this small parses in well under a
- * millisecond, less than the extra turn the early check takes.
+ * checked first. Yoga parses a body before the context checks its token, and parsing megabytes of
+ * JSON holds the event loop (bench/README.md has the figures): without this, anyone, with no token
+ * at all, could make the server parse bodies back to back and answer nobody else. A body this small
+ * parses in less time than the extra turn the early check takes.
  */
 export const CHECKED_BODY_BYTES = 64 * 1024;
 
