@@ -1,7 +1,8 @@
 // Letting go of a hook's, an endpoint's or a tenant's deliveries when it is deleted, a batch per
 // transaction (src/db/batches.ts) rather than by its foreign keys in one: a hook's deliveries lose
-// their hook_id, an endpoint's or a tenant's are deleted with their attempts. Nothing new joins
-// while it runs: the caller stops routing first.
+// their hook_id (those still waiting are cancelled first, found without reading its history), an
+// endpoint's or a tenant's are deleted with their attempts. Nothing new joins while it runs: the
+// caller stops routing first.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { BATCH_ROWS, inBatches } from '../../db/batches.js';
 import type { Database, Executor } from '../../db/schema.js';
