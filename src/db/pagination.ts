@@ -81,7 +81,9 @@ export async function paginate<DB, TB extends keyof DB, Row extends Record<strin
 ): Promise<Page<Row>> {
   const limit = pageSize(args.first);
   const direction = options.direction ?? (args.order === 'OLDEST_FIRST' ? 'asc' : 'desc');
-  const key = options.key ?? ((row: Row) => String(row[options.column.split('.').pop() ?? options.column]));
+  /** the key's name in a row: `d.id` is read as `id` */
+  const keyName = options.column.split('.').pop() ?? options.column;
+  const key = options.key ?? ((row: Row) => String(row[keyName]));
   // Kysely cannot type a dynamic column reference; the column name comes from our own code, never input.
   const column = options.column as never;
   const after = args.after ? decodeCursor(args.after) : null;
@@ -96,5 +98,5 @@ export async function paginate<DB, TB extends keyof DB, Row extends Record<strin
   if (rows.length > limit || !scanned) return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf };
   const last = (await scanned.limit(1).offset(SCAN_ROWS - 1).executeTakeFirst()) as Record<string, unknown> | undefined;
   if (last === undefined) return { nodes: rows, hasNextPage: false, cursorOf };
-  return { nodes: rows, hasNextPage: true, cursorOf, resumeAfter: encodeCursor(String(last[options.column.split('.').pop() ?? options.column])) };
+  return { nodes: rows, hasNextPage: true, cursorOf, resumeAfter: encodeCursor(String(last[keyName])) };
 }
