@@ -47,6 +47,7 @@ export async function* paginate<T>(
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
   if (!Number.isInteger(first) || first < 1) throw new RangeError('paginate: `first` must be a positive integer');
+  if (options.maxPages !== undefined && (!Number.isInteger(maxPages) || maxPages < 1)) throw new RangeError('paginate: `maxPages` must be a positive integer');
   let after: string | null = null;
   let yielded = 0;
   for (let pages = 0; yielded < limit && pages < maxPages; pages++) {

@@ -226,6 +226,11 @@ describe('paginate', () => {
     for await (const item of paginate(async (page) => (asked.push(page.after), sparse[page.after ?? 'start']!), { maxPages: 3 })) bounded.push(item);
     assert.deepEqual(bounded, [7]);
     assert.deepEqual(asked, [null, 'e1', 'e2']);
+    for (const maxPages of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(async () => {
+        for await (const _ of paginate(async (page) => sparse[page.after ?? 'start']!, { maxPages })) void _;
+      }, /`maxPages` must be a positive integer/);
+    }
   });
 
   it('fetches the next page lazily, only when the previous one is used up', async () => {
